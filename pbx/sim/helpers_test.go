@@ -95,6 +95,9 @@ func (h *harness) brief(ev pbx.Event) string {
 	if c.Queue != "" {
 		extra += " q=" + c.Queue
 	}
+	if c.Digits != "" {
+		extra += " digits=" + c.Digits
+	}
 	if c.AccountCode != "" || c.ClassificationCode != "" {
 		extra += " codes=" + c.AccountCode + "/" + c.ClassificationCode
 	}
