@@ -169,25 +169,23 @@ func (s *Sim) settle(c *call) {
 	}
 }
 
-// unlink breaks the consultation link of a call that ended.
-func (s *Sim) unlink(c *call, cause pbx.Cause) {
+// unlink breaks the consultation link of a call that ended and returns
+// the other call, now changed, or nil.
+func (s *Sim) unlink(c *call) *call {
 	if y := c.consult; y != nil { // the held call ended
 		c.consult, y.held = nil, nil
 		c.RelatedID, y.RelatedID = "", ""
 		if p := y.liveParty(y.by); p != nil && !y.othersConnected(p) {
 			y.orphan = true
 		}
-		if !y.ended {
-			s.publish(y, cause)
-		}
+		return y
 	}
 	if x := c.held; x != nil { // the consultation call ended
 		c.held, x.consult = nil, nil
 		c.RelatedID, x.RelatedID = "", ""
-		if !x.ended {
-			s.publish(x, cause)
-		}
+		return x
 	}
+	return nil
 }
 
 // othersConnected: somebody other than p is connected on p's call.

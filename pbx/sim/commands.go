@@ -186,6 +186,8 @@ func (s *Sim) Retrieve(ctx context.Context, ext, callID string) error {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, "the call is "+string(p.State)+", not held")
 	}
 	if y := c.consult; y != nil && p.State == pbx.ConsultHeld {
+		c.consult, y.held = nil, nil
+		c.RelatedID, y.RelatedID = "", ""
 		if q := y.liveParty(d); q != nil {
 			s.disconnect(q)
 			s.settle(y)

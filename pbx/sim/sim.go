@@ -240,6 +240,7 @@ func (s *Sim) emitState(d *device, cause pbx.Cause) {
 // live party, CallEnded to devices that have left since the last publish.
 // A call without live parties ends here and is forgotten.
 func (s *Sim) publish(c *call, cause pbx.Cause) {
+	var related *call // the other call of a consultation that just ended
 	if !c.ended && c.liveCount() == 0 {
 		c.ended = true
 		c.Ended = s.clock.Now()
@@ -247,7 +248,10 @@ func (s *Sim) publish(c *call, cause pbx.Cause) {
 		if c.q != nil {
 			c.q.remove(c)
 		}
-		s.unlink(c, cause)
+		related = s.unlink(c)
+	}
+	if related != nil && !related.ended {
+		defer s.publish(related, cause)
 	}
 	snap := c.snapshot()
 	send := func(d *device, typ pbx.EventType) {
