@@ -1,0 +1,171 @@
+package adapter
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// IdentityProvider signs agents in: Salesforce's OAuth 2.0 web-server flow
+// with PKCE. The salesforce package provides it.
+type IdentityProvider interface {
+	// AuthorizeURL is where the browser goes to sign in; silent asks the
+	// org not to show any page (prompt=none).
+	AuthorizeURL(state, codeChallenge string, silent bool) string
+	// Login exchanges an authorization code and returns who signed in.
+	Login(ctx context.Context, code, verifier string) (salesforce.UserInfo, error)
+	// User reads a user's record (the Extension field maps it to a phone).
+	User(ctx context.Context, userID string) (salesforce.User, error)
+}
+
+// Auth signs agents in and out and keeps their sessions.
+type Auth struct {
+	IdP        IdentityProvider
+	Store      Store
+	Switch     pbx.Switch
+	SessionTTL time.Duration
+	LoginTTL   time.Duration
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewSessionID returns a fresh random session id.
+func NewSessionID() string { return randomString(24) }
+
+// safeReturn keeps a return path on this site: a path, no scheme or host.
+func safeReturn(p string) string {
+	if p == "" || len(p) > 2048 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+		return "/softphone/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/softphone/"
+	}
+	return p
+}
+
+// Begin starts a sign-in and returns the URL to send the browser to.
+func (a *Auth) Begin(ctx context.Context, returnPath string, silent bool) (string, error) {
+	state := randomString(24)
+	verifier := randomString(48)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	if err := a.Store.PutLogin(ctx, state, PendingLogin{Verifier: verifier, Return: safeReturn(returnPath)}, a.loginTTL()); err != nil {
+		return "", err
+	}
+	return a.IdP.AuthorizeURL(state, challenge, silent), nil
+}
+
+func (a *Auth) loginTTL() time.Duration {
+	if a.LoginTTL > 0 {
+		return a.LoginTTL
+	}
+	return 10 * time.Minute
+}
+
+// Complete finishes a sign-in: it checks state, exchanges the code, maps
+// the user to a phone and opens a session.
+func (a *Auth) Complete(ctx context.Context, state, code string) (Agent, string, string, error) {
+	if state == "" || code == "" || len(state) > 200 || len(code) > 2000 {
+		return Agent{}, "", "", fmt.Errorf("sign-in: state and code are required: %w", ErrInvalid)
+	}
+	pl, err := a.Store.TakeLogin(ctx, state)
+	if errors.Is(err, ErrNotFound) {
+		return Agent{}, "", "", fmt.Errorf("sign-in: unknown or expired state; start again: %w", ErrUnauthorized)
+	}
+	if err != nil {
+		return Agent{}, "", "", err
+	}
+	info, err := a.IdP.Login(ctx, code, pl.Verifier)
+	if err != nil {
+		return Agent{}, "", "", fmt.Errorf("sign-in: %w: %w", ErrUnauthorized, err)
+	}
+	agent, err := a.agentFor(ctx, info)
+	if err != nil {
+		return Agent{}, "", "", err
+	}
+	sid := NewSessionID()
+	if err := a.Store.PutSession(ctx, sid, agent.UserID, a.SessionTTL); err != nil {
+		return Agent{}, "", "", err
+	}
+	return agent, sid, pl.Return, nil
+}
+
+// agentFor maps a Salesforce user to an agent: the User.Extension field
+// names the phone; the switch says what kind of phone it is.
+func (a *Auth) agentFor(ctx context.Context, info salesforce.UserInfo) (Agent, error) {
+	u, err := a.IdP.User(ctx, info.UserID)
+	if err != nil {
+		return Agent{}, fmt.Errorf("sign-in: read user %s: %w", info.UserID, err)
+	}
+	ag := Agent{UserID: info.UserID, Username: info.Username, Name: info.Name, HomeExtension: u.Extension}
+	if ag.Name == "" {
+		ag.Name = u.Name
+	}
+	if u.Extension == "" {
+		return Agent{}, fmt.Errorf("sign-in: user %s has no phone: an admin must set the Extension field on the Salesforce user: %w", info.Username, ErrForbidden)
+	}
+	devices, err := a.Switch.Devices(ctx)
+	if err != nil {
+		return Agent{}, fmt.Errorf("sign-in: %w", err)
+	}
+	found := false
+	for _, d := range devices {
+		if d.Extension == u.Extension {
+			ag.Kind, found = d.Kind, true
+		}
+	}
+	if !found {
+		return Agent{}, fmt.Errorf("sign-in: extension %s of user %s is not on the phone system: %w", u.Extension, info.Username, ErrForbidden)
+	}
+	prev, err := a.Store.Agent(ctx, ag.UserID)
+	switch {
+	case err == nil && prev.Extension != "" && ag.Kind != pbx.KindRegular:
+		ag.Extension = prev.Extension // still logged in to a hot desk / ACD set
+	case ag.Kind == pbx.KindRegular:
+		ag.Extension = u.Extension
+	}
+	if ag.Extension != "" {
+		if err := a.Store.SetDeviceUser(ctx, ag.Extension, ag.UserID); err != nil {
+			return Agent{}, err
+		}
+	}
+	if err := a.Store.PutAgent(ctx, ag); err != nil {
+		return Agent{}, err
+	}
+	return ag, nil
+}
+
+// Resolve returns the agent of a live session (ErrUnauthorized).
+func (a *Auth) Resolve(ctx context.Context, sid, userID string) (Agent, error) {
+	uid, err := a.Store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) || (err == nil && uid != userID) {
+		return Agent{}, fmt.Errorf("session ended; sign in again: %w", ErrUnauthorized)
+	}
+	if err != nil {
+		return Agent{}, err
+	}
+	ag, err := a.Store.Agent(ctx, uid)
+	if errors.Is(err, ErrNotFound) {
+		return Agent{}, fmt.Errorf("session ended; sign in again: %w", ErrUnauthorized)
+	}
+	return ag, err
+}
+
+// Logout ends a session.
+func (a *Auth) Logout(ctx context.Context, sid string) error {
+	return a.Store.DeleteSession(ctx, sid)
+}

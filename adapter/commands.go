@@ -1,0 +1,306 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// The agent's commands. Each acts on the agent's own device only: the
+// extension comes from the agent's session, never from the request, so an
+// agent cannot touch another agent's phone.
+
+func (s *Service) device(a Agent) (string, error) {
+	if a.Extension == "" {
+		return "", fmt.Errorf("no extension: log in to a phone first: %w", ErrConflict)
+	}
+	return a.Extension, nil
+}
+
+// agentCall returns one of the agent's stored calls (ErrNotFound).
+func (s *Service) agentCall(ctx context.Context, a Agent, callID string) (CallRecord, error) {
+	ext, err := s.device(a)
+	if err != nil {
+		return CallRecord{}, err
+	}
+	if callID == "" || len(callID) > 128 {
+		return CallRecord{}, fmt.Errorf("call id: required, at most 128 characters: %w", ErrInvalid)
+	}
+	rec, err := s.Store.Call(ctx, ext, callID)
+	if err != nil {
+		return CallRecord{}, fmt.Errorf("call %q: %w", clip(callID, 40), err)
+	}
+	return rec, nil
+}
+
+// CallOp names a call command that takes no argument.
+type CallOp string
+
+// Call commands without arguments.
+const (
+	OpAnswer     CallOp = "answer"
+	OpClear      CallOp = "clear"
+	OpHold       CallOp = "hold"
+	OpRetrieve   CallOp = "retrieve"
+	OpTransfer   CallOp = "transfer"
+	OpConference CallOp = "conference"
+)
+
+// CallCommand runs a call command on the agent's device.
+func (s *Service) CallCommand(ctx context.Context, a Agent, callID string, op CallOp) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	if err := checkCallID(callID); err != nil {
+		return err
+	}
+	var f func(context.Context, string, string) error
+	switch op {
+	case OpAnswer:
+		f = s.Switch.Answer
+	case OpClear:
+		f = s.Switch.Clear
+	case OpHold:
+		f = s.Switch.Hold
+	case OpRetrieve:
+		f = s.Switch.Retrieve
+	case OpTransfer:
+		f = s.Switch.Transfer
+	case OpConference:
+		f = s.Switch.Conference
+	default:
+		return fmt.Errorf("unknown call command %q: %w", clip(string(op), 20), ErrInvalid)
+	}
+	if err := f(ctx, ext, callID); err != nil {
+		return fmt.Errorf("%s call %s: %w", op, clip(callID, 40), err)
+	}
+	return nil
+}
+
+func checkCallID(id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("call id: required, at most 128 characters: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// MakeCall dials number from the agent's device.
+func (s *Service) MakeCall(ctx context.Context, a Agent, number string) (string, error) {
+	ext, err := s.device(a)
+	if err != nil {
+		return "", err
+	}
+	n, err := NormalizeDial(number)
+	if err != nil {
+		return "", err
+	}
+	id, err := s.Switch.MakeCall(ctx, ext, n)
+	if err != nil {
+		return "", fmt.Errorf("make call: %w", err)
+	}
+	return id, nil
+}
+
+// Consult holds the call and dials number (transfer or conference).
+func (s *Service) Consult(ctx context.Context, a Agent, callID, number string) (string, error) {
+	ext, err := s.device(a)
+	if err != nil {
+		return "", err
+	}
+	if err := checkCallID(callID); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(number) == "" {
+		return "", fmt.Errorf("number: required (who to transfer or conference to): %w", ErrInvalid)
+	}
+	n, err := NormalizeDial(number)
+	if err != nil {
+		return "", err
+	}
+	id, err := s.Switch.Consult(ctx, ext, callID, n)
+	if err != nil {
+		return "", fmt.Errorf("consult: %w", err)
+	}
+	return id, nil
+}
+
+// Redirect sends a ringing call to number.
+func (s *Service) Redirect(ctx context.Context, a Agent, callID, number string) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	if err := checkCallID(callID); err != nil {
+		return err
+	}
+	if strings.TrimSpace(number) == "" {
+		return fmt.Errorf("number: required (where to redirect the call): %w", ErrInvalid)
+	}
+	n, err := NormalizeDial(number)
+	if err != nil {
+		return err
+	}
+	if err := s.Switch.Redirect(ctx, ext, callID, n); err != nil {
+		return fmt.Errorf("redirect: %w", err)
+	}
+	return nil
+}
+
+// SendDTMF sends digits on a call.
+func (s *Service) SendDTMF(ctx context.Context, a Agent, callID, digits string) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	if err := checkCallID(callID); err != nil {
+		return err
+	}
+	if err := ValidateDigits(digits); err != nil {
+		return err
+	}
+	if err := s.Switch.SendDTMF(ctx, ext, callID, digits); err != nil {
+		return fmt.Errorf("dtmf: %w", err)
+	}
+	return nil
+}
+
+// SetCode sets an account ("account") or classification ("classification")
+// code on a call.
+func (s *Service) SetCode(ctx context.Context, a Agent, callID, kind, code string) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	if err := checkCallID(callID); err != nil {
+		return err
+	}
+	if code == "" || len(code) > 64 {
+		return fmt.Errorf("code: required, at most 64 characters: %w", ErrInvalid)
+	}
+	switch kind {
+	case "account":
+		err = s.Switch.SetAccountCode(ctx, ext, callID, code)
+	case "classification":
+		err = s.Switch.SetClassificationCode(ctx, ext, callID, code)
+	default:
+		return fmt.Errorf("code kind %q: %w", kind, ErrInvalid)
+	}
+	if err != nil {
+		return fmt.Errorf("%s code: %w", kind, err)
+	}
+	// Keep the stored call (which may be in post-call) in step.
+	if rec, err := s.Store.Call(ctx, ext, callID); err == nil {
+		if kind == "account" {
+			rec.AccountCode = code
+		} else {
+			rec.ClassificationCode = code
+		}
+		if err := s.Store.PutCall(ctx, rec); err == nil {
+			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
+		}
+	}
+	return nil
+}
+
+// SetDND turns Do Not Disturb on or off.
+func (s *Service) SetDND(ctx context.Context, a Agent, on bool) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	return s.Switch.SetDND(ctx, ext, on)
+}
+
+// SetMakeBusy turns Make Busy on (with a reason code) or off.
+func (s *Service) SetMakeBusy(ctx context.Context, a Agent, on bool, reason string) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	if len(reason) > 64 {
+		return fmt.Errorf("reason: at most 64 characters: %w", ErrInvalid)
+	}
+	return s.Switch.SetMakeBusy(ctx, ext, on, reason)
+}
+
+// CancelWorkTimer ends the agent's work timer.
+func (s *Service) CancelWorkTimer(ctx context.Context, a Agent) error {
+	ext, err := s.device(a)
+	if err != nil {
+		return err
+	}
+	return s.Switch.CancelWorkTimer(ctx, ext)
+}
+
+// State is everything the softphone shows, for a (re)connecting client.
+type State struct {
+	Seq    uint64          `json:"seq"`
+	Agent  Agent           `json:"agent"`
+	Device pbx.DeviceState `json:"device"`
+	Calls  []CallRecord    `json:"calls"`
+}
+
+// State returns the agent's current state. seq is the agent's event
+// sequence read before the state (events after it may repeat what the
+// state shows; they carry full snapshots, so applying them again is safe).
+func (s *Service) State(ctx context.Context, a Agent, seq uint64) (State, error) {
+	st := State{Seq: seq, Agent: a, Calls: []CallRecord{}}
+	if a.Extension == "" {
+		st.Device = pbx.DeviceState{Device: pbx.Device{Kind: a.Kind}}
+		return st, nil
+	}
+	snap, err := s.Switch.Snapshot(ctx, a.Extension)
+	if err != nil {
+		return State{}, fmt.Errorf("state of %s: %w", a.Extension, err)
+	}
+	st.Device = snap.State
+	calls, err := s.Store.Calls(ctx, a.Extension)
+	if err != nil {
+		return State{}, err
+	}
+	st.Calls = calls
+	return st, nil
+}
+
+// Search finds contacts for the search bar.
+func (s *Service) Search(ctx context.Context, a Agent, term string) ([]salesforce.Match, error) {
+	term = strings.TrimSpace(term)
+	if len([]rune(term)) < 2 {
+		return nil, fmt.Errorf("q: at least 2 characters: %w", ErrInvalid)
+	}
+	if len(term) > 100 {
+		return nil, fmt.Errorf("q: at most 100 characters: %w", ErrInvalid)
+	}
+	ms, err := s.CRM.SearchContacts(ctx, term, 20)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if ms == nil {
+		ms = []salesforce.Match{}
+	}
+	return ms, nil
+}
+
+// Ready reports the first dependency that is not usable.
+func (s *Service) Ready(ctx context.Context) (string, error) {
+	if err := s.Store.Ping(ctx); err != nil {
+		return "redis", err
+	}
+	if err := s.Switch.Ping(ctx); err != nil {
+		return "pbx", err
+	}
+	if err := s.CRM.Ping(ctx); err != nil {
+		return "salesforce", err
+	}
+	return "", nil
+}
+
+// IsNotFound reports whether err means a missing resource in any layer.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, pbx.ErrUnknownCall) || errors.Is(err, pbx.ErrUnknownDevice) || errors.Is(err, salesforce.ErrNotFound)
+}

@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+)
+
+const agentKey = "agent"
+const sidKey = "sid"
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate resolves the session token into the agent.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ag, sid, err := s.resolve(c.Request(), bearer(c.Request()))
+		if err != nil {
+			return err
+		}
+		c.Set(agentKey, ag)
+		c.Set(sidKey, sid)
+		return next(c)
+	}
+}
+
+func (s *Server) resolve(r *http.Request, token string) (adapter.Agent, string, error) {
+	uid, sid, err := s.cfg.Tokens.Verify(token)
+	if err != nil {
+		return adapter.Agent{}, "", err
+	}
+	ag, err := s.cfg.Auth.Resolve(r.Context(), sid, uid)
+	return ag, sid, err
+}
+
+func agentOf(c *echo.Context) adapter.Agent {
+	ag, _ := c.Get(agentKey).(adapter.Agent)
+	return ag
+}
+
+// login starts the Salesforce sign-in (GET /auth/login?return=/softphone/...).
+func (s *Server) login(c *echo.Context) error {
+	silent := c.QueryParam("prompt") != "login"
+	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), silent)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusFound, u)
+}
+
+var callbackPage = template.Must(template.New("cb").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Switchboard</title></head>
+<body><script>
+(function () {
+  var token = {{.Token}}, ret = {{.Return}}, err = {{.Error}};
+  if (token) { sessionStorage.setItem("switchboard.session", token); sessionStorage.removeItem("switchboard.loginFailed"); }
+  else { sessionStorage.setItem("switchboard.loginFailed", err || "sign-in failed"); }
+  if (window.opener && window.opener !== window) {
+    try { window.opener.postMessage({type: "switchboard.session", token: token, error: err}, location.origin); } catch (e) {}
+    window.close();
+  }
+  location.replace(ret);
+})();
+</script><noscript>Sign-in needs JavaScript.</noscript></body></html>`))
+
+type callbackData struct {
+	Token, Return, Error string
+}
+
+// callback finishes the sign-in: the token goes into the tab's
+// sessionStorage, never into a URL.
+func (s *Server) callback(c *echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	data := callbackData{Return: "/softphone/"}
+	if e := c.QueryParam("error"); e != "" {
+		data.Error = "Salesforce sign-in: " + e
+		if l, err := s.cfg.Auth.Store.TakeLogin(c.Request().Context(), c.QueryParam("state")); err == nil {
+			data.Return = l.Return
+		}
+		c.Response().WriteHeader(http.StatusUnauthorized)
+		return callbackPage.Execute(c.Response(), data)
+	}
+	ag, sid, ret, err := s.cfg.Auth.Complete(c.Request().Context(), c.QueryParam("state"), c.QueryParam("code"))
+	if err != nil {
+		status, _, msg := classify(err)
+		data.Error = msg
+		c.Response().WriteHeader(status)
+		s.cfg.Log.Info().Int("status", status).Msg("sign-in refused")
+		return callbackPage.Execute(c.Response(), data)
+	}
+	tok, _, err := s.cfg.Tokens.Issue(ag.UserID, sid)
+	if err != nil {
+		return err
+	}
+	data.Token, data.Return = tok, ret
+	s.cfg.Log.Info().Str("user", ag.UserID).Str("extension", ag.Extension).Msg("agent signed in")
+	return callbackPage.Execute(c.Response(), data)
+}
+
+type tokenResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// refresh issues a fresh token for a live session.
+func (s *Server) refresh(c *echo.Context) error {
+	ag, sid, err := s.resolve(c.Request(), bearer(c.Request()))
+	if err != nil {
+		return err
+	}
+	tok, exp, err := s.cfg.Tokens.Issue(ag.UserID, sid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tokenResponse{Token: tok, ExpiresAt: exp})
+}
+
+// logout ends the session (the Salesforce session is not touched).
+func (s *Server) logout(c *echo.Context) error {
+	_, sid, err := s.resolve(c.Request(), bearer(c.Request()))
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Auth.Logout(c.Request().Context(), sid); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// errorBody is the JSON error every endpoint answers:
+// {"error":{"code":"...","message":"..."}}.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// statusTable maps the error vocabulary of every layer to HTTP, first match
+// wins.
+var statusTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{adapter.ErrInvalid, http.StatusBadRequest, "invalid_input"},
+	{pbx.ErrInvalid, http.StatusBadRequest, "invalid_input"},
+	{adapter.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{pbx.ErrAuth, http.StatusForbidden, "login_refused"},
+	{adapter.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{adapter.ErrNotFound, http.StatusNotFound, "not_found"},
+	{pbx.ErrUnknownCall, http.StatusNotFound, "not_found"},
+	{pbx.ErrUnknownDevice, http.StatusNotFound, "not_found"},
+	{adapter.ErrLimit, http.StatusConflict, "limit_reached"},
+	{pbx.ErrLimit, http.StatusConflict, "limit_reached"},
+	{adapter.ErrConflict, http.StatusConflict, "conflict"},
+	{pbx.ErrNotAllowed, http.StatusConflict, "not_allowed"},
+	{pbx.ErrBusy, http.StatusConflict, "busy"},
+	{pbx.ErrDND, http.StatusConflict, "do_not_disturb"},
+	{pbx.ErrNotLoggedIn, http.StatusConflict, "not_logged_in"},
+	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
+	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},
+	{salesforce.ErrInvalid, http.StatusBadGateway, "salesforce_rejected"},
+}
+
+// classify returns the status and code for err.
+func classify(err error) (int, string, string) {
+	for _, row := range statusTable {
+		if errors.Is(err, row.err) {
+			return row.status, row.code, err.Error()
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code, codeForStatus(he.Code), he.Message
+	}
+	if sc := echo.StatusCode(err); sc != 0 {
+		return sc, codeForStatus(sc), strings.ToLower(http.StatusText(sc))
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body: at most %d bytes", mbe.Limit)
+	}
+	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+func codeForStatus(st int) string {
+	switch st {
+	case http.StatusBadRequest:
+		return "invalid_input"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "error"
+}
+
+// handleError is the one place errors become responses. Only 5xx are logged
+// as errors; 4xx are the caller's to fix.
+func (s *Server) handleError(c *echo.Context, err error) {
+	if resp, _ := echo.UnwrapResponse(c.Response()); resp != nil && resp.Committed {
+		return
+	}
+	status, code, msg := classify(err)
+	if status == http.StatusNotFound && code == "not_found" && msg == "not found" {
+		msg = "no such endpoint: " + c.Request().Method + " " + c.Request().URL.Path
+	}
+	if status == http.StatusMethodNotAllowed {
+		msg = "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path
+	}
+	if status >= 500 {
+		ev := s.cfg.Log.Error()
+		if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
+			ev = s.cfg.Log.Warn()
+		}
+		ev.Err(err).Str("method", c.Request().Method).Str("path", c.Request().URL.Path).Int("status", status).Msg("request failed")
+		if status == http.StatusInternalServerError {
+			msg = "internal error"
+		}
+	}
+	_ = c.JSON(status, map[string]errorBody{"error": {Code: code, Message: msg}})
+}
+
+// maxBody bounds every JSON request body.
+const maxBody = 64 << 10
+
+// decode reads a JSON body strictly: unknown fields, trailing data, wrong
+// types and oversize bodies are errors that say what to fix.
+func decode(c *echo.Context, v any) error {
+	r := c.Request()
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("body: send Content-Type application/json: %w", adapter.ErrInvalid)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return fmt.Errorf("body: at most %d bytes: %w", maxBody, adapter.ErrTooLarge)
+		case errors.Is(err, io.EOF):
+			return fmt.Errorf("body: a JSON object is required: %w", adapter.ErrInvalid)
+		case errors.As(err, &se):
+			return fmt.Errorf("body: malformed JSON at byte %d: %w", se.Offset, adapter.ErrInvalid)
+		case errors.As(err, &te):
+			return fmt.Errorf("body: field %q must be %s: %w", te.Field, te.Type, adapter.ErrInvalid)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return fmt.Errorf("body: %s: %w", strings.TrimPrefix(err.Error(), "json: "), adapter.ErrInvalid)
+		default:
+			return fmt.Errorf("body: %v: %w", err, adapter.ErrInvalid)
+		}
+	}
+	if dec.More() {
+		return fmt.Errorf("body: one JSON object only: %w", adapter.ErrInvalid)
+	}
+	return nil
+}
+
+func errMissing(field string) error {
+	return fmt.Errorf("%s: required: %w", field, adapter.ErrInvalid)
+}

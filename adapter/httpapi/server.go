@@ -1,0 +1,134 @@
+// Package httpapi is Switchboard's HTTP and WebSocket layer (Echo v5,
+// coder/websocket): the agent API, agent sign-in, the softphone's event
+// socket, health and readiness, the call center definition, and the
+// static softphone. It maps the adapter's errors to HTTP in one table
+// (errors.go) and knows nothing of Redis.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+)
+
+// Config wires the HTTP layer.
+type Config struct {
+	Service *adapter.Service
+	Auth    *adapter.Auth
+	Tokens  *TokenIssuer
+	Log     zerolog.Logger
+	// Static holds softphone/, demo/ and opencti/ (static.FS).
+	Static fs.FS
+	// PublicURL is this deployment's public base URL (for the call center
+	// definition), e.g. https://cti.example.com.
+	PublicURL string
+	// CallCenter renders the call center definition for a public URL.
+	CallCenter func(publicURL string) []byte
+	// Demo serves the demo page at / and the Open CTI stand-ins.
+	Demo bool
+	// Mounts are extra handlers by path prefix (e.g. "/sim/v1/").
+	Mounts map[string]http.Handler
+	// Registry collects metrics (served at /metrics when set).
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Server is the HTTP handler of the whole service.
+type Server struct {
+	cfg  Config
+	echo *echo.Echo
+	hub  *Hub
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := echo.New()
+	s := &Server{cfg: cfg, echo: e, hub: NewHub(cfg.Log)}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(s.securityHeaders)
+
+	e.GET("/healthz", func(c *echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+	e.GET("/callcenter-definition.xml", s.callCenter)
+	if cfg.Registry != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	}
+
+	e.GET("/auth/login", s.login)
+	e.GET("/auth/callback", s.callback)
+	e.POST("/auth/refresh", s.refresh)
+	e.POST("/auth/logout", s.logout)
+
+	api := e.Group("/api/v1", s.authenticate)
+	s.agentRoutes(api)
+	e.GET("/api/v1/ws", s.websocket)
+
+	s.staticRoutes()
+	for prefix, h := range cfg.Mounts {
+		e.Any(strings.TrimSuffix(prefix, "/")+"/*", echo.WrapHandler(h))
+		e.Any(strings.TrimSuffix(prefix, "/"), echo.WrapHandler(h))
+	}
+	return s
+}
+
+// Hub returns the server's socket hub.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Run delivers bus events to this instance's sockets until ctx ends. ready
+// is closed once the bus listens.
+func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
+	return s.cfg.Service.Bus.Listen(ctx, ready, s.hub.Deliver)
+}
+
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		return next(c)
+	}
+}
+
+func (s *Server) ready(c *echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	dep, err := s.cfg.Service.Ready(ctx)
+	if err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{
+			"status": "unavailable",
+			"error":  errorBody{Code: "unavailable", Message: dep + " is not usable: " + err.Error()},
+			"failing": dep,
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) callCenter(c *echo.Context) error {
+	base := s.cfg.PublicURL
+	if base == "" {
+		scheme := "http"
+		if c.Request().TLS != nil || c.Request().Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request().Host
+	}
+	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(base))
+}
+

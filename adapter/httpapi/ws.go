@@ -1,0 +1,242 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+)
+
+// Hub holds this instance's agent sockets by extension and delivers bus
+// events to them. A socket that cannot keep up is closed; its client
+// reconnects and resyncs from /api/v1/state.
+type Hub struct {
+	log   zerolog.Logger
+	mu    sync.RWMutex
+	conns map[string]map[*socket]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub(log zerolog.Logger) *Hub {
+	return &Hub{log: log, conns: map[string]map[*socket]struct{}{}}
+}
+
+// socket is one connected softphone tab.
+type socket struct {
+	ext  string
+	send chan []byte
+	// dropped is closed when the hub gave up on the socket (too slow).
+	dropped  chan struct{}
+	dropOnce sync.Once
+}
+
+// sendBuffer is how many events a socket may lag behind before it is
+// dropped.
+const sendBuffer = 256
+
+func (h *Hub) add(sk *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.conns[sk.ext]
+	if m == nil {
+		m = map[*socket]struct{}{}
+		h.conns[sk.ext] = m
+	}
+	m[sk] = struct{}{}
+}
+
+func (h *Hub) remove(sk *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.conns[sk.ext]; m != nil {
+		delete(m, sk)
+		if len(m) == 0 {
+			delete(h.conns, sk.ext)
+		}
+	}
+}
+
+// Count returns the number of sockets connected to this instance.
+func (h *Hub) Count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, m := range h.conns {
+		n += len(m)
+	}
+	return n
+}
+
+// Deliver sends one event to every socket of ext on this instance.
+func (h *Hub) Deliver(ext string, ev adapter.AgentEvent) {
+	h.mu.RLock()
+	m := h.conns[ext]
+	if len(m) == 0 {
+		h.mu.RUnlock()
+		return
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		h.mu.RUnlock()
+		return
+	}
+	for sk := range m {
+		select {
+		case sk.send <- b:
+		default:
+			sk.dropOnce.Do(func() { close(sk.dropped) })
+		}
+	}
+	h.mu.RUnlock()
+}
+
+type clientMessage struct {
+	Type   string `json:"type"`
+	Token  string `json:"token,omitempty"`
+	CallID string `json:"callId,omitempty"`
+}
+
+// websocket serves /api/v1/ws. The first message must authenticate
+// ({"type":"auth","token":...}); then the state snapshot is sent, followed by
+// every event with a higher seq.
+func (s *Server) websocket(c *echo.Context) error {
+	conn, err := websocket.Accept(c.Response(), c.Request(), nil)
+	if err != nil {
+		return nil // Accept wrote the HTTP error
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(16 << 10)
+	ctx := c.Request().Context()
+
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	var hello clientMessage
+	err = readJSON(actx, conn, &hello)
+	cancel()
+	if err != nil || hello.Type != "auth" {
+		conn.Close(websocket.StatusPolicyViolation, "first message must be {\"type\":\"auth\",\"token\":...}")
+		return nil
+	}
+	ag, sid, err := s.resolve(c.Request(), hello.Token)
+	if err != nil {
+		_, _, msg := classify(err)
+		writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "unauthorized", Message: msg}})
+		conn.Close(4401, "unauthorized")
+		return nil
+	}
+	sk := &socket{ext: ag.Extension, send: make(chan []byte, sendBuffer), dropped: make(chan struct{})}
+	if ag.Extension != "" {
+		s.hub.add(sk)
+		defer s.hub.remove(sk)
+	}
+	var seq uint64
+	if ag.Extension != "" {
+		if seq, err = s.cfg.Service.Bus.Seq(ctx, ag.Extension); err != nil {
+			conn.Close(websocket.StatusTryAgainLater, "state unavailable")
+			return nil
+		}
+	}
+	st, err := s.cfg.Service.State(ctx, ag, seq)
+	if err != nil {
+		conn.Close(websocket.StatusTryAgainLater, "state unavailable")
+		return nil
+	}
+	if err := writeJSON(ctx, conn, struct {
+		Type string `json:"type"`
+		adapter.State
+	}{"snapshot", st}); err != nil {
+		return nil
+	}
+
+	ctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
+	go s.readLoop(ctx, cancelAll, conn, ag, sid)
+
+	ping := time.NewTicker(25 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusNormalClosure, "")
+			return nil
+		case <-sk.dropped:
+			conn.Close(websocket.StatusTryAgainLater, "too slow: resync")
+			return nil
+		case b := <-sk.send:
+			var head struct {
+				Seq uint64 `json:"seq"`
+			}
+			_ = json.Unmarshal(b, &head)
+			if head.Seq != 0 && head.Seq <= seq {
+				continue // already in the snapshot
+			}
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				return nil
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// readLoop answers the client's messages: ping, and claims of the screen
+// pop of a call (exactly one tab of an agent pops each call).
+func (s *Server) readLoop(ctx context.Context, done func(), conn *websocket.Conn, ag adapter.Agent, sid string) {
+	defer done()
+	tab := adapter.NewSessionID()
+	for {
+		var m clientMessage
+		if err := readJSON(ctx, conn, &m); err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) && ctx.Err() == nil {
+				s.cfg.Log.Debug().Err(err).Msg("socket read ended")
+			}
+			return
+		}
+		switch m.Type {
+		case "ping":
+			writeJSON(ctx, conn, map[string]string{"type": "pong"})
+		case "claim_pop":
+			granted := false
+			if m.CallID != "" && len(m.CallID) <= 128 {
+				ok, err := s.cfg.Service.Store.Claim(ctx, "pop:"+ag.UserID+":"+m.CallID, tab, time.Hour)
+				granted = err == nil && ok
+			}
+			writeJSON(ctx, conn, map[string]any{"type": "pop_claim", "callId": m.CallID, "granted": granted})
+		default:
+			writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "invalid_input", Message: "unknown message type; use ping or claim_pop"}})
+		}
+	}
+}
+
+func readJSON(ctx context.Context, conn *websocket.Conn, v any) error {
+	_, b, err := conn.Read(ctx)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func writeJSON(ctx context.Context, conn *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, b)
+}

@@ -1,0 +1,80 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+)
+
+// The bus: Publish numbers an event (INCR of the device's sequence) and
+// publishes it on the device's channel in one script, so every instance
+// sees one order. Listen pattern-subscribes to every device's channel.
+
+var publishScript = redis.NewScript(`
+local s = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 2592000)
+redis.call('PUBLISH', KEYS[2], s .. '\n' .. ARGV[1])
+return s`)
+
+// Publish implements adapter.Bus.
+func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) error {
+	ev.Seq = 0
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("redis: encode event: %w", err)
+	}
+	err = publishScript.Run(ctx, s.rdb, []string{s.key("dev", ext, "seq"), s.key("ev", ext)}, b).Err()
+	return wrap("publish", err)
+}
+
+// Seq implements adapter.Bus.
+func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
+	n, err := s.rdb.Get(ctx, s.key("dev", ext, "seq")).Uint64()
+	if err != nil {
+		if err == redis.Nil {
+			return 0, nil
+		}
+		return 0, wrap("seq", err)
+	}
+	return n, nil
+}
+
+// Listen implements adapter.Bus.
+func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext string, ev adapter.AgentEvent)) error {
+	prefix := s.key("ev", "")
+	sub := s.rdb.PSubscribe(ctx, prefix+"*")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		return wrap("subscribe", err)
+	}
+	if ready != nil {
+		close(ready)
+	}
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			seqStr, body, found := strings.Cut(m.Payload, "\n")
+			if !found {
+				continue
+			}
+			var ev adapter.AgentEvent
+			if err := json.Unmarshal([]byte(body), &ev); err != nil {
+				continue
+			}
+			ev.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
+			f(strings.TrimPrefix(m.Channel, prefix), ev)
+		}
+	}
+}

@@ -1,0 +1,247 @@
+// Package redisstore keeps Switchboard's per-agent state in Redis (go-redis
+// v9): calls, agents, sessions, settings, favorites, history, the Task
+// outbox, leases, and the pub/sub bus between instances. It implements
+// adapter.Store and adapter.Bus.
+//
+// Keys are namespaced and versioned: "<prefix>v1:...". SchemaVersion names
+// the layout so a later release can migrate. Every key that can grow is
+// bounded (lists trimmed atomically, hashes capped) or has a TTL.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+)
+
+// SchemaVersion is the key layout version, part of every key.
+const SchemaVersion = "v1"
+
+// Store is the Redis implementation of adapter.Store and adapter.Bus.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var (
+	_ adapter.Store = (*Store)(nil)
+	_ adapter.Bus   = (*Store)(nil)
+)
+
+// New returns a Store on rdb. prefix namespaces every key (e.g. "sb:");
+// tests give each run its own. now may be nil (time.Now).
+func New(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{rdb: rdb, prefix: prefix + SchemaVersion + ":", now: now}
+}
+
+func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
+
+// wrap turns Redis errors into the adapter's vocabulary.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("redis: %s: %w", op, adapter.ErrNotFound)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return fmt.Errorf("redis: %s: %w: %v", op, adapter.ErrUnavailable, err)
+}
+
+// Ping implements adapter.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap("ping", s.rdb.Ping(ctx).Err())
+}
+
+// PutCall implements adapter.Store.
+func (s *Store) PutCall(ctx context.Context, c adapter.CallRecord) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("redis: encode call: %w", err)
+	}
+	k := s.key("dev", c.Extension, "calls")
+	pipe := s.rdb.TxPipeline()
+	pipe.HSet(ctx, k, c.ID, b)
+	// A device's calls expire a day after the last change, so a lost
+	// clear cannot leave a call behind for ever.
+	pipe.Expire(ctx, k, 24*time.Hour)
+	_, err = pipe.Exec(ctx)
+	return wrap("put call", err)
+}
+
+// Call implements adapter.Store.
+func (s *Store) Call(ctx context.Context, ext, id string) (adapter.CallRecord, error) {
+	b, err := s.rdb.HGet(ctx, s.key("dev", ext, "calls"), id).Bytes()
+	if err != nil {
+		return adapter.CallRecord{}, wrap("get call", err)
+	}
+	var c adapter.CallRecord
+	if err := json.Unmarshal(b, &c); err != nil {
+		return adapter.CallRecord{}, fmt.Errorf("redis: decode call %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// Calls implements adapter.Store.
+func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key("dev", ext, "calls")).Result()
+	if err != nil {
+		return nil, wrap("list calls", err)
+	}
+	out := make([]adapter.CallRecord, 0, len(m))
+	for id, v := range m {
+		var c adapter.CallRecord
+		if err := json.Unmarshal([]byte(v), &c); err != nil {
+			return nil, fmt.Errorf("redis: decode call %s: %w", id, err)
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// DeleteCall implements adapter.Store.
+func (s *Store) DeleteCall(ctx context.Context, ext, id string) error {
+	return wrap("delete call", s.rdb.HDel(ctx, s.key("dev", ext, "calls"), id).Err())
+}
+
+// PutAgent implements adapter.Store.
+func (s *Store) PutAgent(ctx context.Context, a adapter.Agent) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("redis: encode agent: %w", err)
+	}
+	return wrap("put agent", s.rdb.Set(ctx, s.key("agent", a.UserID), b, 30*24*time.Hour).Err())
+}
+
+// Agent implements adapter.Store.
+func (s *Store) Agent(ctx context.Context, userID string) (adapter.Agent, error) {
+	b, err := s.rdb.Get(ctx, s.key("agent", userID)).Bytes()
+	if err != nil {
+		return adapter.Agent{}, wrap("get agent", err)
+	}
+	var a adapter.Agent
+	if err := json.Unmarshal(b, &a); err != nil {
+		return adapter.Agent{}, fmt.Errorf("redis: decode agent: %w", err)
+	}
+	return a, nil
+}
+
+// DeviceUser implements adapter.Store.
+func (s *Store) DeviceUser(ctx context.Context, ext string) (string, error) {
+	v, err := s.rdb.Get(ctx, s.key("dev", ext, "user")).Result()
+	return v, wrap("device user", err)
+}
+
+// SetDeviceUser implements adapter.Store.
+func (s *Store) SetDeviceUser(ctx context.Context, ext, userID string) error {
+	k := s.key("dev", ext, "user")
+	if userID == "" {
+		return wrap("clear device user", s.rdb.Del(ctx, k).Err())
+	}
+	return wrap("set device user", s.rdb.Set(ctx, k, userID, 30*24*time.Hour).Err())
+}
+
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Claim implements adapter.Store.
+func (s *Store) Claim(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	n, err := claimScript.Run(ctx, s.rdb, []string{s.key("lease", name)}, owner, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, wrap("claim "+name, err)
+	}
+	return n == 1, nil
+}
+
+// Release implements adapter.Store.
+func (s *Store) Release(ctx context.Context, name, owner string) error {
+	return wrap("release "+name, releaseScript.Run(ctx, s.rdb, []string{s.key("lease", name)}, owner).Err())
+}
+
+// PutSession implements adapter.Store.
+func (s *Store) PutSession(ctx context.Context, sid, userID string, ttl time.Duration) error {
+	return wrap("put session", s.rdb.Set(ctx, s.key("sess", sid), userID, ttl).Err())
+}
+
+// Session implements adapter.Store.
+func (s *Store) Session(ctx context.Context, sid string) (string, error) {
+	v, err := s.rdb.Get(ctx, s.key("sess", sid)).Result()
+	return v, wrap("get session", err)
+}
+
+// DeleteSession implements adapter.Store.
+func (s *Store) DeleteSession(ctx context.Context, sid string) error {
+	return wrap("delete session", s.rdb.Del(ctx, s.key("sess", sid)).Err())
+}
+
+// PutLogin implements adapter.Store.
+func (s *Store) PutLogin(ctx context.Context, state string, l adapter.PendingLogin, ttl time.Duration) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("redis: encode login: %w", err)
+	}
+	return wrap("put login", s.rdb.Set(ctx, s.key("login", state), b, ttl).Err())
+}
+
+// TakeLogin implements adapter.Store.
+func (s *Store) TakeLogin(ctx context.Context, state string) (adapter.PendingLogin, error) {
+	b, err := s.rdb.GetDel(ctx, s.key("login", state)).Bytes()
+	if err != nil {
+		return adapter.PendingLogin{}, wrap("take login", err)
+	}
+	var l adapter.PendingLogin
+	if err := json.Unmarshal(b, &l); err != nil {
+		return adapter.PendingLogin{}, fmt.Errorf("redis: decode login: %w", err)
+	}
+	return l, nil
+}
+
+// Cache implements adapter.Store.
+func (s *Store) Cache(ctx context.Context, key string) ([]byte, bool, error) {
+	b, err := s.rdb.Get(ctx, s.key("cache", key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap("cache get", err)
+	}
+	return b, true, nil
+}
+
+// SetCache implements adapter.Store.
+func (s *Store) SetCache(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	return wrap("cache set", s.rdb.Set(ctx, s.key("cache", key), val, ttl).Err())
+}

@@ -1,0 +1,464 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// CRM is what the Service needs from Salesforce. *salesforce.Client
+// satisfies it. Errors wrap the salesforce sentinels.
+type CRM interface {
+	// ScreenPop finds the records to pop for a call, by the rule order.
+	ScreenPop(ctx context.Context, r salesforce.PopRequest) (salesforce.PopResult, error)
+	// CreateTask writes a call log; UpdateTask changes one.
+	CreateTask(ctx context.Context, t salesforce.Task) (string, error)
+	UpdateTask(ctx context.Context, id string, t salesforce.Task) error
+	// SearchContacts serves the softphone's search bar.
+	SearchContacts(ctx context.Context, term string, limit int) ([]salesforce.Match, error)
+	// Ping reports whether Salesforce is usable.
+	Ping(ctx context.Context) error
+}
+
+// Service turns switch events into screen pops, pushes and Tasks, and carries
+// agents' commands to the switch.
+type Service struct {
+	Switch pbx.Switch
+	CRM    CRM
+	Store  Store
+	Bus    Bus
+	// Instance names this process (leases, outbox consumer).
+	Instance string
+	Now      func() time.Time
+	Log      zerolog.Logger
+	// LookupTimeout bounds the Salesforce lookup before a ringing call is
+	// pushed (the call is pushed without matches after it).
+	LookupTimeout time.Duration
+	// LeaseTTL is how long a device monitor lease lasts without renewal.
+	LeaseTTL time.Duration
+
+	mu      sync.Mutex
+	owned   map[string]bool // devices whose events this instance handles
+	wake    chan struct{}   // outbox worker wake-up
+	pending []TaskJob       // Task writes the store could not take (Redis down)
+}
+
+// NewService returns a Service with defaults filled in.
+func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log zerolog.Logger) *Service {
+	return &Service{
+		Switch: sw, CRM: crm, Store: st, Bus: bus, Instance: instance, Log: log,
+		Now:           time.Now,
+		LookupTimeout: 3 * time.Second,
+		LeaseTTL:      15 * time.Second,
+		owned:         map[string]bool{},
+		wake:          make(chan struct{}, 1),
+	}
+}
+
+// Run monitors every device of the switch and runs the Task outbox until
+// ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	devices, err := s.Switch.Devices(ctx)
+	if err != nil {
+		return fmt.Errorf("adapter: list devices: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, d := range devices {
+		events, cancel, err := s.Switch.Subscribe(ctx, d.Extension)
+		if err != nil {
+			return fmt.Errorf("adapter: monitor %s: %w", d.Extension, err)
+		}
+		wg.Add(1)
+		go func(ext string) {
+			defer wg.Done()
+			defer cancel()
+			s.monitor(ctx, ext, events)
+		}(d.Extension)
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); s.renewLeases(ctx, devices) }()
+	go func() { defer wg.Done(); s.runOutbox(ctx) }()
+	wg.Wait()
+	return nil
+}
+
+func leaseName(ext string) string { return "monitor:" + ext }
+
+// renewLeases keeps this instance's claim on device monitors, and resyncs a
+// device from the switch when it takes it over.
+func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
+	tick := time.NewTicker(s.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		for _, d := range devices {
+			ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("device lease not renewed")
+				}
+				continue
+			}
+			s.mu.Lock()
+			was := s.owned[d.Extension]
+			s.owned[d.Extension] = ok
+			s.mu.Unlock()
+			if ok && !was {
+				if err := s.Resync(ctx, d.Extension); err != nil && ctx.Err() == nil {
+					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("resync failed")
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			for _, d := range devices {
+				_ = s.Store.Release(context.WithoutCancel(ctx), leaseName(d.Extension), s.Instance)
+			}
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Owns reports whether this instance handles ext's events now.
+func (s *Service) Owns(ext string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.owned[ext]
+}
+
+// ClaimDevices takes the monitor lease of every device at once (used at start
+// so the first events are not missed while the renewal loop starts).
+func (s *Service) ClaimDevices(ctx context.Context) error {
+	devices, err := s.Switch.Devices(ctx)
+	if err != nil {
+		return fmt.Errorf("adapter: list devices: %w", err)
+	}
+	for _, d := range devices {
+		ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
+		if err != nil {
+			return fmt.Errorf("adapter: claim %s: %w", d.Extension, err)
+		}
+		s.mu.Lock()
+		s.owned[d.Extension] = ok
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Service) monitor(ctx context.Context, ext string, events <-chan pbx.Event) {
+	var last uint64
+	for ev := range events {
+		if !s.Owns(ext) {
+			last = ev.Seq
+			continue
+		}
+		if last != 0 && ev.Seq != last+1 {
+			s.Log.Warn().Str("extension", ext).Uint64("expected", last+1).Uint64("got", ev.Seq).Msg("switch events lost; resyncing")
+			if err := s.Resync(ctx, ext); err != nil {
+				s.Log.Warn().Err(err).Str("extension", ext).Msg("resync failed")
+			}
+		}
+		last = ev.Seq
+		if err := s.HandleEvent(ctx, ev); err != nil && ctx.Err() == nil {
+			s.Log.Error().Err(err).Str("extension", ext).Str("event", string(ev.Type)).Msg("switch event not handled")
+		}
+	}
+}
+
+// HandleEvent applies one switch event to the device's state, looks the
+// caller up, pushes to the agent and queues the call log.
+func (s *Service) HandleEvent(ctx context.Context, ev pbx.Event) error {
+	switch ev.Type {
+	case pbx.CallUpdated:
+		if ev.Call == nil {
+			return nil
+		}
+		return s.callUpdated(ctx, ev.Device, *ev.Call, ev.Cause)
+	case pbx.CallEnded:
+		if ev.Call == nil {
+			return nil
+		}
+		return s.callEnded(ctx, ev.Device, *ev.Call, ev.Cause)
+	case pbx.DeviceUpdated:
+		if ev.State == nil {
+			return nil
+		}
+		st := *ev.State
+		return s.Bus.Publish(ctx, ev.Device, AgentEvent{Type: EventDevice, Device: &st})
+	}
+	return nil
+}
+
+// Resync makes the stored calls of ext agree with the switch's snapshot: a
+// call the switch no longer has is ended, every other is updated.
+func (s *Service) Resync(ctx context.Context, ext string) error {
+	snap, err := s.Switch.Snapshot(ctx, ext)
+	if err != nil {
+		return fmt.Errorf("adapter: snapshot %s: %w", ext, err)
+	}
+	stored, err := s.Store.Calls(ctx, ext)
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for _, c := range snap.Calls {
+		live[c.ID] = true
+		if err := s.callUpdated(ctx, ext, c, pbx.CauseNone); err != nil {
+			return err
+		}
+	}
+	for _, r := range stored {
+		if !live[r.ID] && !r.PostCall && r.Ended.IsZero() {
+			last := pbx.Call{ID: r.ID, Direction: r.Direction, ANI: r.ANI, DNIS: r.DNIS, Parties: r.Parties}
+			if err := s.callEnded(ctx, ext, last, pbx.CauseNone); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ownState(c pbx.Call, ext string) pbx.ConnState {
+	if p, ok := c.Party(ext); ok {
+		return p.State
+	}
+	return pbx.Disconnected
+}
+
+// otherNumber is the number the agent sees for a call: the caller for an
+// incoming call, the first other party otherwise.
+func otherNumber(c pbx.Call, ext string) string {
+	if len(c.Parties) > 0 && c.Parties[0].Number != ext {
+		if c.ANI != "" {
+			return c.ANI
+		}
+		return c.Parties[0].Number
+	}
+	for _, p := range c.Parties {
+		if p.Number != ext {
+			return p.Number
+		}
+	}
+	return c.ANI
+}
+
+func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause) error {
+	now := s.Now()
+	rec, err := s.Store.Call(ctx, ext, c.ID)
+	isNew := errors.Is(err, ErrNotFound)
+	if err != nil && !isNew {
+		return err
+	}
+	if isNew {
+		rec = CallRecord{
+			ID: c.ID, Extension: ext, Direction: c.Direction,
+			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
+			Number:  otherNumber(c, ext),
+			Started: now, Matches: []salesforce.Match{},
+			Log: CallLog{QuickNotes: []string{}},
+		}
+	}
+	prev := rec.State
+	rec.State = ownState(c, ext)
+	rec.Parties = c.Parties
+	rec.RelatedID = c.RelatedID
+	rec.Digits = c.Digits
+	rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+	if rec.State == pbx.Connected && rec.Answered.IsZero() {
+		rec.Answered = now
+	}
+	if rec.State == pbx.Alerting && prev != pbx.Alerting && !isNew {
+		// A recall rings the agent again; keep the record.
+		rec.PostCall = false
+	}
+	if isNew {
+		s.lookup(ctx, &rec)
+	}
+	if err := s.Store.PutCall(ctx, rec); err != nil {
+		return err
+	}
+	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
+}
+
+// lookup finds the Salesforce records for a new call, bounded by
+// LookupTimeout. A failure leaves the call without matches.
+func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
+	if rec.Number == "" {
+		return
+	}
+	for _, p := range rec.Parties {
+		if p.Internal && p.Number == rec.Number {
+			return // an internal party is not a Salesforce record to pop
+		}
+	}
+	req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
+	if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
+		if st, err := s.Store.Settings(ctx, uid); err == nil {
+			req.Order = st.PopOrder
+		}
+	}
+	if rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension) {
+		// For a call the agent made, only the number is looked up.
+		req = salesforce.PopRequest{ANI: rec.Number, Order: []salesforce.PopRule{"ani"}}
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
+	defer cancel()
+	res, err := s.CRM.ScreenPop(lctx, req)
+	if err != nil {
+		rec.LookupError = "Salesforce lookup failed"
+		s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("screen-pop lookup failed")
+		return
+	}
+	rec.Pop = &res
+	if res.Matches != nil {
+		rec.Matches = res.Matches
+	}
+	if who := singleWho(res.Matches); who != "" {
+		rec.Log.WhoID = who
+	}
+	if what := singleWhat(res); what != "" {
+		rec.Log.WhatID = what
+	}
+}
+
+// singleWho is the Contact or Lead to log against when exactly one matched.
+func singleWho(ms []salesforce.Match) string {
+	var id string
+	for _, m := range ms {
+		if m.Type == "Contact" || m.Type == "Lead" {
+			if id != "" {
+				return ""
+			}
+			id = m.ID
+		}
+	}
+	return id
+}
+
+// singleWhat is the record to relate the Task to: the Campaign or Case that
+// popped, or a single matched Account.
+func singleWhat(res salesforce.PopResult) string {
+	var id string
+	for _, m := range res.Matches {
+		if m.Type == "Account" || m.Type == "Campaign" || m.Type == "Case" {
+			if id != "" {
+				return ""
+			}
+			id = m.ID
+		}
+	}
+	return id
+}
+
+func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause) error {
+	now := s.Now()
+	rec, err := s.Store.Call(ctx, ext, c.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil // never seen (e.g. ended before this instance took over)
+	}
+	if err != nil {
+		return err
+	}
+	if !rec.Ended.IsZero() {
+		return nil // already handled
+	}
+	rec.Ended = now
+	rec.State = pbx.Disconnected
+	rec.Parties = c.Parties
+	if cause == pbx.CauseRedirected {
+		rec.Redirected = true
+	}
+	uid, _ := s.Store.DeviceUser(ctx, ext)
+	settings := DefaultSettings()
+	if uid != "" {
+		if st, err := s.Store.Settings(ctx, uid); err == nil {
+			settings = st
+		}
+	}
+	logIt := !rec.Redirected && notesOn(settings, rec.CallType())
+	rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
+	if logIt {
+		if rec.Log.Subject == "" {
+			rec.Log.Subject = settings.CallSubject
+		}
+		s.enqueue(ctx, TaskJob{
+			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
+			Task: s.buildTask(rec, uid), Created: now,
+		})
+	}
+	if uid != "" && !rec.Redirected {
+		if err := s.Store.AddHistory(ctx, uid, historyEntry(rec)); err != nil {
+			s.Log.Warn().Err(err).Str("call", rec.ID).Msg("history not updated")
+		} else {
+			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventHistory, CallID: rec.ID})
+		}
+	}
+	if rec.PostCall {
+		err = s.Store.PutCall(ctx, rec)
+	} else {
+		err = s.Store.DeleteCall(ctx, ext, rec.ID)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCallEnded, Call: &rec})
+}
+
+func notesOn(s Settings, callType string) bool {
+	switch callType {
+	case "Outbound":
+		return s.OutboundCallNotes
+	case "Internal":
+		return s.InternalCallNotes
+	default:
+		return s.InboundCallNotes
+	}
+}
+
+// CallType is the Task CallType of the call as the device saw it.
+func (c *CallRecord) CallType() string {
+	switch {
+	case c.Direction == pbx.Internal:
+		return "Internal"
+	case c.isIncoming():
+		return "Inbound"
+	default:
+		return "Outbound"
+	}
+}
+
+func historyEntry(rec CallRecord) HistoryEntry {
+	e := HistoryEntry{
+		CallID: rec.ID, Number: rec.Number, Time: rec.Started,
+		Duration: int(rec.Duration() / time.Second), Missed: rec.Missed(),
+		Direction: "incoming",
+	}
+	if !rec.isIncoming() {
+		e.Direction = "outgoing"
+	}
+	if len(rec.Matches) > 0 {
+		m := rec.Matches[0]
+		if rec.Log.WhoID != "" {
+			for _, x := range rec.Matches {
+				if x.ID == rec.Log.WhoID {
+					m = x
+				}
+			}
+		}
+		e.Name, e.RecordID, e.Type = m.Name, m.ID, m.Type
+	} else {
+		for _, p := range rec.Parties {
+			if p.Number == rec.Number && p.Name != "" {
+				e.Name = p.Name
+			}
+		}
+	}
+	return e
+}

@@ -1,0 +1,168 @@
+package adapter
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// Settings are an agent's own settings: the two tabs of the guide's Settings
+// window.
+type Settings struct {
+	// MiVoice tab.
+	Tooltips         bool   `json:"tooltips"`
+	EditNumberToDial bool   `json:"editNumberToDial"`
+	AutoSaveNotes    bool   `json:"autoSaveNotes"`
+	Logs             bool   `json:"logs"`
+	CallSubject      string `json:"callSubject"`
+	// Salesforce tab.
+	OutboundCallNotes bool `json:"outboundCallNotes"`
+	InboundCallNotes  bool `json:"inboundCallNotes"`
+	InternalCallNotes bool `json:"internalCallNotes"`
+	// PopAt is "ringing" or "answered".
+	PopAt string `json:"popAt"`
+	// PopOrder lists the rules in the order to try; rules not listed are in
+	// the "Do not pop" section.
+	PopOrder []salesforce.PopRule `json:"popOrder"`
+}
+
+// Pop timing values.
+const (
+	PopAtRinging  = "ringing"
+	PopAtAnswered = "answered"
+)
+
+// Limits on per-agent data.
+const (
+	MaxFavorites      = 50
+	MaxCallSubject    = 255
+	MaxNotes          = 32000
+	MaxQuickNotes     = 20
+	maxFavoriteField  = 255
+	HistoryAllSize    = 30
+	HistoryListSize   = 10
+	maxSettingsLength = 8 << 10
+)
+
+// DefaultSettings are the settings of an agent who never changed them.
+func DefaultSettings() Settings {
+	return Settings{
+		Tooltips:          true,
+		EditNumberToDial:  false,
+		AutoSaveNotes:     false,
+		CallSubject:       "Call",
+		OutboundCallNotes: true,
+		InboundCallNotes:  true,
+		InternalCallNotes: true,
+		PopAt:             PopAtRinging,
+		PopOrder:          []salesforce.PopRule{"ani", "dnis", "digits", "new_contact"},
+	}
+}
+
+var knownRules = []salesforce.PopRule{"ani", "dnis", "digits", "new_contact"}
+
+// Validate checks settings sent by a client.
+func (s Settings) Validate() error {
+	if s.PopAt != PopAtRinging && s.PopAt != PopAtAnswered {
+		return fmt.Errorf("popAt: must be %q or %q: %w", PopAtRinging, PopAtAnswered, ErrInvalid)
+	}
+	if utf8.RuneCountInString(s.CallSubject) > MaxCallSubject {
+		return fmt.Errorf("callSubject: at most %d characters: %w", MaxCallSubject, ErrTooLarge)
+	}
+	seen := map[salesforce.PopRule]bool{}
+	for _, r := range s.PopOrder {
+		if !slices.Contains(knownRules, r) {
+			return fmt.Errorf("popOrder: unknown rule %q (use ani, dnis, digits, new_contact): %w", r, ErrInvalid)
+		}
+		if seen[r] {
+			return fmt.Errorf("popOrder: rule %q listed twice: %w", r, ErrInvalid)
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+// Favorite is a contact the agent keeps at hand.
+type Favorite struct {
+	// ID is the Salesforce record Id when the favorite is a record, else
+	// the number itself.
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Number string `json:"number"`
+	Type   string `json:"type,omitempty"`
+}
+
+// Validate checks a favorite sent by a client.
+func (f *Favorite) Validate() error {
+	f.Name = strings.TrimSpace(f.Name)
+	f.Number = strings.TrimSpace(f.Number)
+	if f.Number == "" {
+		return fmt.Errorf("number: required: %w", ErrInvalid)
+	}
+	if err := ValidateNumber(f.Number); err != nil {
+		return err
+	}
+	if f.ID == "" {
+		f.ID = f.Number
+	}
+	if f.Name == "" {
+		f.Name = f.Number
+	}
+	for _, v := range []string{f.ID, f.Name, f.Type} {
+		if len(v) > maxFavoriteField {
+			return fmt.Errorf("favorite: fields at most %d characters: %w", maxFavoriteField, ErrTooLarge)
+		}
+	}
+	return nil
+}
+
+// HistoryList names a call history list.
+type HistoryList string
+
+// The four lists of the guide.
+const (
+	HistoryAll      HistoryList = "all"      // last 30 calls
+	HistoryMissed   HistoryList = "missed"   // last 10 unanswered incoming
+	HistoryReceived HistoryList = "received" // last 10 answered incoming
+	HistoryOutgoing HistoryList = "outgoing" // last 10 made
+)
+
+// HistoryLists lists them in display order.
+var HistoryLists = []HistoryList{HistoryAll, HistoryMissed, HistoryReceived, HistoryOutgoing}
+
+// Size is how many entries a list keeps.
+func (l HistoryList) Size() int {
+	if l == HistoryAll {
+		return HistoryAllSize
+	}
+	return HistoryListSize
+}
+
+// HistoryEntry is one call in the history lists.
+type HistoryEntry struct {
+	CallID    string    `json:"callId"`
+	Number    string    `json:"number"`
+	Name      string    `json:"name,omitempty"`
+	RecordID  string    `json:"recordId,omitempty"`
+	Type      string    `json:"type,omitempty"`
+	Direction string    `json:"direction"`
+	Missed    bool      `json:"missed"`
+	Time      time.Time `json:"time"`
+	Duration  int       `json:"duration"`
+}
+
+// Lists returns the lists an entry belongs to.
+func (e HistoryEntry) Lists() []HistoryList {
+	switch {
+	case e.Direction == "outgoing":
+		return []HistoryList{HistoryAll, HistoryOutgoing}
+	case e.Missed:
+		return []HistoryList{HistoryAll, HistoryMissed}
+	default:
+		return []HistoryList{HistoryAll, HistoryReceived}
+	}
+}
