@@ -301,7 +301,7 @@ func (c *Client) do(ctx context.Context, ts TokenSource, method, path string, bo
 			}
 			return err
 		}
-		if status >= 200 && status < 300 && (status == http.StatusNoContent || out == nil || isJSON(header)) {
+		if status >= 200 && status < 300 && (status == http.StatusNoContent || len(data) == 0 || isJSON(header)) {
 			c.noteSuccess()
 			if out == nil || len(bytes.TrimSpace(data)) == 0 {
 				return nil
