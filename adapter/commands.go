@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchboard-cti/switchboard/pbx"
 	"github.com/switchboard-cti/switchboard/salesforce"
@@ -294,10 +295,28 @@ func (s *Service) Ready(ctx context.Context) (string, error) {
 	if err := s.Switch.Ping(ctx); err != nil {
 		return "pbx", err
 	}
-	if err := s.CRM.Ping(ctx); err != nil {
+	if err := s.crmReady(ctx); err != nil {
 		return "salesforce", err
 	}
 	return "", nil
+}
+
+// crmCheckEvery bounds how often readiness probes cost a Salesforce API
+// call (probes every few seconds would eat the org's daily limit).
+const crmCheckEvery = 30 * time.Second
+
+func (s *Service) crmReady(ctx context.Context) error {
+	s.mu.Lock()
+	at, err := s.crmAt, s.crmErr
+	s.mu.Unlock()
+	if !at.IsZero() && time.Since(at) < crmCheckEvery {
+		return err
+	}
+	err = s.CRM.Ping(ctx)
+	s.mu.Lock()
+	s.crmAt, s.crmErr = time.Now(), err
+	s.mu.Unlock()
+	return err
 }
 
 // IsNotFound reports whether err means a missing resource in any layer.

@@ -18,6 +18,8 @@ import (
 type CRM interface {
 	// ScreenPop finds the records to pop for a call, by the rule order.
 	ScreenPop(ctx context.Context, r salesforce.PopRequest) (salesforce.PopResult, error)
+	// FindByPhone finds the Contacts, Accounts and Leads with a number.
+	FindByPhone(ctx context.Context, number string) ([]salesforce.Match, error)
 	// CreateTask writes a call log; UpdateTask changes one.
 	CreateTask(ctx context.Context, t salesforce.Task) (string, error)
 	UpdateTask(ctx context.Context, id string, t salesforce.Task) error
@@ -48,6 +50,8 @@ type Service struct {
 	owned   map[string]bool // devices whose events this instance handles
 	wake    chan struct{}   // outbox worker wake-up
 	pending []TaskJob       // Task writes the store could not take (Redis down)
+	crmAt   time.Time       // last Salesforce readiness check
+	crmErr  error
 }
 
 // NewService returns a Service with defaults filled in.
@@ -298,34 +302,57 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 			return // an internal party is not a Salesforce record to pop
 		}
 	}
-	req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
-	if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
-		if st, err := s.Store.Settings(ctx, uid); err == nil {
-			req.Order = st.PopOrder
-		}
-	}
-	if rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension) {
-		// For a call the agent made, only the number is looked up.
-		req = salesforce.PopRequest{ANI: rec.Number, Order: []salesforce.PopRule{"ani"}}
-	}
 	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
 	defer cancel()
-	res, err := s.CRM.ScreenPop(lctx, req)
-	if err != nil {
-		rec.LookupError = "Salesforce lookup failed"
-		s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("screen-pop lookup failed")
-		return
+	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
+	if !outgoing {
+		// What to pop follows the Pop-Up Order (the agent's, else the
+		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
+		req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
+		if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
+			if st, err := s.Store.Settings(ctx, uid); err == nil {
+				req.Order = st.PopOrder
+			}
+		}
+		res, err := s.CRM.ScreenPop(lctx, req)
+		if err != nil {
+			rec.LookupError = "Salesforce lookup failed"
+			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("screen-pop lookup failed")
+			return
+		}
+		rec.Pop = &res
+		if res.Rule == "ani" {
+			rec.Matches = nonNil(res.Matches)
+		} else if res.Rule == "dnis" || res.Rule == "digits" {
+			if what := singleWhat(res.Matches); what != "" {
+				rec.Log.WhatID = what
+			}
+		}
 	}
-	rec.Pop = &res
-	if res.Matches != nil {
-		rec.Matches = res.Matches
+	// The caller's (or callee's) records: for the call log and the
+	// agent's choice among several matches, whatever pops.
+	if rec.Pop == nil || rec.Pop.Rule != "ani" {
+		ms, err := s.CRM.FindByPhone(lctx, rec.Number)
+		if err != nil {
+			rec.LookupError = "Salesforce lookup failed"
+			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("phone lookup failed")
+			return
+		}
+		rec.Matches = nonNil(ms)
 	}
-	if who := singleWho(res.Matches); who != "" {
+	if who := singleWho(rec.Matches); who != "" {
 		rec.Log.WhoID = who
 	}
-	if what := singleWhat(res); what != "" {
-		rec.Log.WhatID = what
+	if rec.Log.WhatID == "" {
+		rec.Log.WhatID = singleWhat(rec.Matches)
 	}
+}
+
+func nonNil(ms []salesforce.Match) []salesforce.Match {
+	if ms == nil {
+		return []salesforce.Match{}
+	}
+	return ms
 }
 
 // singleWho is the Contact or Lead to log against when exactly one matched.
@@ -344,9 +371,9 @@ func singleWho(ms []salesforce.Match) string {
 
 // singleWhat is the record to relate the Task to: the Campaign or Case that
 // popped, or a single matched Account.
-func singleWhat(res salesforce.PopResult) string {
+func singleWhat(ms []salesforce.Match) string {
 	var id string
-	for _, m := range res.Matches {
+	for _, m := range ms {
 		if m.Type == "Account" || m.Type == "Campaign" || m.Type == "Case" {
 			if id != "" {
 				return ""

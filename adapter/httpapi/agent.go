@@ -8,7 +8,8 @@ import (
 	"github.com/switchboard-cti/switchboard/adapter"
 )
 
-func (s *Server) agentRoutes(g *echo.Group) {
+func (s *Server) agentRoutes(eg *echo.Group) {
+	g := authedGroup{eg, s.authenticate}
 	g.GET("/me", s.me)
 	g.GET("/state", s.state)
 	g.POST("/calls", s.makeCall)
@@ -37,6 +38,17 @@ func (s *Server) agentRoutes(g *echo.Group) {
 	g.POST("/favorites", s.addFavorite)
 	g.DELETE("/favorites/:fid", s.removeFavorite)
 }
+
+// authedGroup registers routes behind the session check.
+type authedGroup struct {
+	g    *echo.Group
+	auth echo.MiddlewareFunc
+}
+
+func (a authedGroup) GET(p string, h echo.HandlerFunc)    { a.g.GET(p, h, a.auth) }
+func (a authedGroup) POST(p string, h echo.HandlerFunc)   { a.g.POST(p, h, a.auth) }
+func (a authedGroup) PUT(p string, h echo.HandlerFunc)    { a.g.PUT(p, h, a.auth) }
+func (a authedGroup) DELETE(p string, h echo.HandlerFunc) { a.g.DELETE(p, h, a.auth) }
 
 type meResponse struct {
 	Agent     adapter.Agent `json:"agent"`

@@ -73,8 +73,9 @@ func New(cfg Config) *Server {
 	e.POST("/auth/refresh", s.refresh)
 	e.POST("/auth/logout", s.logout)
 
-	api := e.Group("/api/v1", s.authenticate)
-	s.agentRoutes(api)
+	// Agent routes are authenticated one by one (a group middleware would
+	// turn "wrong method" into "not found").
+	s.agentRoutes(e.Group("/api/v1"))
 	e.GET("/api/v1/ws", s.websocket)
 
 	s.staticRoutes()

@@ -1,0 +1,35 @@
+# Switchboard. `make test` runs every test (Go with the race detector, and
+# the softphone in headless Chromium); it installs and starts what the tests
+# need when missing (scripts/test-deps.sh).
+GO ?= go
+BIN := bin/switchboard
+LDFLAGS := -s -w
+
+.PHONY: test deps vet go-test browser-test build run bench fuzz
+
+test: deps vet go-test build browser-test
+
+deps:
+	@bash scripts/test-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+go-test:
+	$(GO) test -race -count=1 ./...
+
+# The same static build the Dockerfile makes.
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
+
+browser-test: build
+	cd tests/browser && SWITCHBOARD_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
+
+run:
+	$(GO) run ./cmd/switchboard
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s ./pbx/sim

@@ -1,0 +1,325 @@
+// Command switchboard runs the Switchboard Open CTI adapter: the softphone
+// server, the agent API and WebSocket, the switch monitor and the Salesforce
+// call logger. With no Salesforce settings it runs in demo mode.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/adapter/httpapi"
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/sim"
+	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
+	"github.com/switchboard-cti/switchboard/static"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+// run loads the configuration and runs the service until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	m, err := NewMain(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// Main is the whole program, wired. Tests set Clock before Start and read
+// URL, Sim and Org after it.
+type Main struct {
+	Config Config
+	Log    zerolog.Logger
+	// Clock drives the simulator and the service (default real time).
+	Clock sim.Clock
+
+	// Set by Start.
+	URL     string
+	Sim     *sim.Sim
+	Org     *fakeorg.Org
+	Service *adapter.Service
+	Server  *httpapi.Server
+	Store   *redisstore.Store
+
+	listener net.Listener
+	http     *http.Server
+	mini     *miniredis.Miniredis
+	rdb      redis.UniversalClient
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closers  []func()
+}
+
+// NewMain loads the configuration.
+func NewMain(args []string, getenv func(string) string, stdout io.Writer) (*Main, error) {
+	cfg, err := loadConfig(args, getenv, stdout)
+	if err != nil {
+		return nil, err
+	}
+	var w io.Writer = stdout
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.TimeOnly}
+	}
+	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil || cfg.LogLevel == "" {
+		return nil, fmt.Errorf("configuration: SWITCHBOARD_LOG_LEVEL: %q is not debug, info, warn or error", cfg.LogLevel)
+	}
+	log := zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return &Main{Config: cfg, Log: log, Clock: sim.RealClock()}, nil
+}
+
+// Run starts the program and serves until ctx ends, then shuts down
+// gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Log.Info().Msg("shutting down")
+	return m.Close()
+}
+
+// Start listens, wires every part and starts the background work.
+func (m *Main) Start(ctx context.Context) error {
+	cfg := m.Config
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SWITCHBOARD_ADDR): %w", cfg.Addr, err)
+	}
+	m.listener = ln
+	self := "http://" + loopbackAddr(ln.Addr())
+	m.URL = self
+	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	if public == "" {
+		public = "http://localhost:" + portOf(ln.Addr())
+		if cfg.Addr != ":8080" && cfg.Addr != "0.0.0.0:8080" {
+			public = self
+		}
+	}
+	instance := randomHex(6)
+	ctx, m.cancel = context.WithCancel(ctx)
+
+	// Redis.
+	if cfg.RedisURL == "" {
+		mr, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("embedded redis: %w", err)
+		}
+		m.mini = mr
+		m.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		m.goRun(func() { keepMiniredisTime(ctx, mr) })
+		m.Log.Warn().Msg("using embedded in-memory Redis (demo only): state is lost on exit; set SWITCHBOARD_REDIS_URL")
+	} else {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("SWITCHBOARD_REDIS_URL: %w", err)
+		}
+		m.rdb = redis.NewClient(opt)
+	}
+	now := m.Clock.Now
+	m.Store = redisstore.New(m.rdb, cfg.RedisPrefix, now)
+
+	// The switch.
+	simCfg := sim.DemoConfig()
+	sw, err := sim.New(simCfg, m.Clock)
+	if err != nil {
+		return fmt.Errorf("pbx simulator: %w", err)
+	}
+	m.Sim = sw
+	mounts := map[string]http.Handler{"/sim/v1/": sw.Handler()}
+
+	// Salesforce.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sf, err := m.salesforce(self, public, mounts)
+	if err != nil {
+		return err
+	}
+	for _, c := range sf.client.Collectors() {
+		reg.MustRegister(c)
+	}
+
+	// The domain and HTTP.
+	svc := adapter.NewService(pbx.Switch(sw), sf.client, m.Store, m.Store, instance, m.Log)
+	svc.Now = now
+	m.Service = svc
+	keys, err := sessionKeys(cfg)
+	if err != nil {
+		return err
+	}
+	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
+	srv := httpapi.New(httpapi.Config{
+		Service: svc, Auth: auth, Log: m.Log, Static: static.FS, PublicURL: cfg.PublicURL,
+		CallCenter: callCenterXML, Demo: cfg.Demo, Mounts: mounts, Registry: reg, Now: now,
+		Tokens: &httpapi.TokenIssuer{Keys: keys, TTL: cfg.TokenTTL, Issuer: "switchboard", Audience: "switchboard-softphone", Now: now},
+	})
+	m.Server = srv
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_sockets", Help: "Agent WebSockets connected to this instance."},
+		func() float64 { return float64(srv.Hub().Count()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_outbox_jobs", Help: "Call log writes waiting for Salesforce."},
+		func() float64 { n, _ := m.Store.OutboxLen(context.Background()); return float64(n) }))
+
+	if err := svc.ClaimDevices(ctx); err != nil {
+		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
+	}
+	busReady := make(chan struct{})
+	m.goRun(func() {
+		if err := srv.Run(ctx, busReady); err != nil && ctx.Err() == nil {
+			m.Log.Error().Err(err).Msg("event bus stopped")
+		}
+	})
+	select {
+	case <-busReady:
+	case <-time.After(10 * time.Second):
+		return errors.New("event bus did not start (Redis pub/sub)")
+	}
+	m.goRun(func() {
+		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error().Err(err).Msg("switch monitor stopped")
+		}
+	})
+	m.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.goRun(func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error().Err(err).Msg("http server stopped")
+		}
+	})
+	ev := m.Log.Info().Str("url", public).Str("instance", instance)
+	if cfg.Demo {
+		ev = ev.Str("demo_org", public+"/demo-org").Str("demo_agent_extension", "1001")
+		ev.Msg("Switchboard demo running: open " + public + "/ (demo org REST API at " + public + "/demo-org/services/data/v" + cfg.SFAPIVersion + ")")
+	} else {
+		ev.Msg("Switchboard running")
+	}
+	return nil
+}
+
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); f() }()
+}
+
+// Close stops serving (letting requests in flight finish), stops the
+// background work and closes connections.
+func (m *Main) Close() error {
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = m.http.Shutdown(ctx)
+		cancel()
+	} else if m.listener != nil {
+		_ = m.listener.Close()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.Service != nil && m.rdb != nil {
+		// Last chance for call logs still held in memory.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m.Service.FlushOutbox(ctx)
+		cancel()
+	}
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		m.closers[i]()
+	}
+	if m.rdb != nil {
+		_ = m.rdb.Close()
+	}
+	if m.mini != nil {
+		m.mini.Close()
+	}
+	return nil
+}
+
+// keepMiniredisTime makes the embedded Redis expire keys in real time.
+func keepMiniredisTime(ctx context.Context, mr *miniredis.Miniredis) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			mr.FastForward(time.Second)
+		}
+	}
+}
+
+func sessionKeys(cfg Config) ([]httpapi.SigningKey, error) {
+	if cfg.SessionKeys == "" {
+		return []httpapi.SigningKey{{ID: "demo-" + randomHex(4), Secret: []byte(randomHex(32))}}, nil
+	}
+	var keys []httpapi.SigningKey
+	for _, part := range strings.Split(cfg.SessionKeys, ",") {
+		id, secret, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || id == "" || len(secret) < 32 {
+			return nil, errors.New("SWITCHBOARD_SESSION_KEYS: each key is id:secret with a secret of at least 32 characters")
+		}
+		keys = append(keys, httpapi.SigningKey{ID: id, Secret: []byte(secret)})
+	}
+	return keys, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
+
+// loopbackAddr is how this process reaches its own listener.
+func loopbackAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func redactURL(u string) string {
+	if u == "" {
+		return "embedded"
+	}
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "***" + u[i:]
+		}
+	}
+	return u
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-cti/switchboard/pbx/sim"
+	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testRedisURL is the real Redis the tests use (CI starts one).
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Skipf("no Redis at %s (set SWITCHBOARD_TEST_REDIS_URL; .ci/run starts one): %v", u, err)
+	}
+	return u
+}
+
+// app is a running program for a test.
+type app struct {
+	*Main
+	clock *sim.FakeClock
+	http  *http.Client
+}
+
+func startApp(t *testing.T, env map[string]string) *app {
+	t.Helper()
+	base := map[string]string{
+		"SWITCHBOARD_ADDR":         "127.0.0.1:0",
+		"SWITCHBOARD_REDIS_URL":    testRedisURL(t),
+		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano()),
+		"SWITCHBOARD_LOG_LEVEL":    "warn",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	var logs bytes.Buffer
+	m, err := NewMain(nil, func(k string) string { return base[k] }, &logs)
+	if err != nil {
+		t.Fatalf("NewMain: %v", err)
+	}
+	clock := sim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	m.Clock = clock
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Start(ctx); err != nil {
+		cancel()
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		m.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs.String())
+		}
+	})
+	jar, _ := cookiejar.New(nil)
+	return &app{Main: m, clock: clock, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+var tokenRE = regexp.MustCompile(`var token = "([A-Za-z0-9_\-.]+)"`)
+
+// signIn goes through the agent sign-in (OAuth code + PKCE against the demo
+// org, whose browser is signed in as the demo agent) and returns the
+// session token the callback page stores.
+func (a *app) signIn(t *testing.T) string {
+	t.Helper()
+	resp, err := a.http.Get(a.URL + "/auth/login?return=/softphone/")
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := tokenRE.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("sign in: status %d, no token in callback page:\n%s", resp.StatusCode, body)
+	}
+	return string(m[1])
+}
+
+// do sends a JSON request and decodes a JSON answer into out (if not nil).
+func (a *app) do(t *testing.T, method, path, token string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			rd = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+	}
+	req, _ := http.NewRequest(method, a.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d answer is not JSON: %s", method, path, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// wsEvent is what the agent socket sends.
+type wsEvent struct {
+	Type   string `json:"type"`
+	Seq    uint64 `json:"seq"`
+	CallID string `json:"callId"`
+	TaskID string `json:"taskId"`
+	Call   *struct {
+		ID      string `json:"id"`
+		State   string `json:"state"`
+		Matches []struct {
+			ID, Name, Type string
+		} `json:"matches"`
+		PostCall bool `json:"postCall"`
+	} `json:"call"`
+	Calls []json.RawMessage `json:"calls"`
+}
+
+type agentSocket struct {
+	conn *websocket.Conn
+	t    *testing.T
+}
+
+func (a *app) connect(t *testing.T, token string) *agentSocket {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.URL, "http")+"/api/v1/ws", nil)
+	if err != nil {
+		t.Fatalf("dial socket: %v", err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	b, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
+	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatalf("auth: %v", err)
+	}
+	s := &agentSocket{conn: conn, t: t}
+	if ev := s.next(); ev.Type != "snapshot" {
+		t.Fatalf("first message: got %q, want snapshot", ev.Type)
+	}
+	return s
+}
+
+func (s *agentSocket) next() wsEvent {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := s.conn.Read(ctx)
+	if err != nil {
+		s.t.Fatalf("socket read: %v", err)
+	}
+	var ev wsEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		s.t.Fatalf("socket message not JSON: %s", b)
+	}
+	return ev
+}
+
+// waitFor reads events until one satisfies ok.
+func (s *agentSocket) waitFor(what string, ok func(wsEvent) bool) wsEvent {
+	s.t.Helper()
+	for i := 0; i < 100; i++ {
+		if ev := s.next(); ok(ev) {
+			return ev
+		}
+	}
+	s.t.Fatalf("no %s event in 100 messages", what)
+	return wsEvent{}
+}
+
+func TestInboundCallIsPoppedAnsweredClearedAndLogged(t *testing.T) {
+	tests := []struct {
+		name      string
+		from      string
+		wantMatch string // "" for no match
+	}{
+		{name: "a known contact calls", from: "+14155550123", wantMatch: "Lucy Hall"},
+		{name: "an unknown number calls", from: "+14155550199"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := startApp(t, nil)
+			token := a.signIn(t)
+			sock := a.connect(t, token)
+
+			var placed struct{ ID string }
+			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": tc.from, "to": "1001", "dnis": "+18005550100"}, &placed); st != http.StatusCreated || placed.ID == "" {
+				t.Fatalf("place call: status %d id %q", st, placed.ID)
+			}
+			ring := sock.waitFor("ringing", func(ev wsEvent) bool {
+				return ev.Type == "call" && ev.Call != nil && ev.Call.ID == placed.ID && ev.Call.State == "alerting"
+			})
+			var wantWho string
+			if tc.wantMatch == "" {
+				if len(ring.Call.Matches) != 0 {
+					t.Fatalf("ringing event: matches %+v, want none", ring.Call.Matches)
+				}
+			} else {
+				if len(ring.Call.Matches) != 1 || ring.Call.Matches[0].Name != tc.wantMatch || ring.Call.Matches[0].Type != "Contact" {
+					t.Fatalf("ringing event: matches %+v, want the Contact %s", ring.Call.Matches, tc.wantMatch)
+				}
+				wantWho = ring.Call.Matches[0].ID
+			}
+
+			if st := a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/answer", token, nil, nil); st != http.StatusNoContent {
+				t.Fatalf("answer: status %d", st)
+			}
+			sock.waitFor("answered", func(ev wsEvent) bool {
+				return ev.Type == "call" && ev.Call != nil && ev.Call.ID == placed.ID && ev.Call.State == "connected"
+			})
+			a.clock.Advance(42 * time.Second)
+			if st := a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/clear", token, nil, nil); st != http.StatusNoContent {
+				t.Fatalf("clear: status %d", st)
+			}
+			task := sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
+
+			tasks := a.Org.Records("Task")
+			if len(tasks) != 1 {
+				t.Fatalf("org has %d Tasks, want 1: %v", len(tasks), tasks)
+			}
+			got := tasks[0]
+			if got["Id"] != task.TaskID {
+				t.Errorf("Task Id %v, socket said %s", got["Id"], task.TaskID)
+			}
+			who, _ := got["WhoId"].(string)
+			if who != wantWho {
+				t.Errorf("WhoId = %q, want %q", who, wantWho)
+			}
+			for field, want := range map[string]any{"CallType": "Inbound", "CallObject": placed.ID, "TaskSubtype": "Call", "Type": "Call", "Status": "Completed", "Priority": "Normal"} {
+				if got[field] != want {
+					t.Errorf("%s = %v, want %v", field, got[field], want)
+				}
+			}
+			if d := fmt.Sprint(got["CallDurationInSeconds"]); d != "42" {
+				t.Errorf("CallDurationInSeconds = %s, want 42", d)
+			}
+			if owner, _ := got["OwnerId"].(string); owner == "" || !strings.HasPrefix(owner, "005") {
+				t.Errorf("OwnerId = %q, want the agent's user", owner)
+			}
+		})
+	}
+}
+
+func TestBadInputGetsAClearJSONError(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	var placed struct{ ID string }
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, &placed); st != http.StatusCreated {
+		t.Fatalf("place call: %d", st)
+	}
+	tests := []struct {
+		name, method, path string
+		token              bool
+		body               any
+		wantStatus         int
+		wantCode           string
+		wantInMessage      string
+	}{
+		{"a simulated call without from", "POST", "/sim/v1/calls", false, `{"to":"1001"}`, 400, "invalid_input", "from"},
+		{"a simulated call without to", "POST", "/sim/v1/calls", false, `{"from":"+14155550123"}`, 400, "invalid_input", "to"},
+		{"a simulated call from a malformed number", "POST", "/sim/v1/calls", false, `{"from":"call me","to":"1001"}`, 400, "invalid_input", "from"},
+		{"a simulated call to an unknown extension", "POST", "/sim/v1/calls", false, `{"from":"+14155550123","to":"9999"}`, 404, "not_found", "9999"},
+		{"a simulated call with broken JSON", "POST", "/sim/v1/calls", false, `{"from":`, 400, "invalid_input", ""},
+		{"the wrong method on simulated calls", "DELETE", "/sim/v1/calls", false, nil, 405, "method_not_allowed", ""},
+		{"the agent API without a token", "GET", "/api/v1/state", false, nil, 401, "unauthorized", "sign in"},
+		{"the agent API with a forged token", "GET", "/api/v1/state", false, nil, 401, "unauthorized", ""},
+		{"answering an unknown call", "POST", "/api/v1/calls/c-nope/answer", true, nil, 404, "not_found", "c-nope"},
+		{"making a call to a number with letters", "POST", "/api/v1/calls", true, `{"number":"+1415CALLME"}`, 400, "invalid_input", "number"},
+		{"making a call without a number", "POST", "/api/v1/calls", true, `{}`, 400, "invalid_input", "number"},
+		{"making a call with an unknown field", "POST", "/api/v1/calls", true, `{"number":"1002","extension":"1002"}`, 400, "invalid_input", "extension"},
+		{"making a call with a number that is not a string", "POST", "/api/v1/calls", true, `{"number":1002}`, 400, "invalid_input", "number"},
+		{"a huge body", "POST", "/api/v1/calls", true, `{"number":"` + strings.Repeat("1", 70000) + `"}`, 413, "too_large", ""},
+		{"DTMF with a letter", "POST", "/api/v1/calls/" + placed.ID + "/dtmf", true, `{"digits":"12A"}`, 400, "invalid_input", "DTMF"},
+		{"a redirect without a target", "POST", "/api/v1/calls/" + placed.ID + "/redirect", true, `{"number":""}`, 400, "invalid_input", "number"},
+		{"the wrong method on a call command", "GET", "/api/v1/calls/" + placed.ID + "/answer", true, nil, 405, "method_not_allowed", ""},
+		{"an unknown history list", "GET", "/api/v1/history?list=everything", true, nil, 400, "invalid_input", "list"},
+		{"settings with an unknown pop rule", "PUT", "/api/v1/settings", true, `{"popAt":"ringing","popOrder":["ani","telepathy"]}`, 400, "invalid_input", "telepathy"},
+		{"settings with a bad pop timing", "PUT", "/api/v1/settings", true, `{"popAt":"whenever"}`, 400, "invalid_input", "popAt"},
+		{"a favorite without a number", "POST", "/api/v1/favorites", true, `{"name":"Lucy"}`, 400, "invalid_input", "number"},
+		{"an unknown endpoint", "GET", "/api/v1/nothing-here", true, nil, 404, "not_found", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := ""
+			if tc.token {
+				tok = token
+			}
+			if tc.name == "the agent API with a forged token" {
+				tok = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
+			}
+			var got struct {
+				Error struct{ Code, Message string }
+			}
+			st := a.do(t, tc.method, tc.path, tok, tc.body, &got)
+			if st != tc.wantStatus || got.Error.Code != tc.wantCode {
+				t.Fatalf("got %d %q (%q), want %d %q", st, got.Error.Code, got.Error.Message, tc.wantStatus, tc.wantCode)
+			}
+			if !strings.Contains(got.Error.Message, tc.wantInMessage) {
+				t.Errorf("message %q does not mention %q", got.Error.Message, tc.wantInMessage)
+			}
+		})
+	}
+}
+
+func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
+	a := startApp(t, nil)
+	var health, ready map[string]any
+	if st := a.do(t, "GET", "/healthz", "", nil, &health); st != 200 {
+		t.Errorf("healthz: %d", st)
+	}
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 {
+		t.Errorf("readyz: %d %v", st, ready)
+	}
+	resp, err := a.http.Get(a.URL + "/callcenter-definition.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "<item sortOrder=\"2\" name=\"reqAdapterUrl\" label=\"CTI Adapter URL\">"+a.URL+"/softphone/</item>") {
+		t.Errorf("call center definition does not point at this deployment:\n%s", b)
+	}
+}
+
+func TestReadinessNamesTheFailingDependency(t *testing.T) {
+	a := startApp(t, nil)
+	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503})
+	var got struct {
+		Failing string
+		Error   struct{ Code, Message string }
+	}
+	if st := a.do(t, "GET", "/readyz", "", nil, &got); st != http.StatusServiceUnavailable || got.Failing != "salesforce" {
+		t.Fatalf("readyz with Salesforce down: %d %+v, want 503 naming salesforce", st, got)
+	}
+}
+
+func TestRepositoryCallCenterDefinitionIsTheTemplate(t *testing.T) {
+	want := callCenterXML("https://switchboard.example.com")
+	if *update {
+		if err := os.WriteFile("../../callcenter-definition.xml", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile("../../callcenter-definition.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("callcenter-definition.xml differs from the template; regenerate it with: go test ./cmd/switchboard -run TestRepositoryCallCenterDefinitionIsTheTemplate -update")
+	}
+}

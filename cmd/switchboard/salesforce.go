@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cti/switchboard/salesforce"
+	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
+)
+
+// sfParts is the Salesforce side, wired.
+type sfParts struct {
+	client   *salesforce.Client
+	identity *identity
+}
+
+// identity signs agents in through Salesforce (adapter.IdentityProvider).
+type identity struct {
+	oauth  salesforce.OAuthConfig
+	client *salesforce.Client
+}
+
+func (i *identity) AuthorizeURL(state, challenge string, silent bool) string {
+	return i.oauth.AuthorizeURL(state, challenge, silent)
+}
+
+func (i *identity) Login(ctx context.Context, code, verifier string) (salesforce.UserInfo, error) {
+	tok, err := i.oauth.Exchange(ctx, code, verifier)
+	if err != nil {
+		return salesforce.UserInfo{}, err
+	}
+	return i.oauth.UserInfo(ctx, tok)
+}
+
+func (i *identity) User(ctx context.Context, id string) (salesforce.User, error) {
+	return i.client.User(ctx, id)
+}
+
+const (
+	demoClientID        = "switchboard-demo-connected-app"
+	demoIntegrationUser = "integration@demo.switchboard"
+)
+
+// salesforce wires the REST client and agent sign-in: against the demo org
+// (mounted at /demo-org on this server) in demo mode, else the real org.
+func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (*sfParts, error) {
+	cfg := m.Config
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	loginURL, browserLogin := cfg.SFLoginURL, cfg.SFLoginURL
+	clientID, username, audience := cfg.SFClientID, cfg.SFUsername, cfg.SFAudience
+	var key *rsa.PrivateKey
+	if cfg.Demo {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("demo key: %w", err)
+		}
+		key = k
+		org := fakeorg.Demo(fakeorg.Options{Now: m.Clock.Now, ClientID: demoClientID, PublicKey: &k.PublicKey})
+		org.AddUser(fakeorg.User{Username: demoIntegrationUser, FirstName: "Switchboard", LastName: "Integration"})
+		m.Org = org
+		mounts["/demo-org/"] = http.StripPrefix("/demo-org", org.Handler())
+		mounts["/demo/api/"] = demoAPI(org, cfg.SFAPIVersion, public)
+		loginURL, browserLogin = self+"/demo-org", public+"/demo-org"
+		clientID, username, audience = demoClientID, demoIntegrationUser, "https://login.salesforce.com"
+	} else {
+		k, err := salesforce.LoadPrivateKey([]byte(cfg.SFPrivateKey))
+		if err != nil {
+			return nil, fmt.Errorf("SWITCHBOARD_SF_PRIVATE_KEY_FILE: %w", err)
+		}
+		key = k
+		if audience == "" {
+			audience = "https://login.salesforce.com"
+			if strings.Contains(loginURL, "test.salesforce.com") || strings.Contains(loginURL, "sandbox") {
+				audience = "https://test.salesforce.com"
+			}
+		}
+	}
+	jwtFor := func(user string) salesforce.TokenSource {
+		return salesforce.NewJWTSource(salesforce.JWTConfig{
+			LoginURL: loginURL, ClientID: clientID, Username: user, Audience: audience,
+			Key: key, HTTPClient: httpClient, Now: m.Clock.Now,
+		})
+	}
+	var order []salesforce.PopRule
+	for _, r := range strings.Split(cfg.SFPopOrder, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			order = append(order, salesforce.PopRule(r))
+		}
+	}
+	scfg := salesforce.Config{
+		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
+		DefaultRegion: cfg.SFRegion, Now: m.Clock.Now,
+		Lookup: salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
+		Cache:  storeCache{m},
+	}
+	if cfg.SFWriteAs == "agent" {
+		scfg.UserTokens = jwtFor
+	}
+	client := salesforce.NewClient(scfg)
+	oauth := salesforce.OAuthConfig{
+		LoginURL: browserLogin, ClientID: clientID, ClientSecret: cfg.SFClientSecret,
+		RedirectURL: public + "/auth/callback", HTTPClient: httpClient,
+	}
+	return &sfParts{client: client, identity: &identity{oauth: oauth, client: client}}, nil
+}
+
+// storeCache lends the Redis store to the Salesforce client as its lookup
+// cache (salesforce.Cache).
+type storeCache struct{ m *Main }
+
+func (c storeCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return c.m.Store.Cache(ctx, "sf:"+key)
+}
+
+func (c storeCache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	return c.m.Store.SetCache(ctx, "sf:"+key, val, ttl)
+}
+
+// demoAPI serves what the demo page shows: the org's Tasks and the demo
+// numbers.
+func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /demo/api/tasks", func(w http.ResponseWriter, r *http.Request) {
+		tasks := org.Records("Task")
+		if tasks == nil {
+			tasks = []map[string]any{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
+	})
+	mux.HandleFunc("GET /demo/api/info", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"agentExtension": "1001",
+			"orgBaseUrl":     public + "/demo-org",
+			"restBaseUrl":    public + "/demo-org/services/data/v" + apiVersion,
+			"numbers": map[string]string{
+				"knownContact": "+14155550123", "unknown": "+14155550199",
+				"multiMatch": "+14155550100", "queueDnis": "+18005550100",
+			},
+		})
+	})
+	mux.HandleFunc("/demo/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such demo endpoint: " + r.URL.Path}})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
