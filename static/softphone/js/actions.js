@@ -1,0 +1,154 @@
+// What the agent's clicks do: API calls with their inline error messages.
+// Views call these; nothing here builds DOM.
+
+import { api } from './api.js';
+import { state, update, say, unsay } from './state.js';
+import { t, errText } from './i18n.js';
+import { cti } from './cti.js';
+import { log } from './log.js';
+
+export const MAX_FAVORITES = 50;
+
+/**
+ * run performs an API call, showing a failure next to `where`. Returns the
+ * response, or undefined when it failed (what the agent typed is kept).
+ */
+export async function run(where, method, path, body) {
+  unsay(where);
+  try {
+    return (await api(method, path, body)) ?? null;
+  } catch (e) {
+    log('api failed', method, path, e.status, e.code);
+    if (e.status !== 401) say(where, e.status === 0 ? t('err.network') : errText(e.code));
+    return undefined;
+  }
+}
+
+/** cleanNumber strips the usual separators; null when value is not a dialable number. */
+export function cleanNumber(value) {
+  const v = String(value).trim().replace(/[\s\-().]/g, '');
+  return /^\+?[0-9*#]+$/.test(v) ? v : null;
+}
+
+const ACTIVE = new Set(['connected', 'alerting']);
+
+/**
+ * dial places a call to number (or uses it as the transfer / conference /
+ * redirect target when one is being chosen). where: the message slot.
+ */
+export async function dial(raw, where = 'search') {
+  const target = state.ui.target;
+  const text = String(raw ?? '').trim();
+  if (!text) {
+    const key = target ? { transfer: 'target.emptyTransfer', conference: 'target.emptyConference', redirect: 'target.emptyRedirect' }[target.mode] : 'number.empty';
+    say(where, t(key));
+    return;
+  }
+  const number = cleanNumber(text);
+  if (!number) {
+    say(where, t('number.invalid', { value: text }));
+    return;
+  }
+  let ok;
+  if (target && target.mode === 'redirect') {
+    ok = await run(where, 'POST', `/api/v1/calls/${target.callId}/redirect`, { number });
+    if (ok !== undefined) update((s) => { s.ui.target = null; });
+  } else if (target) {
+    const r = await run(where, 'POST', `/api/v1/calls/${target.callId}/consult`, { number });
+    ok = r;
+    if (r !== undefined) update((s) => { s.ui.target = { ...target, consultId: r && r.id }; s.ui.focusId = r && r.id; });
+  } else if ([...state.calls.values()].some((c) => c.state === 'connected' && !c.postCall)) {
+    say(where, t('call.busyHint'), 'info');
+    return;
+  } else {
+    ok = await run(where, 'POST', '/api/v1/calls', { number });
+  }
+  if (ok !== undefined) {
+    update((s) => { s.ui.query = ''; s.ui.results = null; s.ui.selected = null; });
+  }
+}
+
+/** callAction posts a call command (answer, clear, hold, retrieve, transfer, conference). */
+export function callAction(call, action) {
+  return run('call', 'POST', `/api/v1/calls/${call.id}/${action}`);
+}
+
+/** sendDigits sends DTMF on a connected call. */
+export function sendDigits(call, digits) {
+  return run('call', 'POST', `/api/v1/calls/${call.id}/dtmf`, { digits });
+}
+
+/** isFavorite finds the favorite for a record id or number. */
+export function favoriteFor(id, number) {
+  return state.favorites.find((f) => (id && f.id === id) || (number && f.number === number));
+}
+
+/** toggleFavorite adds or removes an entry (at most MAX_FAVORITES). */
+export async function toggleFavorite(entry, where) {
+  const fav = favoriteFor(entry.id, entry.number);
+  if (fav) {
+    if (await run(where, 'DELETE', `/api/v1/favorites/${encodeURIComponent(fav.id)}`) !== undefined) {
+      update((s) => { s.favorites = s.favorites.filter((f) => f !== fav); });
+    }
+    return;
+  }
+  const tooMany = () => say(where, t('fav.limit', { max: MAX_FAVORITES, name: entry.name || entry.number }));
+  if (state.favorites.length >= MAX_FAVORITES) return tooMany();
+  const body = { id: entry.id || entry.number, name: entry.name || entry.number, number: entry.number, type: entry.type || '' };
+  try {
+    const r = await api('POST', '/api/v1/favorites', body);
+    unsay(where);
+    update((s) => { s.favorites = [...s.favorites.filter((f) => f.id !== body.id), (r && r.id) ? r : body]; });
+  } catch (e) {
+    if (e.code === 'limit_reached') tooMany();
+    else if (e.status !== 401) say(where, e.status === 0 ? t('err.network') : errText(e.code));
+  }
+}
+
+/** openRecord pops a Salesforce record at the agent's request. */
+export function openRecord(id) {
+  if (cti.kind !== 'none') return cti.popRecord(id);
+  const base = state.me && state.me.config && (state.me.config.orgBaseUrl || state.me.config.instanceUrl);
+  if (base) window.open(`${base}/${encodeURIComponent(id)}`, '_blank', 'noopener');
+}
+
+/** loadFavorites refreshes the favorites list. */
+export async function loadFavorites() {
+  const r = await run('list', 'GET', '/api/v1/favorites');
+  if (r) update((s) => { s.favorites = r.favorites || []; });
+}
+
+/** loadHistory refreshes one history list. */
+export async function loadHistory(list) {
+  const r = await run('list', 'GET', `/api/v1/history?list=${list}`);
+  if (r) update((s) => { s.history[list] = r.entries || []; });
+}
+
+let searchSeq = 0;
+let searchTimer = 0;
+
+/** search looks names and numbers up in Salesforce (debounced). */
+export function search(q) {
+  clearTimeout(searchTimer);
+  const mine = ++searchSeq;
+  if (q.trim().length < 2) {
+    update((s) => { s.ui.results = null; s.ui.searching = false; });
+    return;
+  }
+  update((s) => { s.ui.searching = true; });
+  searchTimer = setTimeout(async () => {
+    const r = await run('search', 'GET', `/api/v1/search?q=${encodeURIComponent(q.trim())}`);
+    if (mine !== searchSeq) return;
+    update((s) => { s.ui.searching = false; s.ui.results = r ? r.results || [] : null; });
+  }, 250);
+}
+
+/** setStatus sets Available, Do Not Disturb or Make Busy (with a reason). */
+export async function setStatus(kind, reason) {
+  const d = state.device || {};
+  update((s) => { s.ui.menu = null; });
+  if (kind === 'dnd') return run('global', 'PUT', '/api/v1/device/dnd', { on: true });
+  if (d.dnd) await run('global', 'PUT', '/api/v1/device/dnd', { on: false });
+  if (kind === 'busy') return run('global', 'PUT', '/api/v1/device/make-busy', { on: true, reason: reason || '' });
+  if (d.makeBusy) return run('global', 'PUT', '/api/v1/device/make-busy', { on: false, reason: '' });
+}

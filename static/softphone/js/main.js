@@ -1,0 +1,111 @@
+// Softphone entry point: catalog, Open CTI, sign-in, then the live state.
+
+import { load, t } from './i18n.js';
+import { state, update, subscribe } from './state.js';
+import { api, token, TOKEN_KEY, signIn, signedIn, keepFresh, onUnauthorized } from './api.js';
+import { connect, onCall, on } from './live.js';
+import { start as startCti } from './cti.js';
+import { onCall as popOnCall, prune, claim } from './pop.js';
+import { tips } from './dom.js';
+import { logging, log } from './log.js';
+import { render, tick, onSignedIn } from './render.js';
+import { loadFavorites, loadHistory, dial } from './actions.js';
+import { wrapUp } from './notes.js';
+
+function applySettings(s) {
+  tips.on = s.tooltips !== false;
+  logging.on = !!s.logs;
+}
+
+function needSignIn() {
+  if (state.phase === 'signin') return;
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (!signIn()) update((s) => { s.phase = 'signin'; });
+}
+
+async function startSession() {
+  let me, settings;
+  try {
+    [me, settings] = await Promise.all([api('GET', '/api/v1/me'), api('GET', '/api/v1/settings')]);
+  } catch (e) {
+    if (e.status === 401) return; // needSignIn already ran
+    log('start failed', e.status, e.code);
+    update((s) => { s.phase = 'ready'; s.online = false; });
+    setTimeout(startSession, 3000);
+    return;
+  }
+  signedIn();
+  applySettings(settings);
+  update((s) => { s.me = me; s.device = me.device || s.device; s.settings = settings; s.phase = 'ready'; s.online = true; });
+  loadFavorites();
+  connect();
+  keepFresh();
+}
+
+// Click-to-dial from Salesforce: the number goes in the bar and is dialled
+// (or used as the transfer / conference / redirect target being chosen).
+function onClickToDial(number) {
+  log('click to dial');
+  update((s) => { s.ui.query = number; s.ui.results = null; });
+  dial(number);
+}
+
+async function startOpenCti() {
+  const c = await startCti();
+  update((s) => { s.cti.kind = c.kind; });
+  if (c.kind === 'none') return;
+  await c.ready();
+  const [settings, consoleMode] = await Promise.all([c.settings(), c.isConsole()]);
+  update((s) => { s.cti.console = consoleMode; s.cti.settings = settings; });
+  await c.clickToDial(onClickToDial);
+}
+
+// Auto Save Notes: when a call ends, its notes are saved and no wrap-up
+// options are shown (one tab does it).
+async function autoSave(call) {
+  if (!call.postCall || !(state.settings && state.settings.autoSaveNotes)) return;
+  if (await claim(`autosave:${call.id}`)) wrapUp(call, 'save');
+}
+
+function askNotifications() {
+  const ask = () => {
+    removeEventListener('pointerdown', ask, true);
+    removeEventListener('keydown', ask, true);
+    if ('Notification' in window && Notification.permission === 'default' && !localStorage.getItem('switchboard.notifyAsked')) {
+      update((s) => { s.ui.notifyAsk = true; });
+    }
+  };
+  addEventListener('pointerdown', ask, true);
+  addEventListener('keydown', ask, true);
+}
+
+async function boot() {
+  await load();
+  document.title = t('app.title');
+  subscribe(render);
+  update();
+  prune();
+  onUnauthorized(needSignIn);
+  onSignedIn(startSession);
+  onCall(popOnCall);
+  onCall(autoSave);
+  on('settings', async () => {
+    const s = await api('GET', '/api/v1/settings').catch(() => null);
+    if (s) { applySettings(s); update((st) => { st.settings = s; }); }
+  });
+  on('favorites', loadFavorites);
+  on('history', () => {
+    update((s) => { s.history = {}; });
+    if (state.ui.list !== 'favorites') loadHistory(state.ui.list);
+  });
+  document.addEventListener('click', (e) => {
+    if (state.ui.menu && !e.target.closest('.menu, [aria-haspopup=menu]')) update((s) => { s.ui.menu = null; });
+  });
+  setInterval(tick, 1000);
+  askNotifications();
+  startOpenCti().catch((e) => log('open cti failed', String(e)));
+  if (!token()) needSignIn();
+  else startSession();
+}
+
+boot();
