@@ -174,6 +174,7 @@ type orCond struct{ l, r cond }
 type notCond struct{ c cond }
 type cmpCond struct {
 	field  string
+	isID   bool // Id and reference fields: exact, 15- and 18-char forms equal
 	op     string // = != < <= > >= LIKE IN NOTIN
 	values []any  // string, float64, bool or nil
 }
@@ -184,6 +185,9 @@ func (c notCond) eval(r map[string]any) bool { return !c.c.eval(r) }
 
 func (c cmpCond) eval(r map[string]any) bool {
 	v := r[c.field]
+	if c.isID && c.op != "LIKE" {
+		return c.evalID(v)
+	}
 	switch c.op {
 	case "IN":
 		for _, x := range c.values {
@@ -218,6 +222,29 @@ func (c cmpCond) eval(r map[string]any) bool {
 		return n == 1
 	case ">=":
 		return n == 1 || n == 0
+	}
+	return false
+}
+
+// evalID compares ids exactly (they are case-sensitive), accepting either
+// form of the literal.
+func (c cmpCond) evalID(v any) bool {
+	s, _ := v.(string)
+	eq := func(lit any) bool {
+		l, ok := lit.(string)
+		if !ok {
+			return lit == nil && s == ""
+		}
+		if validID(l) {
+			l = id18(l)
+		}
+		return s == l
+	}
+	switch c.op {
+	case "=", "IN":
+		return slices.ContainsFunc(c.values, eq)
+	case "!=", "<>", "NOTIN":
+		return !slices.ContainsFunc(c.values, eq)
 	}
 	return false
 }
@@ -357,7 +384,7 @@ func (p *parser) parseTerm(d *objectDef) (cond, error) {
 	if !ok {
 		return nil, &fieldError{ft.text, d.name}
 	}
-	c := cmpCond{field: f.name}
+	c := cmpCond{field: f.name, isID: f.typ == tID || f.typ == tReference}
 	switch t := p.peek(); {
 	case t.kind == tkPunct && slices.Contains([]string{"=", "!=", "<>", "<", "<=", ">", ">="}, t.text):
 		p.next()
