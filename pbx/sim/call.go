@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -88,9 +89,12 @@ func (c *call) firstExternal(st pbx.ConnState) *party {
 	return nil
 }
 
+// byAge orders calls oldest first.
+func byAge(a, b *call) int { return cmp.Compare(a.n, b.n) }
+
 func sortedCalls(m map[*call]bool) []*call {
 	cs := slices.Collect(maps.Keys(m))
-	slices.SortFunc(cs, func(a, b *call) int { return int(a.n) - int(b.n) })
+	slices.SortFunc(cs, byAge)
 	return cs
 }
 
@@ -279,14 +283,14 @@ func (s *Sim) answer(p *party) {
 func (s *Sim) noAnswer(p *party) {
 	c := p.call
 	switch {
-	case p.transferFrom != nil:
+	case p.transferFrom != nil && c.liveParty(p.transferFrom) == nil:
 		from := p.transferFrom
 		s.disconnect(p)
 		r := s.addParty(c, from.ext.Number, from, pbx.Alerting)
 		r.recall = true
 		s.armAlerting(r)
 		s.publish(c, pbx.CauseRecall)
-	case p.dev != nil && c.acdAgent == p.dev && c.q != nil:
+	case p.dev != nil && c.acdAgent == p.dev && c.q != nil && !p.answered:
 		s.disconnect(p)
 		c.acdAgent = nil
 		c.q.enqueue(c, true)

@@ -225,7 +225,7 @@ func (s *Sim) Calls() []pbx.Call {
 	for _, c := range s.calls {
 		cs = append(cs, c)
 	}
-	slices.SortFunc(cs, func(a, b *call) int { return int(a.n) - int(b.n) })
+	slices.SortFunc(cs, byAge)
 	out := make([]pbx.Call, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, c.snapshot())

@@ -82,7 +82,7 @@ func (s *Sim) routeCalls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ec := ExternalCall{From: in.From, To: in.To, DNIS: in.DNIS, Digits: in.Digits, Queue: in.Queue}
-		if msg := ec.fieldProblem(); msg != "" {
+		if msg := ec.fieldProblem(s.queue(ec.To) != nil); msg != "" {
 			writeError(w, http.StatusBadRequest, "invalid_input", msg)
 			return
 		}
@@ -105,8 +105,9 @@ func (s *Sim) routeCalls(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fieldProblem names the first bad field of a control API request.
-func (ec ExternalCall) fieldProblem() string {
+// fieldProblem names the first bad field of a control API request;
+// toQueue says whether To names a queue.
+func (ec ExternalCall) fieldProblem(toQueue bool) string {
 	switch {
 	case ec.From == "":
 		return "from: required, a phone number like +14155550123"
@@ -114,7 +115,7 @@ func (ec ExternalCall) fieldProblem() string {
 		return "from: must be a phone number like +14155550123"
 	case ec.To == "" && ec.Queue == "":
 		return "to: required, an extension like 1001 or a queue number"
-	case ec.To != "" && !isNumber(ec.To):
+	case ec.To != "" && !isNumber(ec.To) && !toQueue:
 		return "to: must be an extension like 1001 or a queue number like +18005550100"
 	case ec.DNIS != "" && !isNumber(ec.DNIS):
 		return "dnis: must be a phone number like +18005550100"

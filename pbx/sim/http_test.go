@@ -37,6 +37,8 @@ func TestHandler(t *testing.T) {
 			body: `{"from":"+14155550123","to":"1001","dnis":"+18005550100","digits":"42"}`, status: 201, want: `{"id":"c1"}`},
 		{name: "placing a call to a queue by number", method: "POST", path: "/sim/v1/calls",
 			body: `{"from":"+14155550123","to":"+18005550100"}`, status: 201, want: `{"id":"c1"}`},
+		{name: "placing a call to a queue by name", method: "POST", path: "/sim/v1/calls",
+			body: `{"from":"+14155550123","to":"Support"}`, status: 201, want: `{"id":"c1"}`},
 		{name: "placing a call with a script", method: "POST", path: "/sim/v1/calls",
 			body: `{"from":"+14155550123","to":"1001","script":{"hangupAfter":"20s","digits":"1#"}}`, status: 201, want: `{"id":"c1"}`},
 		{name: "a call without from is refused", method: "POST", path: "/sim/v1/calls",

@@ -480,5 +480,37 @@ func TestDeviceFeatures(t *testing.T) {
 				},
 			},
 		},
+		{
+			name: "an ACD call whose hold recall nobody answers ends instead of going back to the queue",
+			cfg: func(c *Config) {
+				c.ClassificationRequired = false
+				shortTimers(c)
+			},
+			run: func(h *harness) {
+				h.do("login", h.s.ACDLogin(h.ctx, acd1, "5001"))
+				x := h.id("caller")(h.s.PlaceCall(h.ctx, ExternalCall{From: lucy, To: support}))
+				h.do("answer", h.s.Answer(h.ctx, acd1, x))
+				h.do("hold", h.s.Hold(h.ctx, acd1, x))
+				h.advance(60 * time.Second)
+				h.advance(40 * time.Second)
+			},
+			errs: []string{
+				"login: ok",
+				"caller: ok",
+				"answer: ok",
+				"hold: ok",
+			},
+			events: map[string][]string{
+				"3001": {
+					"#1 device.updated login [in5001]",
+					"#2 call.updated new A inbound q=Support [+14155550123=connected 3001=alerting]",
+					"#3 call.updated answered A inbound q=Support [+14155550123=connected 3001=connected]",
+					"#4 call.updated held A inbound q=Support [+14155550123=connected 3001=held]",
+					"#5 call.updated recall A inbound q=Support [+14155550123=connected 3001=alerting]",
+					"#6 call.ended no_answer A inbound q=Support [+14155550123=disconnected 3001=disconnected]",
+					"#7 device.updated work_timer [in5001 work]",
+				},
+			},
+		},
 	})
 }

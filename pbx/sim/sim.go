@@ -119,6 +119,8 @@ func (s *Sim) Devices(ctx context.Context) ([]pbx.Device, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sim: devices: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]pbx.Device, 0, len(s.order))
 	for _, d := range s.order {
 		out = append(out, d.state.Device)
