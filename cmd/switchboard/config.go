@@ -38,7 +38,8 @@ type Config struct {
 	SessionTTL  time.Duration
 	TokenTTL    time.Duration
 
-	PBX string
+	PBX      string
+	LeaseTTL time.Duration
 
 	// Demo is set when no Salesforce settings are given: the demo org,
 	// demo users and the demo page.
@@ -76,6 +77,7 @@ func (c *Config) settings() []setting {
 		{name: "session-keys", usage: "HMAC keys for agent session tokens, comma-separated id:secret, the first signs (rotate by prepending); random in demo mode", str: &c.SessionKeys, secret: true},
 		{name: "session-ttl", usage: "how long an agent stays signed in without activity", dur: &c.SessionTTL, def: "12h"},
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
+		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 	}
 }
@@ -156,6 +158,9 @@ func (c *Config) validate() error {
 	}
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
+	}
+	if c.LeaseTTL < time.Second {
+		problems = append(problems, "SWITCHBOARD_LEASE_TTL: at least 1s")
 	}
 	if c.SessionTTL < time.Minute || c.TokenTTL < 30*time.Second || c.TokenTTL > c.SessionTTL {
 		problems = append(problems, "SWITCHBOARD_SESSION_TTL / SWITCHBOARD_TOKEN_TTL: token TTL at least 30s and at most the session TTL")

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -64,10 +65,14 @@ type Main struct {
 	// Clock drives the simulator and the service (default real time).
 	Clock sim.Clock
 
-	// Set by Start.
-	URL     string
+	// Sim and Org are made by Start unless set before (several instances
+	// of one test share them); demoKey signs the demo org's JWT assertions.
 	Sim     *sim.Sim
 	Org     *fakeorg.Org
+	demoKey *rsa.PrivateKey
+
+	// Set by Start.
+	URL     string
 	Service *adapter.Service
 	Server  *httpapi.Server
 	Store   *redisstore.Store
@@ -151,13 +156,15 @@ func (m *Main) Start(ctx context.Context) error {
 	now := m.Clock.Now
 	m.Store = redisstore.New(m.rdb, cfg.RedisPrefix, now)
 
-	// The switch.
-	simCfg := sim.DemoConfig()
-	sw, err := sim.New(simCfg, m.Clock)
-	if err != nil {
-		return fmt.Errorf("pbx simulator: %w", err)
+	// The switch (a test may hand in one shared by several instances).
+	if m.Sim == nil {
+		sw, err := sim.New(sim.DemoConfig(), m.Clock)
+		if err != nil {
+			return fmt.Errorf("pbx simulator: %w", err)
+		}
+		m.Sim = sw
 	}
-	m.Sim = sw
+	sw := m.Sim
 	mounts := map[string]http.Handler{"/sim/v1/": sw.Handler()}
 
 	// Salesforce.
@@ -174,6 +181,7 @@ func (m *Main) Start(ctx context.Context) error {
 	// The domain and HTTP.
 	svc := adapter.NewService(pbx.Switch(sw), sf.client, m.Store, m.Store, instance, m.Log)
 	svc.Now = now
+	svc.LeaseTTL = cfg.LeaseTTL
 	m.Service = svc
 	keys, err := sessionKeys(cfg)
 	if err != nil {
@@ -210,7 +218,9 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Log.Error().Err(err).Msg("switch monitor stopped")
 		}
 	})
-	m.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	m.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		// Sockets end with the program.
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	m.goRun(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Log.Error().Err(err).Msg("http server stopped")

@@ -54,6 +54,12 @@ type app struct {
 
 func startApp(t *testing.T, env map[string]string) *app {
 	t.Helper()
+	return startAppWith(t, env, nil)
+}
+
+// startAppWith starts the program; prepare may set shared parts first.
+func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app {
+	t.Helper()
 	base := map[string]string{
 		"SWITCHBOARD_ADDR":         "127.0.0.1:0",
 		"SWITCHBOARD_REDIS_URL":    testRedisURL(t),
@@ -68,8 +74,11 @@ func startApp(t *testing.T, env map[string]string) *app {
 	if err != nil {
 		t.Fatalf("NewMain: %v", err)
 	}
-	clock := sim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	m.Clock = clock
+	m.Clock = sim.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	if prepare != nil {
+		prepare(m)
+	}
+	clock := m.Clock.(*sim.FakeClock)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Start(ctx); err != nil {
 		cancel()

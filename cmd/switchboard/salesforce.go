@@ -44,7 +44,7 @@ func (i *identity) User(ctx context.Context, id string) (salesforce.User, error)
 
 const (
 	demoClientID        = "switchboard-demo-connected-app"
-	demoIntegrationUser = "integration@demo.switchboard"
+	demoIntegrationUser = fakeorg.IntegrationUsername
 )
 
 // salesforce wires the REST client and agent sign-in: against the demo org
@@ -56,14 +56,16 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	clientID, username, audience := cfg.SFClientID, cfg.SFUsername, cfg.SFAudience
 	var key *rsa.PrivateKey
 	if cfg.Demo {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, fmt.Errorf("demo key: %w", err)
+		if m.Org == nil || m.demoKey == nil {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				return nil, fmt.Errorf("demo key: %w", err)
+			}
+			m.demoKey = k
+			m.Org = fakeorg.Demo(fakeorg.Options{Now: m.Clock.Now, ClientID: demoClientID, PublicKey: &k.PublicKey})
 		}
-		key = k
-		org := fakeorg.Demo(fakeorg.Options{Now: m.Clock.Now, ClientID: demoClientID, PublicKey: &k.PublicKey})
-		org.AddUser(fakeorg.User{Username: demoIntegrationUser, FirstName: "Switchboard", LastName: "Integration"})
-		m.Org = org
+		key = m.demoKey
+		org := m.Org
 		mounts["/demo-org/"] = http.StripPrefix("/demo-org", org.Handler())
 		mounts["/demo/api/"] = demoAPI(org, cfg.SFAPIVersion, public)
 		loginURL, browserLogin = self+"/demo-org", public+"/demo-org"
