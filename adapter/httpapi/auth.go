@@ -140,4 +140,3 @@ func (s *Server) logout(c *echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-

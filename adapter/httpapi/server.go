@@ -113,8 +113,8 @@ func (s *Server) ready(c *echo.Context) error {
 	dep, err := s.cfg.Service.Ready(ctx)
 	if err != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"status": "unavailable",
-			"error":  errorBody{Code: "unavailable", Message: dep + " is not usable: " + err.Error()},
+			"status":  "unavailable",
+			"error":   errorBody{Code: "unavailable", Message: dep + " is not usable: " + err.Error()},
 			"failing": dep,
 		})
 	}
@@ -132,4 +132,3 @@ func (s *Server) callCenter(c *echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(base))
 }
-

@@ -301,7 +301,9 @@ func TestBadCredentialsAndLimitsAreRefusedAndChangeNothing(t *testing.T) {
 				t.Fatalf("favorite %d: %d", i, st)
 			}
 		}
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if st := a.do(t, "POST", "/api/v1/favorites", token, `{"name":"One too many","number":"+14155559999"}`, &e); st != http.StatusConflict || e.Error.Code != "limit_reached" {
 			t.Fatalf("51st favorite: %d %+v", st, e)
 		}

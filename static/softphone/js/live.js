@@ -72,7 +72,6 @@ function applyState(s) {
     st.seq = s.seq || 0;
     if (s.device) st.device = s.device;
     if (s.agent && st.me) st.me.agent = s.agent;
-    st.connId = s.connId ?? s.connectionId ?? st.connId;
     st.calls = new Map((s.calls || []).map((c) => [c.id, c]));
   });
   for (const c of state.calls.values()) fire(c, prev.get(c.id));
@@ -84,8 +83,39 @@ function fire(call, before) {
   }
 }
 
+const claims = new Map();
+
+/**
+ * claimPop asks the server whether this tab pops a call (one tab per agent
+ * and call wins: {"type":"claim_pop"} -> {"type":"pop_claim","granted"}).
+ * Resolves null when the server cannot be asked (no socket, no answer in 3 s).
+ */
+export function claimPop(callId) {
+  if (!ws || ws.readyState !== 1) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const done = (v) => { claims.delete(callId); clearTimeout(timer); resolve(v); };
+    const timer = setTimeout(() => done(null), 3000);
+    claims.set(callId, done);
+    ws.send(JSON.stringify({ type: 'claim_pop', callId }));
+  });
+}
+
+/** restart drops the socket and connects again (the agent's extension changed). */
+export function restart() {
+  const old = ws;
+  ws = null;
+  if (old) old.close();
+  backoff = 500;
+  resync().catch(() => {}).finally(connect);
+}
+
 function handle(msg) {
   if (msg.type === 'pong') return;
+  if (msg.type === 'pop_claim') {
+    const done = claims.get(msg.callId);
+    if (done) done(!!msg.granted);
+    return;
+  }
   if (msg.type === 'error') {
     const code = msg.error && msg.error.code;
     if (code === 'unauthorized') api('GET', '/api/v1/state').catch(() => {});

@@ -1,18 +1,21 @@
 // Screen pops, panel visibility and browser alerts for incoming calls.
 //
-// Only ONE softphone (browser tab) may pop a given call. If the server marks
-// the call with `popOwner` and told this tab its connection id (`connId` in
-// the snapshot), that decides. Otherwise the tabs agree among themselves:
-// a claim {tab, at} per call and purpose is written to localStorage and
-// announced on a BroadcastChannel; visible tabs claim at once, hidden tabs
-// wait 300 ms so a visible one wins; after a short settle the earliest
-// claim (then the smaller tab id) owns the call. Claims outlive a reload,
-// so reloading never pops a call twice; they are pruned after a day.
+// Only ONE softphone (browser tab) may pop a given call. The tab asks the
+// server over its WebSocket ({"type":"claim_pop","callId"}); the server
+// grants each call to the first tab of the agent that asks (across
+// browsers and instances). Visible tabs ask at once, hidden tabs wait
+// 300 ms so that the tab the agent is looking at wins. If the server
+// cannot be asked (socket down), the tabs of this browser agree among
+// themselves: a claim {tab, at} is written to localStorage and announced on
+// a BroadcastChannel; after a short settle the earliest claim (then the
+// smaller tab id) owns the call. Both kinds of claim outlive a reload, so
+// reloading never pops a call twice; local claims are pruned after a day.
 
 import { state, myExt } from './state.js';
 import { cti } from './cti.js';
 import { t } from './i18n.js';
 import { log } from './log.js';
+import { claimPop } from './live.js';
 
 const TAB = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
 const PREFIX = 'switchboard.claim.';
@@ -60,9 +63,18 @@ export function prune(now = Date.now()) {
   }
 }
 
-async function owns(call, purpose) {
-  if (call.popOwner != null && state.connId != null) return call.popOwner === state.connId;
-  return claim(`${purpose}:${call.id}`);
+const owners = new Map();
+
+// owns decides once per call whether this tab pops it, alerts and opens the panel.
+function owns(call) {
+  if (!owners.has(call.id)) {
+    owners.set(call.id, (async () => {
+      if (document.visibilityState !== 'visible') await sleep(300);
+      const granted = await claimPop(call.id);
+      return granted ?? claim(`pop:${call.id}`);
+    })());
+  }
+  return owners.get(call.id);
 }
 
 /** incoming reports whether the call was offered to the agent (not made by them). */
@@ -87,7 +99,7 @@ export async function onCall(call, before) {
   const ringing = call.state === 'alerting';
   if (ringing && !(before && before.state === 'alerting') && !done.has(`ring:${call.id}`)) {
     done.add(`ring:${call.id}`);
-    if (await owns(call, 'ring')) {
+    if (await owns(call)) {
       cti.show();
       alertIfHidden(call);
     }
@@ -98,7 +110,7 @@ export async function onCall(call, before) {
   const targets = popTargets(call, state.cti.console);
   if (!targets) return;
   done.add(`pop:${call.id}`);
-  if (!targets.length || !(await owns(call, 'pop'))) return;
+  if (!targets.length || !(await owns(call))) return;
   log('screen pop', call.id, targets.length);
   for (const x of targets) {
     if (x.entity) await cti.popNew(x.entity, x.fields);

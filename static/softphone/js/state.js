@@ -11,8 +11,6 @@ export const state = {
   device: null, // pbx.DeviceState
   calls: new Map(), // id -> CallView
   seq: 0,
-  /** this tab's WebSocket connection id, when the server sends one */
-  connId: null,
   settings: null,
   favorites: [],
   history: {}, // list -> entries
