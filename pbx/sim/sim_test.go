@@ -279,3 +279,55 @@ func TestFakeClock(t *testing.T) {
 		t.Errorf("Pending = %d, want 0", c.Pending())
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	cfg := DemoConfig()
+	cfg.DefaultFarParty = Script{AnswerAfter: time.Millisecond, HangupAfter: 2 * time.Millisecond}
+	cfg.MaxHold = time.Millisecond
+	s, err := New(cfg, RealClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, ext := range []string{ext1, ext2, ext3} {
+		ch, _, err := s.Subscribe(ctx, ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for range ch {
+			}
+		}()
+	}
+	done := make(chan struct{})
+	for _, ext := range []string{ext1, ext2, ext3} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				id, err := s.MakeCall(ctx, ext, lucy)
+				if err != nil {
+					continue
+				}
+				_ = s.Hold(ctx, ext, id)
+				_ = s.Retrieve(ctx, ext, id)
+				_, _ = s.Snapshot(ctx, ext)
+				_ = s.Clear(ctx, ext, id)
+			}
+		}()
+	}
+	go func() {
+		defer func() { done <- struct{}{} }()
+		for range 50 {
+			_ = s.Calls()
+			_ = s.DeviceStates()
+		}
+	}()
+	for range 4 {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("commands did not finish within 30s")
+		}
+	}
+}
