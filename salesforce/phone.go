@@ -86,6 +86,7 @@ func parsePhone(number, region string) (pn *phonenumbers.PhoneNumber, ok bool) {
 	if err != nil || !phonenumbers.IsPossibleNumber(p) {
 		return nil, false
 	}
+	p.Extension = nil // "x123" is dialled after connecting; it is not stored with the number
 	e := phonenumbers.Format(p, phonenumbers.E164)
 	if !validE164(e) {
 		return nil, false
