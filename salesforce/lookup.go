@@ -370,16 +370,16 @@ func isDigits(s string) bool {
 
 // SearchContacts serves the softphone's search bar: records whose name
 // (prefix match per word) or, for number-like terms, phone matches term,
-// at most limit (default 10, at most 200) in total. Terms shorter than two
-// characters match nothing without a request.
+// at most limit (default 10, at most 200) in total. Terms with fewer than
+// two letters or digits match nothing without a request.
 func (c *Client) SearchContacts(ctx context.Context, term string, limit int) ([]Match, error) {
 	term = strings.TrimSpace(cleanText(term))
 	if limit <= 0 {
 		limit = 10
 	}
 	limit = min(limit, 200)
-	if len([]rune(term)) < 2 {
-		return []Match{}, nil
+	if searchable(term) < 2 {
+		return []Match{}, nil // SOSL refuses terms shorter than two characters
 	}
 	var find, group, number string
 	if phoneLike(term) {
@@ -411,6 +411,17 @@ func (c *Client) SearchContacts(ctx context.Context, term string, limit int) ([]
 		ms = ms[:limit]
 	}
 	return ms, nil
+}
+
+// searchable counts the letters and digits of s: what SOSL searches on.
+func searchable(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // soslWord turns one word of user input into a SOSL term: escaped with a

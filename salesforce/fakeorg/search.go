@@ -280,7 +280,11 @@ func parseSOSL(q string) (*sosl, error) {
 	s := &sosl{group: "ALL", limit: 2000}
 	for _, t := range stoks {
 		if t.op == "" {
-			s.length += len([]rune(strings.Join(t.term.tokens, "")))
+			for _, r := range strings.Join(t.term.tokens, "") {
+				if r != wildStar && r != wildOne {
+					s.length++
+				}
+			}
 		}
 	}
 	sp := &sparser{toks: stoks}
