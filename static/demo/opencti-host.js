@@ -4,6 +4,8 @@
 // stand-in (apiType 'interaction', {result, error} with JSON strings).
 // The demo page and the browser tests use it; it records every call.
 
+import { flatten } from '/softphone/js/callcenter.js';
+
 /** The softphone URL Salesforce would load for a host mode. */
 export function softphoneURL(mode, { console: inConsole = false, base = '/softphone/' } = {}) {
   const origin = location.origin;
@@ -15,26 +17,14 @@ export function softphoneURL(mode, { console: inConsole = false, base = '/softph
   return `${base}?${new URLSearchParams({ mode: 'Lightning', sfdcIframeOrigin: origin })}`;
 }
 
-/** settingsMap flattens call center sections the way getCallCenterSettings returns them. */
-export function settingsMap(adapterUrl) {
-  return {
-    '/reqGeneralInfo/reqInternalName': 'SwitchboardDemo',
-    '/reqGeneralInfo/reqDisplayName': 'Switchboard (demo)',
-    '/reqGeneralInfo/reqAdapterUrl': adapterUrl,
-    '/reqGeneralInfo/reqUseApi': 'true',
-    '/reqGeneralInfo/reqSoftphoneHeight': '560',
-    '/reqGeneralInfo/reqSoftphoneWidth': '300',
-    '/reqGeneralInfo/reqSalesforceCompatibilityMode': 'Classic_and_Lightning',
-    '/reqGeneralInfo/label': 'General Information',
-    '/reqGeneralInfo/sortOrder': '0',
-    '/reqDialingOptions/reqOutsidePrefix': '9',
-    '/reqDialingOptions/reqLongDistPrefix': '1',
-    '/reqDialingOptions/reqInternationalPrefix': '011',
-    '/reqDialingOptions/label': 'Dialing Options',
-    '/reqDialingOptions/sortOrder': '1',
-    '/internalNameLabel': 'Internal Name',
-    '/displayNameLabel': 'Display Name',
-  };
+/**
+ * loadSettings reads the call center definition this server offers for
+ * import (/callcenter-definition.xml) and flattens it the way Salesforce's
+ * getCallCenterSettings returns it ("/reqGeneralInfo/reqAdapterUrl", ...).
+ */
+export async function loadSettings() {
+  const res = await fetch('/callcenter-definition.xml');
+  return res.ok ? flatten(await res.text()) : {};
 }
 
 /**
@@ -56,14 +46,15 @@ export class OpenCtiHost {
     this.initialized = false;
     this.listeners = {};
     this.origin = new URL(iframe.src || location.href, location.href).origin;
-    this.settings = settingsMap(new URL(iframe.getAttribute('src') || '/softphone/', location.href).href);
+    this.settings = {};
+    this.ready = loadSettings().then((m) => { this.settings = m; }, () => {});
     this.handle = this.handle.bind(this);
     addEventListener('message', this.handle);
   }
 
   stop() { removeEventListener('message', this.handle); }
 
-  handle(ev) {
+  async handle(ev) {
     if (ev.source !== this.iframe.contentWindow || ev.origin !== this.origin) return;
     const d = ev.data;
     if (!d || typeof d !== 'object' || !d.callId || (d.apiType !== 'opencti' && d.apiType !== 'interaction')) return;
@@ -71,6 +62,7 @@ export class OpenCtiHost {
     this.calls.push(rec);
     this.on('call', rec);
     const classic = d.apiType === 'interaction';
+    if (d.methodName === 'getCallCenterSettings') await this.ready;
     let out;
     try {
       out = this.answer(d.methodName, d.args || {}, d.callId, classic);

@@ -106,11 +106,7 @@ export async function toggleFavorite(entry, where) {
 }
 
 /** openRecord pops a Salesforce record at the agent's request. */
-export function openRecord(id) {
-  if (cti.kind !== 'none') return cti.popRecord(id);
-  const base = state.me && state.me.config && (state.me.config.orgBaseUrl || state.me.config.instanceUrl);
-  if (base) window.open(`${base}/${encodeURIComponent(id)}`, '_blank', 'noopener');
-}
+export const openRecord = (id) => cti.popRecord(id);
 
 /** loadFavorites refreshes the favorites list. */
 export async function loadFavorites() {
@@ -151,4 +147,17 @@ export async function setStatus(kind, reason) {
   if (d.dnd) await run('global', 'PUT', '/api/v1/device/dnd', { on: false });
   if (kind === 'busy') return run('global', 'PUT', '/api/v1/device/make-busy', { on: true, reason: reason || '' });
   if (d.makeBusy) return run('global', 'PUT', '/api/v1/device/make-busy', { on: false, reason: '' });
+}
+
+const hooks = { session: () => {} };
+/** onPhoneSession sets what reloads the agent after a phone log-in or log-out. */
+export function onPhoneSession(fn) { hooks.session = fn; }
+
+/**
+ * phoneSession logs a hot-desk user or ACD agent in or out of the phone;
+ * the agent's extension changes, so the softphone reloads the agent and
+ * reconnects its live feed.
+ */
+export async function phoneSession(where, path, body) {
+  if (await run(where, 'POST', path, body) !== undefined) hooks.session();
 }

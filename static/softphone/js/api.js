@@ -82,18 +82,19 @@ export function signIn() {
 export function signedIn() { sessionStorage.removeItem(GUARD_KEY); }
 
 /**
- * signInPopup runs the sign-in in a popup that returns to
- * /softphone/signed-in.html, which posts the token back to this frame.
- * Resolves when the token arrived; rejects if the popup was blocked.
+ * signInPopup runs the same sign-in in a popup; /auth/callback posts the
+ * token to this frame (its opener, same origin only) and closes. Resolves
+ * when the token arrived; rejects if the popup was blocked or sign-in failed.
  */
 export function signInPopup() {
-  const w = window.open(loginURL('/softphone/signed-in.html'), 'switchboard-signin', 'popup,width=520,height=680');
+  const w = window.open(loginURL(), 'switchboard-signin', 'popup,width=520,height=680');
   if (!w) return Promise.reject(new Error('popup blocked'));
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     addEventListener('message', function got(ev) {
       if (ev.origin !== location.origin || !ev.data || ev.data.type !== 'switchboard.session') return;
       removeEventListener('message', got);
-      storeToken(ev.data.token, ev.data.expiresAt);
+      if (!ev.data.token) return reject(new Error(ev.data.error || 'sign-in failed'));
+      storeToken(ev.data.token);
       signedIn();
       resolve();
     });
@@ -133,9 +134,4 @@ export function keepFresh() {
       if (e.status !== 401) refreshTimer = setTimeout(keepFresh, 30_000);
     }
   }, wait);
-}
-
-/** logout ends the adapter session. */
-export async function logout() {
-  try { await api('POST', '/auth/logout'); } finally { sessionStorage.removeItem(TOKEN_KEY); }
 }

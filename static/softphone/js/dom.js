@@ -4,16 +4,17 @@
 import { t, has } from './i18n.js';
 
 /**
- * h creates an element. Props: `class`, `on<event>` listeners, DOM
- * properties (value, checked, ...) and attributes; null/false props are
- * skipped. Children may be strings, nodes, arrays or null.
+ * h creates an element. Props: `class`, `on<event>` handlers (set as
+ * properties, so morph() can move them), DOM properties (value, checked,
+ * selected) and attributes; null/false props are skipped. Children may be
+ * strings, nodes, arrays or null.
  */
 export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
     if (v == null || v === false) continue;
     if (k === 'class') el.className = v;
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k.startsWith('on') && typeof v === 'function') el[k] = v;
     else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
@@ -57,6 +58,31 @@ const PATHS = {
   timer: 'M12 21a8 8 0 1 0 0-16 8 8 0 0 0 0 16M12 9v4l2 2M10 2h4',
   check: 'M5 12l5 5 9-10',
 };
+
+const PROPS = ['value', 'checked', 'selected', 'onclick', 'oninput', 'onchange', 'onkeydown', 'onsubmit', 'ondragstart', 'ondragover', 'ondrop'];
+
+/**
+ * morph updates the live tree `old` in place to look like `next` (same
+ * element kept where the tag matches at the same position), so focus,
+ * caret, scroll and a click in progress survive a re-render.
+ */
+export function morph(old, next) {
+  if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) {
+    old.replaceWith(next);
+    return;
+  }
+  if (old.nodeType !== 1) {
+    if (old.nodeValue !== next.nodeValue) old.nodeValue = next.nodeValue;
+    return;
+  }
+  for (const a of [...old.attributes]) if (!next.hasAttribute(a.name)) old.removeAttribute(a.name);
+  for (const a of next.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+  for (const p of PROPS) if (p in next && old[p] !== next[p]) old[p] = next[p];
+  const oc = [...old.childNodes];
+  const nc = [...next.childNodes];
+  nc.forEach((n, i) => (i < oc.length ? morph(oc[i], n) : old.append(n)));
+  for (let i = nc.length; i < oc.length; i++) oc[i].remove();
+}
 
 /** icon returns a decorative inline SVG. */
 export function icon(name, cls = '') {

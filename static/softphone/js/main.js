@@ -3,13 +3,14 @@
 import { load, t } from './i18n.js';
 import { state, update, subscribe } from './state.js';
 import { api, token, TOKEN_KEY, signIn, signedIn, keepFresh, onUnauthorized } from './api.js';
-import { connect, onCall, on } from './live.js';
+import { connect, restart, onCall, on } from './live.js';
 import { start as startCti } from './cti.js';
 import { onCall as popOnCall, prune, claim } from './pop.js';
 import { tips } from './dom.js';
 import { logging, log } from './log.js';
 import { render, tick, onSignedIn } from './render.js';
-import { loadFavorites, loadHistory, dial } from './actions.js';
+import { loadFavorites, loadHistory, dial, onPhoneSession } from './actions.js';
+import { flatten } from './callcenter.js';
 import { wrapUp } from './notes.js';
 
 function applySettings(s) {
@@ -36,7 +37,7 @@ async function startSession() {
   }
   signedIn();
   applySettings(settings);
-  update((s) => { s.me = me; s.device = me.device || s.device; s.settings = settings; s.phase = 'ready'; s.online = true; });
+  update((s) => { s.me = me; s.settings = settings; s.phase = 'ready'; s.online = true; });
   loadFavorites();
   connect();
   keepFresh();
@@ -50,14 +51,32 @@ function onClickToDial(number) {
   dial(number);
 }
 
+// startOpenCti tells Salesforce the softphone is up, reads the call center
+// settings and registers click-to-dial. Standalone (no Open CTI), the
+// settings come from the adapter's own call center definition.
 async function startOpenCti() {
   const c = await startCti();
   update((s) => { s.cti.kind = c.kind; });
-  if (c.kind === 'none') return;
+  if (c.kind === 'none') {
+    const res = await fetch('/callcenter-definition.xml').catch(() => null);
+    if (res && res.ok) {
+      const map = flatten(await res.text());
+      update((s) => { s.cti.settings = map; });
+    }
+    return;
+  }
   await c.ready();
   const [settings, consoleMode] = await Promise.all([c.settings(), c.isConsole()]);
   update((s) => { s.cti.console = consoleMode; s.cti.settings = settings; });
   await c.clickToDial(onClickToDial);
+}
+
+// After a hot-desk or ACD log-in / log-out the agent's extension changed:
+// reload the agent and reconnect the live feed.
+async function phoneSessionChanged() {
+  const me = await api('GET', '/api/v1/me').catch(() => null);
+  if (me) update((s) => { s.me = me; });
+  restart();
 }
 
 // Auto Save Notes: when a call ends, its notes are saved and no wrap-up
@@ -67,15 +86,17 @@ async function autoSave(call) {
   if (await claim(`autosave:${call.id}`)) wrapUp(call, 'save');
 }
 
+// askNotifications offers browser alerts after the agent's first click or
+// key press (never on load; the browser prompt only follows their "yes").
 function askNotifications() {
   const ask = () => {
-    removeEventListener('pointerdown', ask, true);
+    removeEventListener('click', ask, true);
     removeEventListener('keydown', ask, true);
     if ('Notification' in window && Notification.permission === 'default' && !localStorage.getItem('switchboard.notifyAsked')) {
-      update((s) => { s.ui.notifyAsk = true; });
+      setTimeout(() => update((s) => { s.ui.notifyAsk = true; }), 0);
     }
   };
-  addEventListener('pointerdown', ask, true);
+  addEventListener('click', ask, true);
   addEventListener('keydown', ask, true);
 }
 
@@ -103,9 +124,14 @@ async function boot() {
   });
   setInterval(tick, 1000);
   askNotifications();
+  onPhoneSession(phoneSessionChanged);
+  if (!token()) {
+    needSignIn();
+    if (state.phase !== 'signin') return; // the frame is navigating to the sign-in
+  } else {
+    startSession();
+  }
   startOpenCti().catch((e) => log('open cti failed', String(e)));
-  if (!token()) needSignIn();
-  else startSession();
 }
 
 boot();

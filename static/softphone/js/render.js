@@ -1,8 +1,9 @@
 // Renders the whole softphone from the state after each batch of updates,
-// keeping keyboard focus (elements carry data-focus keys) and caret
-// positions, and ticks call durations and the work timer once a second.
+// morphing the live DOM (so focus, caret and clicks in progress survive;
+// where an element had to be replaced, focus follows its data-focus key),
+// and ticks call durations and the work timer once a second.
 
-import { h } from './dom.js';
+import { h, morph } from './dom.js';
 import { t, duration } from './i18n.js';
 import { state, update } from './state.js';
 import { header, kind } from './views/header.js';
@@ -59,7 +60,9 @@ export function render() {
   const a = document.activeElement;
   const key = a && a.dataset && a.dataset.focus;
   const sel = key && 'selectionStart' in a ? [a.selectionStart, a.selectionEnd] : null;
-  document.getElementById('app').replaceChildren(view());
+  const app = document.getElementById('app');
+  if (app.firstChild) morph(app.firstChild, view());
+  else app.append(view());
   if (key) {
     const el = document.querySelector(`[data-focus="${CSS.escape(key)}"]`);
     if (el && el !== document.activeElement) {

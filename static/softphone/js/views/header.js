@@ -5,7 +5,7 @@
 import { h, icon, button } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, update } from '../state.js';
-import { setStatus, run } from '../actions.js';
+import { setStatus, phoneSession } from '../actions.js';
 import { openSettings } from './settings.js';
 
 /** kind is the agent's user type: regular, hotdesk or acd. */
@@ -72,7 +72,7 @@ export function header() {
     expanded: open,
     controls: 'agent-menu',
   });
-  const canLogOut = (k === 'hotdesk' || k === 'acd') && d.loggedIn !== false;
+  const canLogOut = !!(state.me && state.me.canLogOut) && d.loggedIn !== false;
   return h('header', { class: 'top' },
     agentBtn,
     h('div', { class: 'who' },
@@ -80,6 +80,6 @@ export function header() {
       h('span', { class: 'ext' }, d.extension || agent.extension || ''),
       h('span', { class: `st ${statusClass(d)}` }, statusText(d, reasons))),
     button('settings.open', openSettings, { icon: 'gear', cls: 'btn ghost' }),
-    canLogOut ? button('logout', () => run('global', 'POST', k === 'acd' ? '/api/v1/device/acd-logout' : '/api/v1/device/hotdesk-logout'), { icon: 'logout', cls: 'btn ghost' }) : null,
+    canLogOut ? button('logout', () => phoneSession('global', k === 'acd' ? '/api/v1/device/acd-logout' : '/api/v1/device/hotdesk-logout'), { icon: 'logout', cls: 'btn ghost' }) : null,
     open ? menu(d, reasons) : null);
 }

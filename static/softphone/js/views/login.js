@@ -4,7 +4,7 @@
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, say } from '../state.js';
-import { run } from '../actions.js';
+import { phoneSession } from '../actions.js';
 import { signInPopup } from '../api.js';
 import { message } from './dial.js';
 import { kind } from './header.js';
@@ -23,7 +23,7 @@ export function phoneLogin() {
     const f = new FormData(ev.currentTarget);
     const vals = Object.fromEntries(f.entries());
     if (Object.values(vals).some((v) => !String(v).trim())) return say('login', t('login.required'));
-    run('login', 'POST', acd ? '/api/v1/device/acd-login' : '/api/v1/device/hotdesk-login', vals);
+    phoneSession('login', acd ? '/api/v1/device/acd-login' : '/api/v1/device/hotdesk-login', vals);
   };
   return h('form', { class: 'login', onsubmit: submit, novalidate: true },
     h('h2', null, t(acd ? 'login.acd' : 'login.hotdesk')),

@@ -7,13 +7,11 @@ import { state, update } from '../state.js';
 import { draft, edit } from '../notes.js';
 import { run } from '../actions.js';
 import { message } from './dial.js';
+import { options } from '../callcenter.js';
 import { menuKeys, kind } from './header.js';
 
-/** quickNotes are the administrator's predefined notes. */
-function quickList() {
-  const q = (state.me && state.me.config && state.me.config.quickNotes) || [];
-  return q.map((x) => (typeof x === 'string' ? x : x.text || x.label)).filter(Boolean);
-}
+/** quickList are the administrator's predefined notes (call center definition). */
+const quickList = () => options(state.cti.settings).quickNotes;
 
 function quickMenu(c, d, list) {
   const id = `quick-${c.id}`;

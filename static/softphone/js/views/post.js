@@ -8,16 +8,13 @@ import { state, update, say } from '../state.js';
 import { run } from '../actions.js';
 import { wrapUp, notesOn } from '../notes.js';
 import { message } from './dial.js';
+import { options } from '../callcenter.js';
 import { notesEditor, codes } from './notes.js';
 import { nameOf } from './call.js';
 import { menuKeys } from './header.js';
 
-/** The configured wrap-up actions besides Save & Exit: [{action, label}]. */
-function wrapActions() {
-  const list = (state.me && state.me.config && state.me.config.wrapUpActions) || [];
-  return list.map((x) => (typeof x === 'string' ? { action: x, label: x } : { action: x.action || x.id || x.code, label: x.label || x.action || x.id }))
-    .filter((x) => x.action && x.action !== 'save');
-}
+/** The configured wrap-up actions besides Save & Exit (call center definition). */
+const wrapActions = () => options(state.cti.settings).wrapUpActions;
 
 function talkTime(c) {
   const a = Date.parse(c.answered), e = Date.parse(c.ended);
