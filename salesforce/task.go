@@ -237,3 +237,21 @@ func (c *Client) CreateTasks(ctx context.Context, ts []Task) ([]SaveResult, erro
 	}
 	return results, nil
 }
+
+// FindTaskByCallObject returns the id of the oldest Task logged for the
+// PBX call id, so a writer that lost an answer (dropped connection after
+// a create, which is never repeated) can check before writing again.
+// ErrNotFound when there is none.
+func (c *Client) FindTaskByCallObject(ctx context.Context, callObject string) (string, error) {
+	if callObject == "" {
+		return "", fmt.Errorf("salesforce: find Task: %w", &Error{StatusCode: http.StatusBadRequest, ErrorCode: "REQUIRED_FIELD_MISSING", Message: "empty CallObject", Fields: []string{"CallObject"}})
+	}
+	recs, err := c.Query(ctx, "SELECT Id FROM Task WHERE CallObject = "+QuoteSOQL(callObject)+" ORDER BY CreatedDate LIMIT 1")
+	if err != nil {
+		return "", fmt.Errorf("salesforce: find Task by call: %w", err)
+	}
+	if len(recs) == 0 {
+		return "", fmt.Errorf("salesforce: find Task by call: %w", &Error{StatusCode: http.StatusNotFound, ErrorCode: "NOT_FOUND", Message: "no Task for this call"})
+	}
+	return recs[0].ID(), nil
+}

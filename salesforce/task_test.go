@@ -214,3 +214,18 @@ func TestUserReadsTheExtension(t *testing.T) {
 		t.Errorf("malformed id: err = %v, want ErrInvalid", err)
 	}
 }
+
+func TestFindTaskByCallObject(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	id, err := e.client.CreateTask(ctx, salesforce.Task{Subject: "Call", CallObject: "pbx-7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.client.FindTaskByCallObject(ctx, "pbx-7"); err != nil || got != id {
+		t.Errorf("FindTaskByCallObject = %q, %v; want %q", got, err, id)
+	}
+	if _, err := e.client.FindTaskByCallObject(ctx, "pbx-8"); !errors.Is(err, salesforce.ErrNotFound) {
+		t.Errorf("unknown call: err = %v, want ErrNotFound", err)
+	}
+}
