@@ -20,7 +20,7 @@ func TestFaultsSurfaceAsTypedErrorsOrRetries(t *testing.T) {
 		fault        fakeorg.Fault
 		call         string // "find" (GET) or "task" (POST)
 		wantErr      error  // nil: the call succeeds
-		wantRequests int64 // REST requests reaching the org; -1: not checked
+		wantRequests int64  // REST requests reaching the org; -1: not checked
 	}{
 		{"one 503 on a read is retried once", fakeorg.Fault{Kind: fakeorg.Unavailable503, Count: 1, PathPrefix: search}, "find", nil, 2},
 		{"a lasting 503 is ErrUnavailable", fakeorg.Fault{Kind: fakeorg.Unavailable503}, "find", salesforce.ErrUnavailable, 2},

@@ -65,9 +65,17 @@ type env struct {
 // newEnv starts a demo org and a client; tweak adjusts the client config.
 func newEnv(t testing.TB, tweak func(*salesforce.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, fakeorg.Options{}, tweak)
+}
+
+// newEnvWith is newEnv with org options (clock, client id and key are
+// set here).
+func newEnvWith(t testing.TB, opt fakeorg.Options, tweak func(*salesforce.Config)) *env {
+	t.Helper()
 	clk := newClock()
 	key := mustKey(t)
-	org := fakeorg.Demo(fakeorg.Options{Now: clk.Now, ClientID: testClientID, PublicKey: &key.PublicKey})
+	opt.Now, opt.ClientID, opt.PublicKey = clk.Now, testClientID, &key.PublicKey
+	org := fakeorg.Demo(opt)
 	srv := httptest.NewServer(org.Handler())
 	t.Cleanup(srv.Close)
 	hc := &http.Client{Timeout: 5 * time.Second}

@@ -44,6 +44,28 @@ const (
 	PopNone PopRule = "none"
 )
 
+// PopRules lists the rules an order can hold, for settings screens.
+var PopRules = []PopRule{PopANI, PopDNIS, PopDigits, PopNewContact, PopNone}
+
+// ParsePopOrder reads an order written as comma-separated rules, e.g.
+// "ani,dnis,none,digits" (spaces ignored, case-insensitive). Unknown rules
+// are an *Error matching ErrInvalid; "" is the empty order (never pop).
+func ParsePopOrder(s string) ([]PopRule, error) {
+	out := []PopRule{}
+	for _, part := range strings.Split(s, ",") {
+		r := PopRule(strings.ToLower(strings.TrimSpace(part)))
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(PopRules, r) {
+			return nil, &Error{StatusCode: http.StatusBadRequest, ErrorCode: "INVALID_POP_RULE",
+				Message: fmt.Sprintf("unknown pop rule %q: want ani, dnis, digits, new_contact or none", part)}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // DefaultPopOrder is the admin default: caller, campaign line, digits.
 // New Contact is opt-in.
 var DefaultPopOrder = []PopRule{PopANI, PopDNIS, PopDigits}

@@ -250,3 +250,14 @@ func mustFind(t *testing.T, e *env, number string) []salesforce.Match {
 	}
 	return ms
 }
+
+func TestParsePopOrder(t *testing.T) {
+	got, err := salesforce.ParsePopOrder(" ANI, dnis,none , digits,")
+	want := []salesforce.PopRule{salesforce.PopANI, salesforce.PopDNIS, salesforce.PopNone, salesforce.PopDigits}
+	if err != nil || !cmp.Equal(want, got) {
+		t.Errorf("ParsePopOrder = %v, %v; want %v", got, err, want)
+	}
+	if _, err := salesforce.ParsePopOrder("ani,telepathy"); !errors.Is(err, salesforce.ErrInvalid) {
+		t.Errorf("unknown rule: err = %v, want ErrInvalid", err)
+	}
+}

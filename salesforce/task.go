@@ -40,7 +40,10 @@ type Task struct {
 	CallDisposition string
 	// AsUsername, when set and Config.UserTokens is configured, writes the
 	// Task as that user (the agent becomes its creator). Without
-	// UserTokens it is ignored and the integration user writes it.
+	// UserTokens it is ignored and the integration user writes it. There
+	// is no silent fallback: if the agent's token is refused the write
+	// fails with ErrUnauthorized, and the caller may retry without
+	// AsUsername (OwnerID still credits the agent).
 	AsUsername string `json:"-"`
 }
 

@@ -35,6 +35,7 @@ const (
 
 type syntaxError struct{ msg string }
 
+// Error implements error.
 func (e *syntaxError) Error() string { return e.msg }
 
 func lex(s string) ([]token, error) {

@@ -160,6 +160,7 @@ func (p *parser) list() ([]any, error) {
 // fieldError is an unknown field: INVALID_FIELD rather than MALFORMED_QUERY.
 type fieldError struct{ field, object string }
 
+// Error implements error, with Salesforce's wording.
 func (e *fieldError) Error() string {
 	return fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", e.field, e.object)
 }
@@ -357,6 +358,7 @@ func parseSOQL(q string) (*soql, error) {
 
 type typeError struct{ name string }
 
+// Error implements error, with Salesforce's wording.
 func (e *typeError) Error() string {
 	return fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.", e.name)
 }
