@@ -229,7 +229,7 @@ func (c *Client) FindByPhone(ctx context.Context, number string) ([]Match, error
 	if len(variants) == 0 {
 		return []Match{}, nil
 	}
-	key := "salesforce:phone:v1:" + strings.Join(c.cfg.Lookup.ANIObjects, ",") + ":" + variants[0]
+	key := "salesforce:phone:v1:" + strings.Join(c.cfg.Lookup.ANIObjects, ",") + ":" + strconv.FormatBool(c.cfg.Lookup.PersonAccounts) + ":" + variants[0]
 	if ms, ok := c.cacheGet(ctx, key); ok {
 		return ms, nil
 	}
