@@ -94,7 +94,8 @@ export async function toggleFavorite(entry, where) {
   }
   const tooMany = () => say(where, t('fav.limit', { max: MAX_FAVORITES, name: entry.name || entry.number }));
   if (state.favorites.length >= MAX_FAVORITES) return tooMany();
-  const body = { id: entry.id || entry.number, name: entry.name || entry.number, number: entry.number, type: entry.type || '' };
+  const number = cleanNumber(entry.number) || entry.number;
+  const body = { id: entry.id || number, name: entry.name || number, number, type: entry.type || '' };
   try {
     const r = await api('POST', '/api/v1/favorites', body);
     unsay(where);
@@ -131,7 +132,7 @@ export function search(q) {
     update((s) => { s.ui.results = null; s.ui.searching = false; });
     return;
   }
-  update((s) => { s.ui.searching = true; });
+  update((s) => { s.ui.searching = true; s.ui.results = null; });
   searchTimer = setTimeout(async () => {
     const r = await run('search', 'GET', `/api/v1/search?q=${encodeURIComponent(q.trim())}`);
     if (mine !== searchSeq) return;
