@@ -153,6 +153,14 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 		_ = s.Store.FinishTask(ctx, job) // superseded
 		return
 	}
+	job.Task.AsUsername = job.AsUsername
+	if id == "" && job.Attempts > 0 && job.Task.OwnerID != "" {
+		// An earlier create may have landed with its answer lost (dropped
+		// connection, timeout): look before creating again.
+		if found, err := s.CRM.FindCallTask(ctx, job.Task.CallObject, job.Task.OwnerID); err == nil {
+			id = found
+		}
+	}
 	var err error
 	if id == "" {
 		id, err = s.CRM.CreateTask(ctx, job.Task)
@@ -171,6 +179,7 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
+		s.observe(job, err)
 		return
 	}
 	_ = s.Store.SetCache(ctx, "task:"+job.Key, []byte(fmt.Sprintf("%s|%d", id, job.Created.UnixNano())), 7*24*time.Hour)
@@ -183,6 +192,24 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 		_ = s.Store.PutCall(ctx, rec)
 	}
 	_ = s.Bus.Publish(ctx, job.Extension, AgentEvent{Type: EventTask, CallID: job.CallID, TaskID: id})
+	s.observe(job, nil)
+}
+
+// ObserveOutbox sets a function called after every attempt to write a call
+// log (err nil on success): for metrics, and for tests to wait on.
+func (s *Service) ObserveOutbox(f func(job TaskJob, err error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outboxObserver = f
+}
+
+func (s *Service) observe(job TaskJob, err error) {
+	s.mu.Lock()
+	f := s.outboxObserver
+	s.mu.Unlock()
+	if f != nil {
+		f(job, err)
+	}
 }
 
 func parseTaskMark(s string) (string, int64) {
@@ -299,7 +326,7 @@ func (s *Service) WrapUp(ctx context.Context, a Agent, callID, action string) (C
 		rec.Log.Disposition = action
 	}
 	job := TaskJob{Key: rec.ID + "/" + rec.Extension, UserID: a.UserID, Extension: rec.Extension,
-		CallID: rec.ID, Task: s.buildTask(rec, a.UserID), TaskID: rec.TaskID, Created: s.Now()}
+		CallID: rec.ID, Task: s.buildTask(rec, a.UserID), TaskID: rec.TaskID, Created: s.Now(), AsUsername: a.Username}
 	s.enqueue(ctx, job)
 	rec.PostCall = false
 	if err := s.Store.DeleteCall(ctx, rec.Extension, rec.ID); err != nil {

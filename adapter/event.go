@@ -14,6 +14,9 @@ const (
 	EventSettings  AgentEventType = "settings"   // settings changed in another tab
 	EventFavorites AgentEventType = "favorites"  // favorites changed
 	EventHistory   AgentEventType = "history"    // a call entered the history
+	// EventResync: events may have been lost (the bus reconnected); every
+	// client must fetch the state again.
+	EventResync AgentEventType = "resync"
 )
 
 // AgentEvent is pushed to every socket of the agent on a device.

@@ -23,6 +23,9 @@ type CRM interface {
 	// CreateTask writes a call log; UpdateTask changes one.
 	CreateTask(ctx context.Context, t salesforce.Task) (string, error)
 	UpdateTask(ctx context.Context, id string, t salesforce.Task) error
+	// FindCallTask finds the Task of a call leg already written (by
+	// CallObject and OwnerId); ErrNotFound when none.
+	FindCallTask(ctx context.Context, callObject, ownerID string) (string, error)
 	// SearchContacts serves the softphone's search bar.
 	SearchContacts(ctx context.Context, term string, limit int) ([]salesforce.Match, error)
 	// Ping reports whether Salesforce is usable.
@@ -45,13 +48,17 @@ type Service struct {
 	LookupTimeout time.Duration
 	// LeaseTTL is how long a device monitor lease lasts without renewal.
 	LeaseTTL time.Duration
+	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
+	// choose their own.
+	DefaultPopOrder []salesforce.PopRule
 
-	mu      sync.Mutex
-	owned   map[string]bool // devices whose events this instance handles
-	wake    chan struct{}   // outbox worker wake-up
-	pending []TaskJob       // Task writes the store could not take (Redis down)
-	crmAt   time.Time       // last Salesforce readiness check
-	crmErr  error
+	mu             sync.Mutex
+	owned          map[string]bool // devices whose events this instance handles
+	wake           chan struct{}   // outbox worker wake-up
+	pending        []TaskJob       // Task writes the store could not take (Redis down)
+	crmAt          time.Time       // last Salesforce readiness check
+	outboxObserver func(TaskJob, error)
+	crmErr         error
 }
 
 // NewService returns a Service with defaults filled in.
@@ -170,9 +177,34 @@ func (s *Service) monitor(ctx context.Context, ext string, events <-chan pbx.Eve
 			}
 		}
 		last = ev.Seq
-		if err := s.HandleEvent(ctx, ev); err != nil && ctx.Err() == nil {
-			s.Log.Error().Err(err).Str("extension", ext).Str("event", string(ev.Type)).Msg("switch event not handled")
+		s.handleWithRetry(ctx, ext, ev)
+	}
+}
+
+// handleWithRetry handles an event, waiting out a store or bus outage
+// (Redis briefly down) so that no call, and no call log, is lost. Events
+// that arrive meanwhile wait in the subscription; if it overflows, the seq
+// gap triggers a resync.
+func (s *Service) handleWithRetry(ctx context.Context, ext string, ev pbx.Event) {
+	wait := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := s.HandleEvent(ctx, ev)
+		if err == nil || ctx.Err() != nil {
+			return
 		}
+		if !errors.Is(err, ErrUnavailable) {
+			s.Log.Error().Err(err).Str("extension", ext).Str("event", string(ev.Type)).Msg("switch event not handled")
+			return
+		}
+		if attempt == 0 {
+			s.Log.Warn().Err(err).Str("extension", ext).Msg("store unavailable; holding switch events until it is back")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
 	}
 }
 
@@ -184,12 +216,12 @@ func (s *Service) HandleEvent(ctx context.Context, ev pbx.Event) error {
 		if ev.Call == nil {
 			return nil
 		}
-		return s.callUpdated(ctx, ev.Device, *ev.Call, ev.Cause)
+		return s.callUpdated(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev))
 	case pbx.CallEnded:
 		if ev.Call == nil {
 			return nil
 		}
-		return s.callEnded(ctx, ev.Device, *ev.Call, ev.Cause)
+		return s.callEnded(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev))
 	case pbx.DeviceUpdated:
 		if ev.State == nil {
 			return nil
@@ -198,6 +230,15 @@ func (s *Service) HandleEvent(ctx context.Context, ev pbx.Event) error {
 		return s.Bus.Publish(ctx, ev.Device, AgentEvent{Type: EventDevice, Device: &st})
 	}
 	return nil
+}
+
+// eventTime is when the switch says the event happened (so a call handled
+// late, after an outage, keeps its real times).
+func (s *Service) eventTime(ev pbx.Event) time.Time {
+	if ev.Time.IsZero() {
+		return s.Now()
+	}
+	return ev.Time
 }
 
 // Resync makes the stored calls of ext agree with the switch's snapshot: a
@@ -214,14 +255,14 @@ func (s *Service) Resync(ctx context.Context, ext string) error {
 	live := map[string]bool{}
 	for _, c := range snap.Calls {
 		live[c.ID] = true
-		if err := s.callUpdated(ctx, ext, c, pbx.CauseNone); err != nil {
+		if err := s.callUpdated(ctx, ext, c, pbx.CauseNone, s.Now()); err != nil {
 			return err
 		}
 	}
 	for _, r := range stored {
 		if !live[r.ID] && !r.PostCall && r.Ended.IsZero() {
 			last := pbx.Call{ID: r.ID, Direction: r.Direction, ANI: r.ANI, DNIS: r.DNIS, Parties: r.Parties}
-			if err := s.callEnded(ctx, ext, last, pbx.CauseNone); err != nil {
+			if err := s.callEnded(ctx, ext, last, pbx.CauseNone, s.Now()); err != nil {
 				return err
 			}
 		}
@@ -253,8 +294,7 @@ func otherNumber(c pbx.Call, ext string) string {
 	return c.ANI
 }
 
-func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause) error {
-	now := s.Now()
+func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	rec, err := s.Store.Call(ctx, ext, c.ID)
 	isNew := errors.Is(err, ErrNotFound)
 	if err != nil && !isNew {
@@ -310,7 +350,7 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
 		req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
 		if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
-			if st, err := s.Store.Settings(ctx, uid); err == nil {
+			if st, err := s.Store.Settings(ctx, uid); err == nil && st.PopOrder != nil {
 				req.Order = st.PopOrder
 			}
 		}
@@ -384,8 +424,7 @@ func singleWhat(ms []salesforce.Match) string {
 	return id
 }
 
-func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause) error {
-	now := s.Now()
+func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	rec, err := s.Store.Call(ctx, ext, c.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // never seen (e.g. ended before this instance took over)
@@ -415,10 +454,16 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		if rec.Log.Subject == "" {
 			rec.Log.Subject = settings.CallSubject
 		}
-		s.enqueue(ctx, TaskJob{
+		job := TaskJob{
 			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
 			Task: s.buildTask(rec, uid), Created: now,
-		})
+		}
+		if uid != "" {
+			if ag, err := s.Store.Agent(ctx, uid); err == nil {
+				job.AsUsername = ag.Username
+			}
+		}
+		s.enqueue(ctx, job)
 	}
 	if uid != "" && !rec.Redirected {
 		if err := s.Store.AddHistory(ctx, uid, historyEntry(rec)); err != nil {

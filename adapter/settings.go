@@ -26,7 +26,7 @@ type Settings struct {
 	// PopAt is "ringing" or "answered".
 	PopAt string `json:"popAt"`
 	// PopOrder lists the rules in the order to try; rules not listed are in
-	// the "Do not pop" section.
+	// the "Do not pop" section. Null: the admin's default order.
 	PopOrder []salesforce.PopRule `json:"popOrder"`
 }
 
@@ -59,7 +59,6 @@ func DefaultSettings() Settings {
 		InboundCallNotes:  true,
 		InternalCallNotes: true,
 		PopAt:             PopAtRinging,
-		PopOrder:          []salesforce.PopRule{"ani", "dnis", "digits", "new_contact"},
 	}
 }
 

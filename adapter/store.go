@@ -98,9 +98,12 @@ type TaskJob struct {
 	CallID    string          `json:"callId"`
 	Task      salesforce.Task `json:"task"`
 	// TaskID is set for an update of a Task already written.
-	TaskID   string    `json:"taskId,omitempty"`
-	Attempts int       `json:"attempts"`
-	Created  time.Time `json:"created"`
+	TaskID string `json:"taskId,omitempty"`
+	// AsUsername is the agent's Salesforce username, for orgs where Tasks
+	// are written as the agent (salesforce.Task.AsUsername is not stored).
+	AsUsername string    `json:"asUsername,omitempty"`
+	Attempts   int       `json:"attempts"`
+	Created    time.Time `json:"created"`
 }
 
 // Bus carries agent events between instances: the instance that handles a

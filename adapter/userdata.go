@@ -3,11 +3,21 @@ package adapter
 import (
 	"context"
 	"fmt"
+
+	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
-// Settings returns the agent's settings.
+// Settings returns the agent's settings; a Pop-Up Order never chosen is
+// the admin's default.
 func (s *Service) Settings(ctx context.Context, a Agent) (Settings, error) {
-	return s.Store.Settings(ctx, a.UserID)
+	st, err := s.Store.Settings(ctx, a.UserID)
+	if err != nil {
+		return Settings{}, err
+	}
+	if st.PopOrder == nil {
+		st.PopOrder = append([]salesforce.PopRule{}, s.DefaultPopOrder...)
+	}
+	return st, nil
 }
 
 // PutSettings validates and stores the agent's settings and tells the

@@ -241,6 +241,24 @@ func (c *Client) CreateTasks(ctx context.Context, ts []Task) ([]SaveResult, erro
 	return results, nil
 }
 
+// FindCallTask returns the Task that logs one agent's leg of a call: the
+// call id in CallObject and the agent as owner (ErrNotFound when none). The
+// adapter uses it before re-trying a create whose answer was lost, so a
+// retry never makes a second Task.
+func (c *Client) FindCallTask(ctx context.Context, callObject, ownerID string) (string, error) {
+	if callObject == "" || !IsID(ownerID) {
+		return "", fmt.Errorf("salesforce: find call Task: %w", &Error{StatusCode: http.StatusBadRequest, ErrorCode: "REQUIRED_FIELD_MISSING", Message: "CallObject and a valid OwnerId are required", Fields: []string{"CallObject", "OwnerId"}})
+	}
+	recs, err := c.Query(ctx, "SELECT Id FROM Task WHERE CallObject = "+QuoteSOQL(callObject)+" AND OwnerId = "+QuoteSOQL(ownerID)+" ORDER BY CreatedDate LIMIT 1")
+	if err != nil {
+		return "", fmt.Errorf("salesforce: find call Task: %w", err)
+	}
+	if len(recs) == 0 {
+		return "", fmt.Errorf("salesforce: find call Task: %w", &Error{StatusCode: http.StatusNotFound, ErrorCode: "NOT_FOUND", Message: "no Task for this call and owner"})
+	}
+	return recs[0].ID(), nil
+}
+
 // FindTaskByCallObject returns the id of the oldest Task logged for the
 // PBX call id, so a writer that lost an answer (dropped connection after
 // a create, which is never repeated) can check before writing again.

@@ -74,8 +74,20 @@ func (h *Hub) Count() int {
 	return n
 }
 
-// Deliver sends one event to every socket of ext on this instance.
+// Deliver sends one event to every socket of ext on this instance. A
+// resync event (ext "") closes every socket: clients reconnect and get a
+// fresh snapshot.
 func (h *Hub) Deliver(ext string, ev adapter.AgentEvent) {
+	if ev.Type == adapter.EventResync {
+		h.mu.RLock()
+		for _, m := range h.conns {
+			for sk := range m {
+				sk.dropOnce.Do(func() { close(sk.dropped) })
+			}
+		}
+		h.mu.RUnlock()
+		return
+	}
 	h.mu.RLock()
 	m := h.conns[ext]
 	if len(m) == 0 {

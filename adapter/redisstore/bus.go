@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -45,26 +46,44 @@ func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
 	return n, nil
 }
 
-// Listen implements adapter.Bus.
+// Listen implements adapter.Bus. When the connection to Redis is lost and
+// comes back, events published meanwhile are gone (pub/sub keeps nothing):
+// f then gets an EventResync for every device (ext ""), so sockets resync.
 func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext string, ev adapter.AgentEvent)) error {
 	prefix := s.key("ev", "")
 	sub := s.rdb.PSubscribe(ctx, prefix+"*")
 	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil {
-		return wrap("subscribe", err)
-	}
-	if ready != nil {
-		close(ready)
-	}
-	ch := sub.Channel()
+	stop := context.AfterFunc(ctx, func() { sub.Close() }) // Receive does not watch ctx
+	defer stop()
+	subscribed := false
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-ch:
-			if !ok {
+		msg, err := sub.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
 				return nil
 			}
+			if !subscribed {
+				return wrap("subscribe", err)
+			}
+			// go-redis reconnects and subscribes again on the next Receive.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if !subscribed {
+				subscribed = true
+				if ready != nil {
+					close(ready)
+				}
+			} else {
+				f("", adapter.AgentEvent{Type: adapter.EventResync})
+			}
+		case *redis.Message:
 			seqStr, body, found := strings.Cut(m.Payload, "\n")
 			if !found {
 				continue

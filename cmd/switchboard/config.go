@@ -33,6 +33,7 @@ type Config struct {
 	SFPopOrder     string
 	SFCampaignDNIS string
 	SFCaseDigits   string
+	SFUserExtField string
 
 	SessionKeys string
 	SessionTTL  time.Duration
@@ -71,7 +72,8 @@ func (c *Config) settings() []setting {
 		{name: "sf-api-version", usage: "REST API version", str: &c.SFAPIVersion, def: "67.0"},
 		{name: "sf-write-as", usage: "who creates Tasks: integration (the integration user, OwnerId = agent) or agent (JWT as the agent)", str: &c.SFWriteAs, def: "integration"},
 		{name: "sf-region", usage: "default phone region for numbers without country code (ISO 3166)", str: &c.SFRegion, def: "US"},
-		{name: "sf-pop-order", usage: "admin default Pop-Up Order: comma-separated of ani,dnis,digits,new_contact", str: &c.SFPopOrder, def: "ani,dnis,digits,new_contact"},
+		{name: "sf-pop-order", usage: "admin default Pop-Up Order: comma-separated of ani,dnis,digits,new_contact (agents may reorder theirs)", str: &c.SFPopOrder, def: "ani,dnis,digits,new_contact"},
+		{name: "sf-user-extension-field", usage: "User field holding the agent's extension", str: &c.SFUserExtField, def: "Extension"},
 		{name: "sf-campaign-dnis-field", usage: "Campaign field holding the DNIS that pops it", str: &c.SFCampaignDNIS},
 		{name: "sf-case-digits-field", usage: "Case field matched against collected digits", str: &c.SFCaseDigits, def: "CaseNumber"},
 		{name: "session-keys", usage: "HMAC keys for agent session tokens, comma-separated id:secret, the first signs (rotate by prepending); random in demo mode", str: &c.SessionKeys, secret: true},

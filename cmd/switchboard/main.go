@@ -182,6 +182,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc := adapter.NewService(pbx.Switch(sw), sf.client, m.Store, m.Store, instance, m.Log)
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
+	svc.DefaultPopOrder = sf.popOrder
 	m.Service = svc
 	keys, err := sessionKeys(cfg)
 	if err != nil {

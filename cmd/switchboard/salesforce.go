@@ -18,6 +18,7 @@ import (
 type sfParts struct {
 	client   *salesforce.Client
 	identity *identity
+	popOrder []salesforce.PopRule
 }
 
 // identity signs agents in through Salesforce (adapter.IdentityProvider).
@@ -89,17 +90,16 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 			Key: key, HTTPClient: httpClient, Now: m.Clock.Now,
 		})
 	}
-	var order []salesforce.PopRule
-	for _, r := range strings.Split(cfg.SFPopOrder, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			order = append(order, salesforce.PopRule(r))
-		}
+	order, err := salesforce.ParsePopOrder(cfg.SFPopOrder)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_SF_POP_ORDER: %w", err)
 	}
 	scfg := salesforce.Config{
 		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
 		DefaultRegion: cfg.SFRegion, Now: m.Clock.Now,
-		Lookup: salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
-		Cache:  storeCache{m},
+		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
+		Cache:              storeCache{m},
+		UserExtensionField: cfg.SFUserExtField,
 	}
 	if cfg.SFWriteAs == "agent" {
 		scfg.UserTokens = jwtFor
@@ -109,7 +109,7 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 		LoginURL: browserLogin, ClientID: clientID, ClientSecret: cfg.SFClientSecret,
 		RedirectURL: public + "/auth/callback", HTTPClient: httpClient,
 	}
-	return &sfParts{client: client, identity: &identity{oauth: oauth, client: client}}, nil
+	return &sfParts{client: client, identity: &identity{oauth: oauth, client: client}, popOrder: order}, nil
 }
 
 // storeCache lends the Redis store to the Salesforce client as its lookup

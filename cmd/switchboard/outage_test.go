@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
+)
+
+// answerAndClear answers a ringing call, talks for d and hangs up.
+func (a *app) answerAndClear(t *testing.T, token string, sock *agentSocket, id string, d time.Duration) {
+	t.Helper()
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/answer", token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("answer: %d", st)
+	}
+	a.clock.Advance(d)
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/clear", token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("clear: %d", st)
+	}
+	sock.waitFor("ended", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
+}
+
+func TestACallLogWaitsOutASalesforceOutage(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	id := a.place(t, "+14155550123", "1001")
+	sock.waitFor("ringing", ringing(id)) // looked up before the outage
+	attempts := make(chan error, 10)
+	a.Service.ObserveOutbox(func(_ adapter.TaskJob, err error) { attempts <- err })
+	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503, PathPrefix: "/services/data/v67.0/sobjects"})
+	a.answerAndClear(t, token, sock, id, 30*time.Second)
+
+	select {
+	case err := <-attempts:
+		if err == nil {
+			t.Fatal("the Task was written while Salesforce was down")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no attempt to write the Task")
+	}
+	if n := len(a.Org.Records("Task")); n != 0 {
+		t.Fatalf("%d Tasks written during the outage", n)
+	}
+	a.Org.ClearFaults()
+	a.clock.Advance(10 * time.Minute) // past the retry back-off
+	a.Service.FlushOutbox(context.Background())
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 || tasks[0]["CallObject"] != id {
+		t.Fatalf("after the outage: %v, want one Task for the call", tasks)
+	}
+}
+
+func TestACallLogSurvivesARedisOutage(t *testing.T) {
+	a := startApp(t, map[string]string{"SWITCHBOARD_REDIS_URL": ""}) // embedded Redis we can stop
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	id := a.place(t, "+14155550123", "1001")
+	sock.waitFor("ringing", ringing(id))
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/answer", token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("answer: %d", st)
+	}
+	sock.waitFor("answered", func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.State == "connected" })
+
+	written := make(chan error, 10)
+	a.Service.ObserveOutbox(func(_ adapter.TaskJob, err error) { written <- err })
+	a.mini.Close() // Redis goes away; the desk phone hangs up meanwhile
+	a.clock.Advance(20 * time.Second)
+	if err := a.Sim.Clear(context.Background(), "1001", id); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.mini.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatalf("writing the Task: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the call log was not written after Redis came back")
+	}
+	var st struct{ Calls []struct{ ID string } }
+	if code := a.do(t, "GET", "/api/v1/state", token, nil, &st); code != http.StatusOK {
+		t.Fatalf("the session did not survive the outage: %d", code)
+	}
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 {
+		t.Fatalf("%d Tasks, want 1", len(tasks))
+	}
+	if d := tasks[0]["CallDurationInSeconds"]; d == nil {
+		t.Fatalf("no duration on %v", tasks[0])
+	}
+}
