@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -396,5 +397,37 @@ func TestRepositoryCallCenterDefinitionIsTheTemplate(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("callcenter-definition.xml differs from the template; regenerate it with: go test ./cmd/switchboard -run TestRepositoryCallCenterDefinitionIsTheTemplate -update")
+	}
+}
+
+func TestTheDemoOrgTasksCanBeReadWithCurlAsTheREADMESays(t *testing.T) {
+	a := startApp(t, nil)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {demoClientID}, "client_secret": {demoClientSecret}}
+	resp, err := a.http.PostForm(a.URL+"/demo-org/services/oauth2/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		InstanceURL string `json:"instance_url"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if tok.AccessToken == "" || tok.InstanceURL != a.URL+"/demo-org" {
+		t.Fatalf("token: %+v", tok)
+	}
+	req, _ := http.NewRequest("GET", tok.InstanceURL+"/services/data/v67.0/query?q="+url.QueryEscape("SELECT Id, Subject FROM Task"), nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = a.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var q struct {
+		TotalSize int  `json:"totalSize"`
+		Done      bool `json:"done"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil || resp.StatusCode != 200 || !q.Done {
+		t.Fatalf("SOQL query: %d %+v %v", resp.StatusCode, q, err)
 	}
 }

@@ -46,6 +46,9 @@ func (i *identity) User(ctx context.Context, id string) (salesforce.User, error)
 const (
 	demoClientID        = "switchboard-demo-connected-app"
 	demoIntegrationUser = fakeorg.IntegrationUsername
+	// demoClientSecret lets anyone curl the demo org (client credentials
+	// flow); it is only a demo's secret.
+	demoClientSecret = "demo-secret"
 )
 
 // salesforce wires the REST client and agent sign-in: against the demo org
@@ -63,7 +66,8 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 				return nil, fmt.Errorf("demo key: %w", err)
 			}
 			m.demoKey = k
-			m.Org = fakeorg.Demo(fakeorg.Options{Now: m.Clock.Now, ClientID: demoClientID, PublicKey: &k.PublicKey})
+			m.Org = fakeorg.Demo(fakeorg.Options{Now: m.Clock.Now, ClientID: demoClientID, PublicKey: &k.PublicKey,
+				ClientCredentialsSecret: demoClientSecret, ClientCredentialsUser: demoIntegrationUser})
 		}
 		key = m.demoKey
 		org := m.Org

@@ -75,6 +75,10 @@ type Options struct {
 	QueryBatchSize int
 	// OrgID is assigned (00D...) when empty.
 	OrgID string
+	// ClientCredentialsSecret, when set, enables the client credentials
+	// flow (client_id + this secret) for ClientCredentialsUser.
+	ClientCredentialsSecret string
+	ClientCredentialsUser   string
 }
 
 // Org is a fake Salesforce org. Safe for concurrent use.
