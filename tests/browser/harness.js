@@ -182,14 +182,22 @@ export async function waitCti(page, method, contains = '', timeout = 15_000) {
   return h.jsonValue();
 }
 
-/** finishCall clears the agent's call if one is up, then wraps it up (Save & Exit). */
+/**
+ * finishCall clears the agent's call if one is up, then wraps up every call
+ * waiting for it (Save & Exit) until the softphone is idle.
+ */
 export async function finishCall(frame) {
-  const clear = frame.getByRole('button', { name: 'Clear call' });
-  const wrap = frame.getByRole('button', { name: 'Wrap up call' });
+  const clear = frame.getByRole('button', { name: 'Clear call', exact: true });
+  const wrap = frame.getByRole('button', { name: 'Wrap up call', exact: true });
+  const idle = frame.getByRole('button', { name: 'All calls', exact: true });
   await clear.or(wrap).first().waitFor();
   if (await clear.isVisible()) await clear.click();
   await wrap.click();
-  await frame.getByRole('button', { name: 'All calls' }).waitFor();
+  for (;;) {
+    await wrap.or(idle).first().waitFor();
+    if (await idle.isVisible()) return;
+    await wrap.click();
+  }
 }
 
 /** simCalls returns the simulator's calls involving number. */

@@ -53,7 +53,9 @@ function farState(c) {
 }
 
 function info(c) {
-  const rows = [['call.dnis', c.dnis], ['call.digits', c.digits], ['call.queue', c.queue]].filter(([, v]) => v);
+  // DNIS only when it says something: not our own extension, not the caller.
+  const dnis = c.dnis && c.dnis !== myExt() && c.dnis !== c.number ? c.dnis : '';
+  const rows = [['call.dnis', dnis], ['call.digits', c.digits], ['call.queue', c.queue]].filter(([, v]) => v);
   if (!rows.length) return null;
   return h('dl', { class: 'info' }, rows.map(([k, v]) => [h('dt', null, t(k)), h('dd', null, v)]));
 }
@@ -64,10 +66,13 @@ function participants(c) {
   return h('div', { class: 'parties' },
     h('h3', null, t('call.participants')),
     h('ul', { 'aria-label': t('call.participants') },
-      ps.map((p) => h('li', { class: `party ${p.state}` },
-        h('span', { class: 'nm' }, p.name || p.number),
-        h('span', { class: 'sub' }, p.name ? p.number : ''),
-        h('span', { class: 'pst' }, t(`state.${p.state}`))))));
+      ps.map((p) => {
+        const name = p.name || (p.number === c.ani && c.matches && c.matches.length === 1 ? c.matches[0].name : '');
+        return h('li', { class: `party ${p.state}` },
+          h('span', { class: 'nm' }, name || p.number),
+          h('span', { class: 'sub' }, name ? p.number : ''),
+          h('span', { class: 'pst' }, t(`state.${p.state}`)));
+      })));
 }
 
 function matches(c) {
