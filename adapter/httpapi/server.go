@@ -132,3 +132,6 @@ func (s *Server) callCenter(c *echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(base))
 }
+
+// Tokens returns the session token issuer.
+func (s *Server) Tokens() *TokenIssuer { return s.cfg.Tokens }
