@@ -39,7 +39,7 @@ type socket struct {
 
 // sendBuffer is how many events a socket may lag behind before it is
 // dropped.
-const sendBuffer = 256
+const sendBuffer = 64
 
 func (h *Hub) add(sk *socket) {
 	h.mu.Lock()
