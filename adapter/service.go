@@ -109,6 +109,9 @@ func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
 	defer tick.Stop()
 	for {
 		for _, d := range devices {
+			if ctx.Err() != nil {
+				break
+			}
 			ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
 			if err != nil {
 				if ctx.Err() == nil {

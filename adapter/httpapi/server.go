@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -93,9 +95,42 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
 // Run delivers bus events to this instance's sockets until ctx ends. ready
-// is closed once the bus listens.
+// is closed once the bus listens. While the bus cannot be reached (Redis
+// down) it keeps trying; sockets are told to resync when it is back.
 func (s *Server) Run(ctx context.Context, ready chan<- struct{}) error {
-	return s.cfg.Service.Bus.Listen(ctx, ready, s.hub.Deliver)
+	wait := 100 * time.Millisecond
+	var readyOnce sync.Once
+	for round := 0; ; round++ {
+		listening := make(chan struct{})
+		var up atomic.Bool
+		go func(round int) {
+			select {
+			case <-listening:
+				up.Store(true)
+				readyOnce.Do(func() { close(ready) })
+				if round > 0 {
+					s.hub.Deliver("", adapter.AgentEvent{Type: adapter.EventResync})
+				}
+			case <-ctx.Done():
+			}
+		}(round)
+		err := s.cfg.Service.Bus.Listen(ctx, listening, s.hub.Deliver)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if up.Load() {
+			wait = 100 * time.Millisecond
+		}
+		if err != nil {
+			s.cfg.Log.Warn().Err(err).Msg("event bus unavailable; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
 }
 
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {

@@ -200,8 +200,12 @@ func (m *Main) Start(ctx context.Context) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_outbox_jobs", Help: "Call log writes waiting for Salesforce."},
 		func() float64 { n, _ := m.Store.OutboxLen(context.Background()); return float64(n) }))
 
+	redisUp := true
 	if err := svc.ClaimDevices(ctx); err != nil {
-		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
+		redisUp = false
+		// Start anyway: /readyz says Redis is not usable, and the lease
+		// loop claims the devices once it is back.
+		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Msg("Redis not usable at start; serving and retrying")
 	}
 	busReady := make(chan struct{})
 	m.goRun(func() {
@@ -209,10 +213,13 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Log.Error().Err(err).Msg("event bus stopped")
 		}
 	})
-	select {
-	case <-busReady:
-	case <-time.After(10 * time.Second):
-		return errors.New("event bus did not start (Redis pub/sub)")
+	if redisUp {
+		// Listening before the switch is monitored, so no event is missed.
+		select {
+		case <-busReady:
+		case <-time.After(5 * time.Second):
+			m.Log.Warn().Msg("event bus not listening yet (Redis pub/sub); serving and retrying")
+		}
 	}
 	m.goRun(func() {
 		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
@@ -259,7 +266,9 @@ func (m *Main) Close() error {
 	if m.Service != nil && m.rdb != nil {
 		// Last chance for call logs still held in memory.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		m.Service.FlushOutbox(ctx)
+		if m.Store.Ping(ctx) == nil {
+			m.Service.FlushOutbox(ctx)
+		}
 		cancel()
 	}
 	for i := len(m.closers) - 1; i >= 0; i-- {

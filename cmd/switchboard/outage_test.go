@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +95,33 @@ func TestACallLogSurvivesARedisOutage(t *testing.T) {
 	}
 	if d := tasks[0]["CallDurationInSeconds"]; d == nil {
 		t.Fatalf("no duration on %v", tasks[0])
+	}
+}
+
+func TestTheServiceStartsWithoutRedisAndSaysSo(t *testing.T) {
+	base := map[string]string{
+		"SWITCHBOARD_ADDR":      "127.0.0.1:0",
+		"SWITCHBOARD_REDIS_URL": "redis://127.0.0.1:1/0", // nothing listens there
+		"SWITCHBOARD_LOG_LEVEL": "error",
+	}
+	var logs strings.Builder
+	m, err := NewMain(nil, func(k string) string { return base[k] }, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := m.Start(ctx); err != nil {
+		t.Fatalf("Start without Redis: %v", err)
+	}
+	defer m.Close()
+	a := &app{Main: m, http: &http.Client{Timeout: 10 * time.Second}}
+	var health map[string]any
+	if st := a.do(t, "GET", "/healthz", "", nil, &health); st != http.StatusOK {
+		t.Errorf("healthz without Redis: %d", st)
+	}
+	var ready struct{ Failing string }
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != http.StatusServiceUnavailable || ready.Failing != "redis" {
+		t.Errorf("readyz without Redis: %d %+v, want 503 naming redis", st, ready)
 	}
 }
