@@ -20,7 +20,7 @@
     saveLog: fn('saveLog', ['object', 'saveParams'], function () { return true; }),
     isInConsole: fn('isInConsole', [], function () { return !!host.classicConsole; }),
     isVisible: fn('isVisible', [], function () { return !!host.panelVisible; }),
-    setVisible: fn('setVisible', ['value'], function (a) { host.panelVisible = !!a.value; return true; }),
+    setVisible: fn('setVisible', ['value'], function (a) { host.setPanel(!!a.value); return true; }),
     getPageInfo: fn('getPageInfo', [], function () { return '{}'; }),
     cti: {
       getCallCenterSettings: fn('getCallCenterSettings', [], function () { return settings; }),

@@ -15,7 +15,11 @@ window.ctiCalls = [];
 window.pops = [];
 window.panelVisible = q.get('visible') !== '0';
 window.classicConsole = inConsole;
-document.getElementById('panel').classList.toggle('closed', !window.panelVisible);
+window.setPanel = (visible) => {
+  window.panelVisible = visible;
+  document.getElementById('panel').classList.toggle('closed', !visible);
+};
+window.setPanel(window.panelVisible);
 iframe.src = softphoneURL(mode, { console: inConsole, base: q.get('path') || '/softphone/' });
 
 if (q.get('stub') !== '1') {
@@ -24,10 +28,7 @@ if (q.get('stub') !== '1') {
     on(ev, d) {
       if (ev === 'call') window.ctiCalls.push({ methodName: d.methodName, args: d.args, apiType: d.apiType, apiVersion: d.apiVersion });
       if (ev === 'pop') window.pops.push(d);
-      if (ev === 'panel') {
-        window.panelVisible = d.visible;
-        document.getElementById('panel').classList.toggle('closed', !d.visible);
-      }
+      if (ev === 'panel') window.setPanel(d.visible);
     },
   });
   window.clickToDial = (p) => window.host.clickToDial(p);
