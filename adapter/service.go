@@ -451,7 +451,20 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			settings = st
 		}
 	}
-	logIt := !rec.Redirected && notesOn(settings, rec.CallType())
+	// Logged: every call the agent talked on or made, and every direct call
+	// that rang unanswered (the customer tried to reach this agent). Not
+	// logged: redirected calls (the guide), an ACD call offered to this
+	// agent and answered elsewhere, and call types whose Call Notes the
+	// agent turned off (the guide: all off, no call logs).
+	acdOffered := rec.ACD && !rec.wasAnswered()
+	logIt := !rec.Redirected && !acdOffered && notesOn(settings, rec.CallType())
+	if !rec.wasAnswered() && rec.Log.Disposition == "" {
+		if rec.isIncoming() {
+			rec.Log.Disposition = "Missed"
+		} else {
+			rec.Log.Disposition = "No answer"
+		}
+	}
 	rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
 	if logIt {
 		if rec.Log.Subject == "" {
