@@ -98,17 +98,9 @@ func (s *Store) Call(ctx context.Context, ext, id string) (adapter.CallRecord, e
 
 // Calls implements adapter.Store.
 func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, error) {
-	m, err := s.rdb.HGetAll(ctx, s.key("dev", ext, "calls")).Result()
+	out, err := hashValues[adapter.CallRecord](ctx, s, s.key("dev", ext, "calls"), "list calls")
 	if err != nil {
-		return nil, wrap("list calls", err)
-	}
-	out := make([]adapter.CallRecord, 0, len(m))
-	for id, v := range m {
-		var c adapter.CallRecord
-		if err := json.Unmarshal([]byte(v), &c); err != nil {
-			return nil, fmt.Errorf("redis: decode call %s: %w", id, err)
-		}
-		out = append(out, c)
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Started.Equal(out[j].Started) {
@@ -116,6 +108,24 @@ func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, er
 		}
 		return out[i].ID < out[j].ID
 	})
+	return out, nil
+}
+
+// hashValues decodes every JSON value of a hash. An entry that does not
+// decode (written by a newer release, or damaged) is skipped, not fatal:
+// one bad entry must not hide the others.
+func hashValues[T any](ctx context.Context, s *Store, key, op string) ([]T, error) {
+	m, err := s.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		var x T
+		if json.Unmarshal([]byte(v), &x) == nil {
+			out = append(out, x)
+		}
+	}
 	return out, nil
 }
 

@@ -47,16 +47,9 @@ return 0`)
 
 // Favorites implements adapter.Store.
 func (s *Store) Favorites(ctx context.Context, userID string) ([]adapter.Favorite, error) {
-	m, err := s.rdb.HGetAll(ctx, s.key("user", userID, "favorites")).Result()
+	out, err := hashValues[adapter.Favorite](ctx, s, s.key("user", userID, "favorites"), "list favorites")
 	if err != nil {
-		return nil, wrap("list favorites", err)
-	}
-	out := make([]adapter.Favorite, 0, len(m))
-	for _, v := range m {
-		var f adapter.Favorite
-		if json.Unmarshal([]byte(v), &f) == nil {
-			out = append(out, f)
-		}
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := strings.ToLower(out[i].Name), strings.ToLower(out[j].Name)
