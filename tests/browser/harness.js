@@ -184,7 +184,8 @@ export async function waitCti(page, method, contains = '', timeout = 15_000) {
 
 /**
  * finishCall clears the agent's call if one is up, then wraps up every call
- * waiting for it (Save & Exit) until the softphone is idle.
+ * waiting for it (Save & Exit) until the softphone is idle (a call may end
+ * without a post-call step, e.g. with Auto Save Notes).
  */
 export async function finishCall(frame) {
   const clear = frame.getByRole('button', { name: 'Clear call', exact: true });
@@ -192,7 +193,6 @@ export async function finishCall(frame) {
   const idle = frame.getByRole('button', { name: 'All calls', exact: true });
   await clear.or(wrap).first().waitFor();
   if (await clear.isVisible()) await clear.click();
-  await wrap.click();
   for (;;) {
     await wrap.or(idle).first().waitFor();
     if (await idle.isVisible()) return;

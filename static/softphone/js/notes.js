@@ -41,7 +41,7 @@ export function edit(call, field, value, render = false) {
   d[field] = value;
   d.dirty = true;
   clearTimeout(timers[call.id]);
-  timers[call.id] = setTimeout(() => save(call.id), 700);
+  timers[call.id] = setTimeout(() => save(call.id), 400);
   if (render) update();
 }
 

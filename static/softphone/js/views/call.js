@@ -6,7 +6,7 @@ import { h, button, icon } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, update, myExt } from '../state.js';
 import { callAction, openRecord, dial } from '../actions.js';
-import { pickMatch, draft, notesOn } from '../notes.js';
+import { pickMatch, draft, notesOn, save as saveNotes } from '../notes.js';
 import { message } from './dial.js';
 import { notesEditor, codes } from './notes.js';
 
@@ -94,6 +94,13 @@ function matches(c) {
       })));
 }
 
+// leave sends what the agent typed before leaving the call (the call may
+// end without a post-call step, e.g. with Auto Save Notes), then acts.
+async function leave(c, action) {
+  await saveNotes(c.id);
+  return callAction(c, action);
+}
+
 function startTarget(c, mode) {
   const tg = state.ui.target;
   update((s) => { s.ui.target = { mode, callId: c.id }; s.ui.msg = null; });
@@ -106,7 +113,7 @@ function transferOrConference(c, mode) {
   const held = consultedFrom(c);
   if (held) {
     update((s) => { s.ui.target = null; });
-    return callAction(c, mode === 'transfer' ? 'transfer' : 'conference');
+    return leave(c, mode === 'transfer' ? 'transfer' : 'conference');
   }
   const tg = state.ui.target;
   if (tg && tg.mode === mode && tg.callId === c.id) {
@@ -125,7 +132,7 @@ function actions(c) {
       ? dial(state.ui.query)
       : startTarget(c, 'redirect'), { icon: 'redirect', pressed: state.ui.target && state.ui.target.mode === 'redirect' }));
   } else if (s === 'connected') {
-    b.push(button('call.clear', () => callAction(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
+    b.push(button('call.clear', () => leave(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
     if (held) b.push(button('call.retrieve', () => callAction(held, 'retrieve'), { icon: 'play' }));
     else b.push(button('call.hold', () => callAction(c, 'hold'), { icon: 'hold' }));
     const tg = state.ui.target;
@@ -133,7 +140,7 @@ function actions(c) {
     b.push(button('call.conference', () => transferOrConference(c, 'conference'), { icon: 'conference', pressed: !!(tg && tg.mode === 'conference') }));
   } else if (s === 'held' || s === 'consultation_held') {
     b.push(button('call.retrieve', () => callAction(c, 'retrieve'), { icon: 'play', cls: 'btn go' }));
-    b.push(button('call.clear', () => callAction(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
+    b.push(button('call.clear', () => leave(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
   }
   return h('div', { class: 'actions', role: 'toolbar', 'aria-label': t('call.actions') }, b);
 }
