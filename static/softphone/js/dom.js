@@ -3,20 +3,34 @@
 
 import { t, has } from './i18n.js';
 
+// Properties the view owns when it passes them: morph() keeps them in step.
+const OWNED = ['value', 'checked', 'selected'];
+
 /**
  * h creates an element. Props: `class`, `on<event>` handlers (set as
- * properties, so morph() can move them), DOM properties (value, checked,
- * selected) and attributes; null/false props are skipped. Children may be
- * strings, nodes, arrays or null.
+ * properties, so morph() can move them), the owned properties value,
+ * checked and selected, defaultValue (for a field the view does not own)
+ * and attributes (null/false skipped). Children may be strings, nodes,
+ * arrays or null.
  */
 export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
-    if (v == null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on') && typeof v === 'function') el[k] = v;
-    else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;
-    else el.setAttribute(k, v === true ? '' : v);
+    if (OWNED.includes(k)) {
+      if (v == null) continue;
+      el[k] = v;
+      (el._props ||= []).push(k);
+    } else if (v == null || v === false) {
+      continue;
+    } else if (k === 'class') {
+      el.className = v;
+    } else if (k.startsWith('on') && typeof v === 'function') {
+      el[k] = v;
+    } else if (k === 'defaultValue') {
+      el.defaultValue = v;
+    } else {
+      el.setAttribute(k, v === true ? '' : v);
+    }
   }
   append(el, kids);
   return el;
@@ -59,7 +73,7 @@ const PATHS = {
   check: 'M5 12l5 5 9-10',
 };
 
-const PROPS = ['value', 'checked', 'selected', 'onclick', 'oninput', 'onchange', 'onkeydown', 'onsubmit', 'ondragstart', 'ondragover', 'ondrop'];
+const HANDLERS = ['onclick', 'oninput', 'onchange', 'onkeydown', 'onsubmit', 'ondragstart', 'ondragover', 'ondrop'];
 
 /**
  * morph updates the live tree `old` in place to look like `next` (same
@@ -77,7 +91,9 @@ export function morph(old, next) {
   }
   for (const a of [...old.attributes]) if (!next.hasAttribute(a.name)) old.removeAttribute(a.name);
   for (const a of next.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
-  for (const p of PROPS) if (p in next && old[p] !== next[p]) old[p] = next[p];
+  for (const p of HANDLERS) if (old[p] !== next[p]) old[p] = next[p];
+  // value / checked / selected only where the view owns them
+  for (const p of next._props || []) if (old[p] !== next[p]) old[p] = next[p];
   const oc = [...old.childNodes];
   const nc = [...next.childNodes];
   nc.forEach((n, i) => (i < oc.length ? morph(oc[i], n) : old.append(n)));

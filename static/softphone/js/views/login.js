@@ -11,7 +11,7 @@ import { kind } from './header.js';
 
 function field(key, name, type = 'text', value = '') {
   return h('label', { class: 'field' }, h('span', null, t(key)),
-    h('input', { name, type, value, required: true, autocomplete: 'off', 'data-focus': `login:${name}` }));
+    h('input', { name, type, defaultValue: value, required: true, autocomplete: 'off', 'data-focus': `login:${name}` }));
 }
 
 /** phoneLogin renders the log-in form of a logged-out hot-desk or ACD device. */
