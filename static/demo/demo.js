@@ -164,13 +164,13 @@ function normalizeNumbers(raw) {
 
 function renderRecords() {
   const list = info.records || [];
-  for (const r of list) records.set(r.id, r);
+  for (const r of list) if (r.id) records.set(r.id, r);
   $('records').replaceChildren(...list.map((r) => el('li', {},
     el('span', { className: 'nm', textContent: `${r.name} · ${r.type}` }),
     ...(r.phones || [r.phone]).filter(Boolean).map((p) => el('button', {
       type: 'button', className: 'ctd', textContent: `☎ ${p}`,
       onclick: () => {
-        if (!host.clickToDial({ number: p, recordId: r.id, recordName: r.name, objectType: r.type })) $('call-status').textContent = tr('clickToDialOff');
+        if (!host.clickToDial({ number: p, recordId: r.id || '', recordName: r.name, objectType: r.type })) $('call-status').textContent = tr('clickToDialOff');
       },
     })))));
 }
@@ -200,8 +200,15 @@ async function start() {
     if (res.ok) info = { ...info, ...(await res.json()) };
   } catch { /* defaults */ }
   if (!info.records) {
+    // The demo org's seeded records (salesforce/fakeorg/seed.go), with their
+    // numbers stored the way people type them.
     const n = normalizeNumbers(info.numbers || {});
-    info.records = [{ id: info.lucyId || '', name: 'Lucy Hall', type: 'Contact', phone: n.known || '+14155550123' }].filter((r) => r.phone);
+    info.records = [
+      { name: 'Lucy Hall', type: 'Contact', phone: n.known || '+14155550123' },
+      { name: 'Sam Patel', type: 'Contact', phones: ['(415) 555-0142', '(415) 555-0143'] },
+      { name: 'Jordan Lee', type: 'Lead', phone: '415-555-0188' },
+      { name: 'Acme Corporation', type: 'Account', phone: '(415) 555-0100' },
+    ];
   }
   renderCallButtons();
   renderRecords();
