@@ -141,6 +141,18 @@ function tabKeys(ev) {
   requestAnimationFrame(() => document.querySelector(`[data-focus="tab:${next}"]`)?.focus());
 }
 
+// dialogKeys: Escape cancels; Tab stays inside the (modal) window.
+function dialogKeys(e) {
+  if (e.key === 'Escape') return close();
+  if (e.key !== 'Tab') return;
+  const all = [...e.currentTarget.querySelectorAll('button:not([disabled]), input, select, textarea')]
+    .filter((el) => el.tabIndex >= 0);
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+}
+
 /** settingsDialog renders the window while it is open. */
 export function settingsDialog() {
   if (!state.ui.settings) return null;
@@ -150,7 +162,7 @@ export function settingsDialog() {
     'aria-controls': `panel-${id}`, tabindex: tab === id ? '0' : '-1', 'data-focus': `tab:${id}`,
     onclick: () => update((s) => { s.ui.settingsTab = id; }), onkeydown: tabKeys,
   }, t(key));
-  return h('div', { class: 'scrim', onkeydown: (e) => { if (e.key === 'Escape') close(); } },
+  return h('div', { class: 'scrim', onkeydown: dialogKeys },
     h('div', { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, t('settings.title')),
       h('div', { class: 'stabs', role: 'tablist', 'aria-label': t('settings.title') },
