@@ -38,6 +38,8 @@ type Config struct {
 	CallCenter func(publicURL string) []byte
 	// Demo serves the demo page at / and the Open CTI stand-ins.
 	Demo bool
+	// FrameAncestors, when set, limits who may frame the pages (CSP).
+	FrameAncestors string
 	// Mounts are extra handlers by path prefix (e.g. "/sim/v1/").
 	Mounts map[string]http.Handler
 	// Registry collects metrics (served at /metrics when set).
@@ -138,6 +140,9 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		if s.cfg.FrameAncestors != "" {
+			h.Set("Content-Security-Policy", "frame-ancestors "+s.cfg.FrameAncestors)
+		}
 		return next(c)
 	}
 }

@@ -39,6 +39,8 @@ type Config struct {
 	SessionTTL  time.Duration
 	TokenTTL    time.Duration
 
+	FrameAncestors string
+
 	PBX      string
 	LeaseTTL time.Duration
 
@@ -79,6 +81,7 @@ func (c *Config) settings() []setting {
 		{name: "session-keys", usage: "HMAC keys for agent session tokens, comma-separated id:secret, the first signs (rotate by prepending); random in demo mode", str: &c.SessionKeys, secret: true},
 		{name: "session-ttl", usage: "how long an agent stays signed in without activity", dur: &c.SessionTTL, def: "12h"},
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
+		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 	}

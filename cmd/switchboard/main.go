@@ -191,7 +191,7 @@ func (m *Main) Start(ctx context.Context) error {
 	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
 	srv := httpapi.New(httpapi.Config{
 		Service: svc, Auth: auth, Log: m.Log, Static: static.FS, PublicURL: cfg.PublicURL,
-		CallCenter: callCenterXML, Demo: cfg.Demo, Mounts: mounts, Registry: reg, Now: now,
+		CallCenter: callCenterXML, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now,
 		Tokens: &httpapi.TokenIssuer{Keys: keys, TTL: cfg.TokenTTL, Issuer: "switchboard", Audience: "switchboard-softphone", Now: now},
 	})
 	m.Server = srv
@@ -295,6 +295,15 @@ func keepMiniredisTime(ctx context.Context, mr *miniredis.Miniredis) {
 			mr.FastForward(time.Second)
 		}
 	}
+}
+
+// frameAncestors is the softphone's CSP frame-ancestors: Salesforce's own
+// domains unless set; nothing in demo mode (any host page may frame it).
+func frameAncestors(cfg Config) string {
+	if cfg.FrameAncestors != "" || cfg.Demo {
+		return cfg.FrameAncestors
+	}
+	return "'self' https://*.force.com https://*.salesforce.com https://*.visualforce.com https://*.salesforce-setup.com"
 }
 
 func sessionKeys(cfg Config) ([]httpapi.SigningKey, error) {
