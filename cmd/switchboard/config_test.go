@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHelpListsEverySettingWithItsEnvironmentVariable(t *testing.T) {
+	var out strings.Builder
+	_, err := loadConfig([]string{"--help"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	var c Config
+	for _, s := range c.settings() {
+		if !strings.Contains(out.String(), "-"+s.name) || !strings.Contains(out.String(), envName(s.name)) {
+			t.Errorf("--help does not list %s (%s)", s.name, envName(s.name))
+		}
+		if s.def != "" && !strings.Contains(out.String(), s.def) {
+			t.Errorf("--help does not show the default of %s (%s)", s.name, s.def)
+		}
+	}
+}
+
+func TestConfigComesFromFlagsEnvironmentAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys")
+	os.WriteFile(keyFile, []byte("k1:0123456789abcdef0123456789abcdef\n"), 0o600)
+	env := map[string]string{
+		"SWITCHBOARD_ADDR":              ":9000",
+		"SWITCHBOARD_SESSION_KEYS_FILE": keyFile,
+		"SWITCHBOARD_TOKEN_TTL":         "10m",
+	}
+	c, err := loadConfig([]string{"-addr", ":9100"}, func(k string) string { return env[k] }, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9100" {
+		t.Errorf("Addr = %q: the flag wins over the environment", c.Addr)
+	}
+	if c.SessionKeys != "k1:0123456789abcdef0123456789abcdef" {
+		t.Errorf("SessionKeys from _FILE = %q", c.SessionKeys)
+	}
+	if c.TokenTTL != 10*time.Minute || !c.Demo {
+		t.Errorf("TokenTTL %v Demo %v", c.TokenTTL, c.Demo)
+	}
+}
+
+func TestBadConfigSaysWhatToSet(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"a half Salesforce setup", map[string]string{"SWITCHBOARD_SF_LOGIN_URL": "https://login.salesforce.com"},
+			[]string{"SWITCHBOARD_SF_CLIENT_ID", "SWITCHBOARD_SF_USERNAME", "SWITCHBOARD_SF_PRIVATE_KEY_FILE", "SWITCHBOARD_SESSION_KEYS", "SWITCHBOARD_PUBLIC_URL", "SWITCHBOARD_REDIS_URL"}},
+		{"an unknown PBX driver", map[string]string{"SWITCHBOARD_PBX": "pots"}, []string{"SWITCHBOARD_PBX"}},
+		{"a duration that is not one", map[string]string{"SWITCHBOARD_SESSION_TTL": "forever"}, []string{"SWITCHBOARD_SESSION_TTL"}},
+		{"a public URL without scheme", map[string]string{"SWITCHBOARD_PUBLIC_URL": "cti.example.com"}, []string{"https://"}},
+		{"a missing secret file", map[string]string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE": "/nonexistent/key.pem"}, []string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(nil, func(k string) string { return tc.env[k] }, &strings.Builder{})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %s", err, w)
+				}
+			}
+		})
+	}
+}
