@@ -193,23 +193,35 @@ func hasCode(codes []pbx.Code, code string) bool {
 	return slices.ContainsFunc(codes, func(c pbx.Code) bool { return c.Code == code })
 }
 
+// beginOn starts a login command on ext, which must be a device of kind
+// (ErrNotAllowed, naming what it does not take). On success the caller
+// must call s.end().
+func (s *Sim) beginOn(ctx context.Context, op, ext string, kind pbx.DeviceKind, what string) (*device, error) {
+	if err := s.begin(ctx, op, ext, ""); err != nil {
+		return nil, err
+	}
+	d, err := s.device(op, ext)
+	if err == nil && d.ext.Kind != kind {
+		err = fmt.Errorf("sim: %s on %s: a %s extension takes no %s: %w", op, ext, d.ext.Kind, what, pbx.ErrNotAllowed)
+	}
+	if err != nil {
+		s.end()
+		return nil, err
+	}
+	return d, nil
+}
+
 // ACDLogin logs agentID in on ext, a KindACD device. Logging the same agent
 // in again does nothing. ErrAuth (unknown agent), ErrNotAllowed (not an
 // ACD set, another agent there, agent logged in elsewhere),
 // ErrUnknownDevice.
 func (s *Sim) ACDLogin(ctx context.Context, ext, agentID string) error {
 	const op = "acd login"
-	if err := s.begin(ctx, op, ext, ""); err != nil {
-		return err
-	}
-	defer s.end()
-	d, err := s.device(op, ext)
+	d, err := s.beginOn(ctx, op, ext, pbx.KindACD, "agent login")
 	if err != nil {
 		return err
 	}
-	if d.ext.Kind != pbx.KindACD {
-		return fmt.Errorf("sim: %s on %s: a %s extension takes no agent login: %w", op, ext, d.ext.Kind, pbx.ErrNotAllowed)
-	}
+	defer s.end()
 	if _, ok := s.agents[agentID]; !ok {
 		return fmt.Errorf("sim: %s on %s: agent %q: %w", op, ext, agentID, pbx.ErrAuth)
 	}
@@ -234,17 +246,11 @@ func (s *Sim) ACDLogin(ctx context.Context, ext, agentID string) error {
 // go on. ErrNotLoggedIn, ErrNotAllowed (not an ACD set), ErrUnknownDevice.
 func (s *Sim) ACDLogout(ctx context.Context, ext string) error {
 	const op = "acd logout"
-	if err := s.begin(ctx, op, ext, ""); err != nil {
-		return err
-	}
-	defer s.end()
-	d, err := s.device(op, ext)
+	d, err := s.beginOn(ctx, op, ext, pbx.KindACD, "agent login")
 	if err != nil {
 		return err
 	}
-	if d.ext.Kind != pbx.KindACD {
-		return fmt.Errorf("sim: %s on %s: a %s extension takes no agent login: %w", op, ext, d.ext.Kind, pbx.ErrNotAllowed)
-	}
+	defer s.end()
 	if !d.state.LoggedIn {
 		return fmt.Errorf("sim: %s on %s: %w", op, ext, pbx.ErrNotLoggedIn)
 	}
@@ -259,17 +265,11 @@ func (s *Sim) ACDLogout(ctx context.Context, ext string) error {
 // hot-desk extension), ErrUnknownDevice.
 func (s *Sim) HotDeskLogin(ctx context.Context, ext, pin string) error {
 	const op = "hot-desk login"
-	if err := s.begin(ctx, op, ext, ""); err != nil {
-		return err
-	}
-	defer s.end()
-	d, err := s.device(op, ext)
+	d, err := s.beginOn(ctx, op, ext, pbx.KindHotDesk, "hot-desk login")
 	if err != nil {
 		return err
 	}
-	if d.ext.Kind != pbx.KindHotDesk {
-		return fmt.Errorf("sim: %s on %s: a %s extension takes no hot-desk login: %w", op, ext, d.ext.Kind, pbx.ErrNotAllowed)
-	}
+	defer s.end()
 	if pin != d.ext.PIN {
 		return fmt.Errorf("sim: %s on %s: wrong PIN: %w", op, ext, pbx.ErrAuth)
 	}
@@ -286,17 +286,11 @@ func (s *Sim) HotDeskLogin(ctx context.Context, ext, pin string) error {
 // ErrUnknownDevice.
 func (s *Sim) HotDeskLogout(ctx context.Context, ext string) error {
 	const op = "hot-desk logout"
-	if err := s.begin(ctx, op, ext, ""); err != nil {
-		return err
-	}
-	defer s.end()
-	d, err := s.device(op, ext)
+	d, err := s.beginOn(ctx, op, ext, pbx.KindHotDesk, "hot-desk login")
 	if err != nil {
 		return err
 	}
-	if d.ext.Kind != pbx.KindHotDesk {
-		return fmt.Errorf("sim: %s on %s: a %s extension takes no hot-desk login: %w", op, ext, d.ext.Kind, pbx.ErrNotAllowed)
-	}
+	defer s.end()
 	if !d.state.LoggedIn {
 		return fmt.Errorf("sim: %s on %s: %w", op, ext, pbx.ErrNotLoggedIn)
 	}
