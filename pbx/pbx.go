@@ -165,10 +165,10 @@ type Cause string
 // Causes.
 const (
 	CauseNone        Cause = ""
-	CauseNew         Cause = "new"         // a call was offered or made
-	CauseAnswered    Cause = "answered"    // a party answered
-	CauseHeld        Cause = "held"        // a party held
-	CauseRetrieved   Cause = "retrieved"   // a party retrieved
+	CauseNew         Cause = "new"       // a call was offered or made
+	CauseAnswered    Cause = "answered"  // a party answered
+	CauseHeld        Cause = "held"      // a party held
+	CauseRetrieved   Cause = "retrieved" // a party retrieved
 	CauseConsult     Cause = "consultation"
 	CauseTransferred Cause = "transferred"
 	CauseConferenced Cause = "conferenced"
