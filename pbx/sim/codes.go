@@ -11,14 +11,11 @@ import (
 // ErrInvalid (unknown code), ErrUnknownCall, ErrUnknownDevice.
 func (s *Sim) SetAccountCode(ctx context.Context, ext, callID, code string) error {
 	const op = "set account code"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	_, c, _, err := s.lookup(op, ext, callID)
+	_, c, _, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if !hasCode(s.cfg.Accounts, code) {
 		return callErr(op, ext, callID, pbx.ErrInvalid, fmt.Sprintf("account code %q: must be one of the configured account codes", code))
 	}

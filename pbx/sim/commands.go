@@ -16,6 +16,20 @@ func (s *Sim) begin(ctx context.Context, op, ext, callID string) error {
 	return nil
 }
 
+// beginCall starts a command on ext's connection to callID (see lookup).
+// On success the caller must call s.end().
+func (s *Sim) beginCall(ctx context.Context, op, ext, callID string) (*device, *call, *party, error) {
+	if err := s.begin(ctx, op, ext, callID); err != nil {
+		return nil, nil, nil, err
+	}
+	d, c, p, err := s.lookup(op, ext, callID)
+	if err != nil {
+		s.end()
+		return nil, nil, nil, err
+	}
+	return d, c, p, nil
+}
+
 // end finishes the command and unlocks.
 func (s *Sim) end() {
 	s.flush()
@@ -100,14 +114,11 @@ func (s *Sim) MakeCall(ctx context.Context, ext, number string) (string, error) 
 // other calls connected at ext go on hold. ErrUnknownCall, ErrNotAllowed.
 func (s *Sim) Answer(ctx context.Context, ext, callID string) error {
 	const op = "answer"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if p.State != pbx.Alerting {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, "the call is "+string(p.State)+", not ringing")
 	}
@@ -124,14 +135,11 @@ func (s *Sim) Answer(ctx context.Context, ext, callID string) error {
 // unsupervised otherwise. ErrUnknownCall.
 func (s *Sim) Clear(ctx context.Context, ext, callID string) error {
 	const op = "clear"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if x, y, ok := consultPair(d, c); ok {
 		if s.transfer(d, x, y) == nil {
 			return nil
@@ -147,14 +155,11 @@ func (s *Sim) Clear(ctx context.Context, ext, callID string) error {
 // Config.MaxHold. ErrUnknownCall, ErrNotAllowed.
 func (s *Sim) Hold(ctx context.Context, ext, callID string) error {
 	const op = "hold"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if orphaned(c, d) {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, orphanWhy)
 	}
@@ -172,14 +177,11 @@ func (s *Sim) Hold(ctx context.Context, ext, callID string) error {
 // ErrUnknownCall, ErrNotAllowed.
 func (s *Sim) Retrieve(ctx context.Context, ext, callID string) error {
 	const op = "retrieve"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	switch {
 	case p.State == pbx.Held, p.State == pbx.ConsultHeld, p.State == pbx.Alerting && p.recall:
 	default:
@@ -207,14 +209,11 @@ func (s *Sim) Retrieve(ctx context.Context, ext, callID string) error {
 // ErrBusy, ErrDND, ErrNotLoggedIn.
 func (s *Sim) Redirect(ctx context.Context, ext, callID, number string) error {
 	const op = "redirect"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if p.State != pbx.Alerting {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, "only a ringing call can be redirected; the call is "+string(p.State))
 	}

@@ -64,14 +64,11 @@ func move(ps []*party, y, x *call) error {
 // ErrInvalid, ErrBusy, ErrDND, ErrNotLoggedIn, ErrUnknownCall.
 func (s *Sim) Consult(ctx context.Context, ext, callID, number string) (string, error) {
 	const op = "consult"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return "", err
-	}
-	defer s.end()
-	d, x, p, err := s.lookup(op, ext, callID)
+	d, x, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return "", err
 	}
+	defer s.end()
 	switch {
 	case orphaned(x, d):
 		return "", callErr(op, ext, callID, pbx.ErrNotAllowed, orphanWhy)
@@ -129,14 +126,11 @@ func (s *Sim) Consult(ctx context.Context, ext, callID, number string) (string, 
 // on. ErrNotAllowed (hard hold, no consultation), ErrLimit, ErrUnknownCall.
 func (s *Sim) Transfer(ctx context.Context, ext, callID string) error {
 	const op = "transfer"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if why := s.joinBlocked(d, c, p); why != "" {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, why)
 	}
@@ -204,14 +198,11 @@ func (s *Sim) transfer(d *device, x, y *call) error {
 // hold, no consultation), ErrUnknownCall.
 func (s *Sim) Conference(ctx context.Context, ext, callID string) error {
 	const op = "conference"
-	if err := s.begin(ctx, op, ext, callID); err != nil {
-		return err
-	}
-	defer s.end()
-	d, c, p, err := s.lookup(op, ext, callID)
+	d, c, p, err := s.beginCall(ctx, op, ext, callID)
 	if err != nil {
 		return err
 	}
+	defer s.end()
 	if why := s.joinBlocked(d, c, p); why != "" {
 		return callErr(op, ext, callID, pbx.ErrNotAllowed, why)
 	}
