@@ -347,3 +347,36 @@ func tokenClaims(t *testing.T, token string) (uid, sid string) {
 	sid, _ = c["sid"].(string)
 	return uid, sid
 }
+
+func TestTheSocketWantsATokenInItsFirstMessage(t *testing.T) {
+	a := startApp(t, nil)
+	ws := "ws" + strings.TrimPrefix(a.URL, "http") + "/api/v1/ws"
+	for _, tc := range []struct {
+		name, first string
+		wantCode    websocket.StatusCode
+	}{
+		{"a first message that is not auth", `{"type":"ping"}`, websocket.StatusPolicyViolation},
+		{"a first message that is not JSON", `hello`, websocket.StatusPolicyViolation},
+		{"a forged token", `{"type":"auth","token":"eyJhbGciOiJIUzI1NiJ9.e30.x"}`, 4401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(ctx, ws, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.CloseNow()
+			conn.Write(ctx, websocket.MessageText, []byte(tc.first))
+			for {
+				_, _, err := conn.Read(ctx)
+				if err != nil {
+					if got := websocket.CloseStatus(err); got != tc.wantCode {
+						t.Fatalf("closed with %d (%v), want %d", got, err, tc.wantCode)
+					}
+					return
+				}
+			}
+		})
+	}
+}
