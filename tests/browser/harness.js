@@ -61,6 +61,8 @@ export async function startServer() {
   let stderr = '';
   proc.stderr.on('data', (b) => { stderr = (stderr + b).slice(-4000); });
   const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const reap = () => proc.kill('SIGKILL');
+  process.on('exit', reap); // even when a test run is interrupted
   const deadline = Date.now() + 30_000;
   for (;;) {
     const code = proc.exitCode;
@@ -78,6 +80,7 @@ export async function startServer() {
   return {
     base,
     async stop() {
+      process.off('exit', reap);
       proc.kill('SIGTERM');
       await exited;
     },
@@ -193,11 +196,13 @@ export async function finishCall(frame) {
   const idle = frame.getByRole('button', { name: 'All calls', exact: true });
   await clear.or(wrap).first().waitFor();
   if (await clear.isVisible()) await clear.click();
-  for (;;) {
+  for (let i = 0; i < 5; i++) {
     await wrap.or(idle).first().waitFor();
     if (await idle.isVisible()) return;
     await wrap.click();
   }
+  const shown = await frame.locator('.msg').allInnerTexts();
+  throw new Error(`the softphone did not return to idle: ${shown.join(' | ')}`);
 }
 
 /** simCalls returns the simulator's calls involving number. */

@@ -30,8 +30,6 @@ export function cleanNumber(value) {
   return /^\+?[0-9*#]+$/.test(v) ? v : null;
 }
 
-const ACTIVE = new Set(['connected', 'alerting']);
-
 /**
  * dial places a call to number (or uses it as the transfer / conference /
  * redirect target when one is being chosen). where: the message slot.
@@ -49,23 +47,21 @@ export async function dial(raw, where = 'search') {
     say(where, t('number.invalid', { value: text }));
     return;
   }
-  let ok;
+  let r;
   if (target && target.mode === 'redirect') {
-    ok = await run(where, 'POST', `/api/v1/calls/${target.callId}/redirect`, { number });
-    if (ok !== undefined) update((s) => { s.ui.target = null; });
+    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/redirect`, { number });
+    if (r !== undefined) update((s) => { s.ui.target = null; });
   } else if (target) {
-    const r = await run(where, 'POST', `/api/v1/calls/${target.callId}/consult`, { number });
-    ok = r;
-    if (r !== undefined) update((s) => { s.ui.target = { ...target, consultId: r && r.id }; s.ui.focusId = r && r.id; });
+    // transfer / conference: consult the target (the call goes on consultation hold)
+    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/consult`, { number });
+    if (r) update((s) => { s.ui.target = { ...target, consultId: r.id }; s.ui.focusId = r.id; });
   } else if ([...state.calls.values()].some((c) => c.state === 'connected' && !c.postCall)) {
     say(where, t('call.busyHint'), 'info');
     return;
   } else {
-    ok = await run(where, 'POST', '/api/v1/calls', { number });
+    r = await run(where, 'POST', '/api/v1/calls', { number });
   }
-  if (ok !== undefined) {
-    update((s) => { s.ui.query = ''; s.ui.results = null; s.ui.selected = null; });
-  }
+  if (r !== undefined) update((s) => { s.ui.query = ''; s.ui.results = null; s.ui.selected = null; });
 }
 
 /** callAction posts a call command (answer, clear, hold, retrieve, transfer, conference). */

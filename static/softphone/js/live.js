@@ -164,6 +164,6 @@ export function on(type, fn) { (topicHooks[type] ||= []).push(fn); }
 export function dropCall(s, id) {
   s.calls.delete(id);
   delete s.ui.notes[id];
-  if (s.ui.target && s.ui.target.callId === id) s.ui.target = null;
+  if (s.ui.target && (s.ui.target.callId === id || s.ui.target.consultId === id)) s.ui.target = null;
   if (s.ui.focusId === id) s.ui.focusId = null;
 }

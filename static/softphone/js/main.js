@@ -5,13 +5,12 @@ import { state, update, subscribe } from './state.js';
 import { api, token, TOKEN_KEY, signIn, signedIn, keepFresh, onUnauthorized } from './api.js';
 import { connect, restart, onCall, on } from './live.js';
 import { start as startCti } from './cti.js';
-import { onCall as popOnCall, prune, claim } from './pop.js';
+import { onCall as popOnCall, prune } from './pop.js';
 import { tips } from './dom.js';
 import { logging, log } from './log.js';
 import { render, tick, onSignedIn } from './render.js';
 import { loadFavorites, loadHistory, dial, onPhoneSession } from './actions.js';
 import { flatten } from './callcenter.js';
-import { wrapUp } from './notes.js';
 
 function applySettings(s) {
   tips.on = s.tooltips !== false;
@@ -79,13 +78,6 @@ async function phoneSessionChanged() {
   restart();
 }
 
-// Auto Save Notes: when a call ends, its notes are saved and no wrap-up
-// options are shown (one tab does it).
-async function autoSave(call) {
-  if (!call.postCall || !(state.settings && state.settings.autoSaveNotes)) return;
-  if (await claim(`autosave:${call.id}`)) wrapUp(call, 'save');
-}
-
 // askNotifications offers browser alerts after the agent's first click or
 // key press (never on load; the browser prompt only follows their "yes").
 function askNotifications() {
@@ -109,7 +101,6 @@ async function boot() {
   onUnauthorized(needSignIn);
   onSignedIn(startSession);
   onCall(popOnCall);
-  onCall(autoSave);
   on('settings', async () => {
     const s = await api('GET', '/api/v1/settings').catch(() => null);
     if (s) { applySettings(s); update((st) => { st.settings = s; }); }

@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { state, update, say, unsay } from './state.js';
 import { t, errText } from './i18n.js';
 import { run } from './actions.js';
+import { dropCall } from './live.js';
 
 const timers = {};
 
@@ -85,7 +86,7 @@ export async function wrapUp(call, action = 'save') {
   if (r !== undefined) {
     update((s) => {
       if (r && r.postCall) s.calls.set(r.id, r);
-      else { s.calls.delete(call.id); delete s.ui.notes[call.id]; }
+      else dropCall(s, call.id);
     });
   }
 }

@@ -37,14 +37,10 @@ function stored(key) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** claim resolves true in exactly one tab for a key. */
-export async function claim(name) {
+/** claim resolves true in exactly one tab of this browser for a name. */
+async function claim(name) {
   const key = PREFIX + name;
   if (stored(key) || heard.has(key)) return false;
-  if (document.visibilityState !== 'visible') {
-    await sleep(300);
-    if (stored(key) || heard.has(key)) return false;
-  }
   const mine = { tab: TAB, at: Date.now() };
   note(key, mine);
   try { localStorage.setItem(key, JSON.stringify(mine)); } catch { /* storage full or off */ }

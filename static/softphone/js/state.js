@@ -67,10 +67,5 @@ export function unsay(where) {
   if (state.ui.msg && (!where || state.ui.msg.where === where)) update((s) => { s.ui.msg = null; });
 }
 
-/** Calls sorted by start time. */
-export function callList() {
-  return [...state.calls.values()].sort((a, b) => String(a.started).localeCompare(String(b.started)));
-}
-
 /** myExt is the agent's extension. */
 export const myExt = () => (state.device && state.device.extension) || (state.me && state.me.agent && state.me.agent.extension) || '';
