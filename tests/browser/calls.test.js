@@ -259,6 +259,28 @@ describe('call action in Lightning', () => {
     await context.close();
   });
 
+  it('offers browser alerts after the first click, never on load', async () => {
+    const context = await newContext(browser, server, { user: USERS.regular2, askAlerts: true });
+    await context.addInitScript(() => {
+      if (!location.pathname.startsWith('/softphone/')) return;
+      window.__asked = 0;
+      window.Notification = class {};
+      window.Notification.permission = 'default';
+      window.Notification.requestPermission = async () => { window.__asked++; return 'granted'; };
+    });
+    const { frame } = await openHost(browser, server, 'host', { context });
+    await btn(frame, 'All calls').waitFor();
+    const offer = frame.getByRole('region', { name: 'Get a browser alert when a call rings while the softphone is hidden?' });
+    assert.equal(await offer.count(), 0, 'nothing on load');
+    await btn(frame, 'All calls').click();
+    await offer.waitFor();
+    assert.equal(await frame.locator('header.top').evaluate(() => window.__asked), 0, 'the browser prompt only follows a yes');
+    await offer.getByRole('button', { name: 'Turn on alerts' }).click();
+    await offer.waitFor({ state: 'detached' });
+    assert.equal(await frame.locator('header.top').evaluate(() => window.__asked), 1);
+    await context.close();
+  });
+
   it('shows a browser alert for a call ringing while the softphone is hidden', async () => {
     const context = await newContext(browser, server, { user: USERS.regular2 });
     await context.grantPermissions(['notifications'], { origin: server.base });

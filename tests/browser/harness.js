@@ -105,10 +105,15 @@ export const USERS = {
   acd: 'frankie.fox@demo.switchboard', // ACD set 3001
 };
 
-/** newContext opens a browser context signed in to the demo org as username. */
-export async function newContext(browser, server, { user = USERS.regular, locale = 'en-US' } = {}) {
+/**
+ * newContext opens a browser context signed in to the demo org as user.
+ * The softphone's offer of browser alerts is taken as already answered
+ * unless askAlerts is set (it would sit in every screenshot).
+ */
+export async function newContext(browser, server, { user = USERS.regular, locale = 'en-US', askAlerts = false } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 900, height: 800 } });
   await context.addCookies([{ name: 'fakeorg_sid', value: user, url: `${server.base}/demo-org/` }]);
+  if (!askAlerts) await context.addInitScript(() => localStorage.setItem('switchboard.notifyAsked', '1'));
   return context;
 }
 
@@ -132,7 +137,7 @@ const HOSTS = join(here, 'hosts');
  * same storage as other tabs). Resolves once the softphone is signed in.
  */
 export async function openHost(browser, server, name, opts = {}) {
-  const context = opts.context || await newContext(browser, server, { user: opts.user, locale: opts.locale });
+  const context = opts.context || await newContext(browser, server, { user: opts.user, locale: opts.locale, askAlerts: opts.askAlerts });
   const page = await context.newPage();
   await page.route(`${server.base}/__test/**`, (route) => {
     const file = new URL(route.request().url()).pathname.replace('/__test/', '');

@@ -25,8 +25,8 @@ function notifyBanner() {
     localStorage.setItem('switchboard.notifyAsked', '1');
     update((s) => { s.ui.notifyAsk = false; });
   };
-  return h('div', { class: 'ask', role: 'region', 'aria-label': t('notify.title') },
-    h('p', null, t('notify.ask')),
+  return h('div', { class: 'ask', role: 'region', 'aria-labelledby': 'ask-alerts' },
+    h('p', { id: 'ask-alerts' }, t('notify.ask')),
     h('button', { type: 'button', class: 'btn go', onclick: () => Notification.requestPermission().finally(done) }, t('notify.enable')),
     h('button', { type: 'button', class: 'btn ghost', onclick: done }, t('notify.later')));
 }

@@ -3,7 +3,7 @@
 
 import { h, button, icon } from '../dom.js';
 import { t } from '../i18n.js';
-import { state, update } from '../state.js';
+import { state, update, unsay } from '../state.js';
 import { draft, edit } from '../notes.js';
 import { run } from '../actions.js';
 import { message } from './dial.js';
@@ -52,7 +52,10 @@ function codeSelect(c, key, list, current, path) {
     h('label', { for: id }, t(key)),
     h('select', {
       id, 'data-focus': id,
-      onchange: (e) => e.currentTarget.value && run('codes', 'POST', `/api/v1/calls/${c.id}/${path}`, { code: e.currentTarget.value }),
+      onchange: async (e) => {
+        const code = e.currentTarget.value;
+        if (code && await run('codes', 'POST', `/api/v1/calls/${c.id}/${path}`, { code }) !== undefined) unsay('timer');
+      },
     }, h('option', { value: '', selected: !current }, t('codes.none')),
     list.map((x) => h('option', { value: x.code, selected: x.code === current }, x.label || x.code))));
 }

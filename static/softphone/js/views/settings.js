@@ -104,11 +104,13 @@ function ruleItem(rule, i, inOrder, n) {
   ] : button('settings.toPop', () => move(rule, n), { icon: 'up', cls: 'btn ghost xs', vars: { rule: name }, focusKey: `on:${rule}`, tip: '' }));
 }
 
+// zone is one drop list: the pop order (named by the fieldset's legend) or
+// "Do not pop" (with its own heading).
 function zone(list, titleKey, rules, inOrder) {
   return h('div', { class: 'zone' },
-    h('h4', { id: `zone-${list}` }, t(titleKey)),
+    inOrder ? null : h('h4', null, t(titleKey)),
     h('ol', {
-      class: `rules ${list}`, 'aria-labelledby': `zone-${list}`, 'data-zone': list,
+      class: `rules ${list}`, 'aria-label': t(titleKey), 'data-zone': list,
       ondragover: (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; },
       ondrop: (e) => onDrop(e, list),
     }, rules.length ? rules.map((r, i) => ruleItem(r, i, inOrder, rules.length)) : h('li', { class: 'hint empty' }, t('settings.empty'))));
