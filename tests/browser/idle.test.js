@@ -154,7 +154,7 @@ describe('idle state in Lightning', () => {
     await context.close();
   });
 
-  it('lists all, missed, received and outgoing calls', async () => {
+  it('lists all, missed, received and outgoing calls, and dials from a list (click to dial)', async () => {
     const { frame, context } = await openHost(browser, server, 'host', { user: USERS.regular3 });
     // a missed call: the caller hangs up while it rings
     const id = (await server.sim('POST', '/calls', { from: '+14155550188', to: '1003' })).id;
@@ -170,11 +170,17 @@ describe('idle state in Lightning', () => {
     await btn(frame, 'Missed call history').click();
     await frame.locator('ul[aria-label="Missed call history"]').getByText('Jordan Lee').waitFor();
     await btn(frame, 'Received call history').click();
-    await frame.locator('ul[aria-label="Received call history"]').getByText('Lucy Hall').waitFor();
+    const received = frame.locator('ul[aria-label="Received call history"]');
+    await received.getByText('Lucy Hall').waitFor();
     await btn(frame, 'All calls').click();
     await frame.locator('ul[aria-label="All calls"] .entry').nth(1).waitFor();
+    // click the number in a list to call back
+    await btn(frame, 'Received call history').click();
+    await received.getByRole('button', { name: 'Call Lucy Hall at +14155550123' }).click();
+    await frame.getByText('Outgoing call').waitFor();
+    await finishCall(frame);
     await btn(frame, 'Outgoing call history').click();
-    await frame.locator('ul[aria-label="Outgoing call history"], p.hint').first().waitFor();
+    await frame.locator('ul[aria-label="Outgoing call history"]').getByText('Lucy Hall').waitFor();
     await context.close();
   });
 
@@ -194,6 +200,22 @@ describe('idle state in Lightning', () => {
     assert.equal(await frame.getByRole('menuitemradio', { name: 'Make Busy: Lunch' }).getAttribute('aria-checked'), 'true');
     assert.equal(await frame.getByRole('menuitemradio', { name: 'Make Busy: Meeting' }).getAttribute('aria-checked'), 'false');
     await frame.getByRole('menuitemradio', { name: 'Available' }).click();
+    await frame.locator('.agent.free').waitFor();
+    await context.close();
+  });
+
+  it('works the agent menu from the keyboard', async () => {
+    const { frame, context } = await openHost(browser, server, 'host', { user: USERS.regular2 });
+    await btn(frame, 'Agent status').focus();
+    await frame.locator(':focus').press('Enter');
+    assert.equal(await frame.locator(':focus').getAttribute('role'), 'menuitemradio');
+    await frame.locator(':focus').press('ArrowDown');
+    assert.equal(await frame.locator(':focus').innerText(), 'Do Not Disturb');
+    await frame.locator(':focus').press('Enter');
+    await frame.locator('.agent.dnd').waitFor();
+    assert.equal(await frame.locator(':focus').getAttribute('aria-label'), 'Agent status');
+    await frame.locator(':focus').press('Enter');
+    await frame.getByRole('menuitemradio', { name: 'Available' }).press('Enter');
     await frame.locator('.agent.free').waitFor();
     await context.close();
   });

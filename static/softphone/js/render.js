@@ -70,7 +70,11 @@ export function render() {
       if (sel && sel[0] != null) try { el.setSelectionRange(sel[0], sel[1]); } catch { /* not a text field */ }
     }
   }
+  // An opened menu takes focus; a closed one gives it back to its button.
   if (state.ui.menu && state.ui.menu !== lastMenu) document.querySelector('.menu [role^=menuitem]')?.focus();
+  if (lastMenu && !state.ui.menu && (document.activeElement === document.body || !document.activeElement)) {
+    document.querySelector(`[aria-controls="${CSS.escape(lastMenu)}"]`)?.focus();
+  }
   lastMenu = state.ui.menu;
   tick();
 }

@@ -25,7 +25,7 @@ export const state = {
     dialpad: false,
     target: null, // {mode: 'transfer'|'conference'|'redirect', callId}
     focusId: null,
-    menu: null, // 'agent' | 'wrap:<id>' | 'quick:<id>'
+    menu: null, // id of the open menu: 'agent-menu' | 'wrap-<call>' | 'quick-<call>'
     settings: null, // draft settings while the window is open
     settingsTab: 'mivoice',
     msg: null, // {where, text, kind}

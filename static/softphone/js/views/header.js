@@ -64,8 +64,8 @@ export function header() {
   const codes = (state.me && state.me.codes) || {};
   const reasons = codes.reasons || [];
   const k = kind();
-  const open = state.ui.menu === 'agent';
-  const agentBtn = button('agent.status', () => update((s) => { s.ui.menu = open ? null : 'agent'; }), {
+  const open = state.ui.menu === 'agent-menu';
+  const agentBtn = button('agent.status', () => update((s) => { s.ui.menu = open ? null : 'agent-menu'; }), {
     icon: k === 'acd' ? 'headset' : 'person',
     cls: `btn agent ${statusClass(d)}`,
     haspopup: 'menu',
