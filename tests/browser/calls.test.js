@@ -138,6 +138,25 @@ describe('call action in Lightning', () => {
     await context.close();
   });
 
+  it('answers a second call that rings while the agent talks', async () => {
+    const { frame, context } = await openHost(browser, server, 'host', { user: USERS.regular2 });
+    await server.sim('POST', '/calls', { from: LUCY, to: '1002' });
+    await btn(frame, 'Answer call').click();
+    await btn(frame, 'Hold call').waitFor();
+    await server.sim('POST', '/calls', { from: '+14155550188', to: '1002' });
+    const waiting = frame.locator('.others li').filter({ hasText: 'Ringing' });
+    await waiting.getByRole('button', { name: 'Answer call' }).click();
+    await frame.locator('.others').getByText('On hold').waitFor();
+    await frame.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+    await frame.locator('.call .nm').filter({ hasText: 'Jordan Lee' }).waitFor();
+    await btn(frame, 'Clear call').click();
+    // back to the held caller
+    await frame.locator('.call .nm').filter({ hasText: 'Lucy Hall' }).waitFor();
+    await btn(frame, 'Retrieve call').click();
+    await finishCall(frame);
+    await context.close();
+  });
+
   it('redirects a ringing call without answering it', async () => {
     const { frame, context } = await openHost(browser, server, 'host');
     const id = (await server.sim('POST', '/calls', { from: LUCY, to: '1001' })).id;

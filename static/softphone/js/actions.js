@@ -6,6 +6,7 @@ import { state, update, say, unsay } from './state.js';
 import { t, errText } from './i18n.js';
 import { cti } from './cti.js';
 import { log } from './log.js';
+import { resync } from './live.js';
 
 export const MAX_FAVORITES = 50;
 
@@ -20,6 +21,8 @@ export async function run(where, method, path, body) {
   } catch (e) {
     log('api failed', method, path, e.status, e.code);
     if (e.status !== 401) say(where, e.status === 0 ? t('err.network') : errText(e.code));
+    // The call is not what this view showed: take the server's state again.
+    if ((e.status === 404 || e.status === 409) && path.startsWith('/api/v1/calls/')) resync().catch(() => {});
     return undefined;
   }
 }

@@ -78,15 +78,26 @@ export function pickMatch(call, m) {
   edit(call, m.type === 'Contact' || m.type === 'Lead' ? 'whoId' : 'whatId', m.id, true);
 }
 
-/** wrapUp saves the notes and ends post-call work with an action ('save' = Save & Exit). */
+const wrapping = new Set();
+
+/**
+ * wrapUp saves the notes and ends post-call work with an action ('save' =
+ * Save & Exit). A second click while the first is on its way is ignored.
+ */
 export async function wrapUp(call, action = 'save') {
   update((s) => { s.ui.menu = null; });
-  if (!(await save(call.id))) return;
-  const r = await run('wrap', 'POST', `/api/v1/calls/${call.id}/wrap-up`, { action });
-  if (r !== undefined) {
-    update((s) => {
-      if (r && r.postCall) s.calls.set(r.id, r);
-      else dropCall(s, call.id);
-    });
+  if (wrapping.has(call.id)) return;
+  wrapping.add(call.id);
+  try {
+    if (!(await save(call.id))) return;
+    const r = await run('wrap', 'POST', `/api/v1/calls/${call.id}/wrap-up`, { action });
+    if (r !== undefined) {
+      update((s) => {
+        if (r && r.postCall) s.calls.set(r.id, r);
+        else dropCall(s, call.id);
+      });
+    }
+  } finally {
+    wrapping.delete(call.id);
   }
 }

@@ -163,13 +163,16 @@ function card(c) {
     c.lookupError ? h('p', { class: 'msg info' }, t('call.lookupError')) : null);
 }
 
+// compact is another call of the agent: a button to show it, and Answer
+// for a call waiting while the agent talks.
 function compact(c) {
   return h('li', { class: `other ${c.state}` },
     h('button', {
       type: 'button', class: 'switch', 'data-focus': `switch:${c.id}`,
       'aria-label': t('call.switchTo', { name: nameOf(c) }),
       onclick: () => update((s) => { s.ui.focusId = c.id; }),
-    }, h('span', { class: 'nm' }, nameOf(c)), h('span', { class: 'pill' }, t(`state.${c.state}`))));
+    }, h('span', { class: 'nm' }, nameOf(c)), h('span', { class: 'pill' }, t(`state.${c.state}`))),
+    c.state === 'alerting' ? button('call.answer', () => callAction(c, 'answer'), { icon: 'phone', cls: 'btn go sm', focusKey: `answer:${c.id}` }) : null);
 }
 
 /** callView renders the focused call with its actions and notes, and the other calls. */
