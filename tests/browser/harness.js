@@ -201,10 +201,11 @@ export async function finishCall(frame) {
   const idle = frame.getByRole('button', { name: 'All calls', exact: true });
   await clear.or(wrap).first().waitFor();
   if (await clear.isVisible()) await clear.click();
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     await wrap.or(idle).first().waitFor();
     if (await idle.isVisible()) return;
-    await wrap.click();
+    // the button may go as the last wrap-up lands: look again rather than wait for it
+    await wrap.click({ timeout: 3000 }).catch(() => {});
   }
   const shown = await frame.locator('.msg').allInnerTexts();
   throw new Error(`the softphone did not return to idle: ${shown.join(' | ')}`);

@@ -6,16 +6,11 @@ import { api, token, TOKEN_KEY, signIn, signedIn, keepFresh, onUnauthorized } fr
 import { connect, restart, onCall, on } from './live.js';
 import { start as startCti } from './cti.js';
 import { onCall as popOnCall, prune } from './pop.js';
-import { tips } from './dom.js';
-import { logging, log } from './log.js';
+import { log } from './log.js';
+import { applySettings } from './views/settings.js';
 import { render, tick, onSignedIn } from './render.js';
 import { loadFavorites, loadHistory, dial, onPhoneSession } from './actions.js';
 import { flatten } from './callcenter.js';
-
-function applySettings(s) {
-  tips.on = s.tooltips !== false;
-  logging.on = !!s.logs;
-}
 
 function needSignIn() {
   if (state.phase === 'signin') return;

@@ -12,7 +12,7 @@ import { notesEditor, codes } from './notes.js';
 
 const ORDER = { connected: 0, alerting: 1, held: 2, consultation_held: 3 };
 
-/** live returns the calls still in progress, the focused one first. */
+/** liveCalls returns the calls still in progress, the focused one first. */
 export function liveCalls() {
   const calls = [...state.calls.values()].filter((c) => !c.postCall && c.state !== 'disconnected');
   calls.sort((a, b) => (ORDER[a.state] ?? 9) - (ORDER[b.state] ?? 9) || String(a.started).localeCompare(String(b.started)));
@@ -43,7 +43,7 @@ function consultedFrom(c) {
 
 function since(c) {
   const from = c.state === 'alerting' ? c.started : c.answered || c.started;
-  return h('span', { class: 'dur', 'data-since': from, 'aria-label': t('call.duration') }, '0:00');
+  return h('span', { class: 'dur', 'data-since': from }, '0:00');
 }
 
 function farState(c) {

@@ -4,14 +4,20 @@
 // Pop-Up Order by drag and drop with a "Do not pop" section). Saved per
 // agent on the server (PUT /api/v1/settings).
 
-import { h, button, icon } from '../dom.js';
+import { h, button, icon, tips } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, update, say } from '../state.js';
 import { run } from '../actions.js';
-import { logText } from '../log.js';
+import { logText, logging } from '../log.js';
 import { message } from './dial.js';
 
 const RULES = ['ani', 'dnis', 'digits', 'new_contact'];
+
+/** applySettings makes the agent's settings take effect (tooltips, logs). */
+export function applySettings(s) {
+  tips.on = s.tooltips !== false;
+  logging.on = !!s.logs;
+}
 let opener = null;
 
 /** openSettings opens the window with a draft copy of the settings. */
@@ -35,6 +41,7 @@ async function saveSettings() {
   const r = await run('settings', 'PUT', '/api/v1/settings', state.ui.settings);
   if (r === undefined) return;
   update((s) => { s.settings = r || s.ui.settings; });
+  applySettings(state.settings);
   close();
   say('global', t('settings.saved'), 'info');
 }
