@@ -249,6 +249,29 @@ func TestAnAgentCannotTouchAnotherAgentsCall(t *testing.T) {
 	if len(st.Calls) != 0 {
 		t.Fatalf("Blair sees Alex's calls: %+v", st.Calls)
 	}
+
+	// Favorites, settings and history are each agent's own.
+	if code := a.do(t, "POST", "/api/v1/favorites", alex, `{"id":"003Dm000000000EIAQ","name":"Lucy Hall","number":"+14155550123"}`, nil); code != http.StatusCreated {
+		t.Fatalf("Alex adds a favorite: %d", code)
+	}
+	a.do(t, "PUT", "/api/v1/settings", alex, `{"popAt":"answered","callSubject":"Alex's"}`, nil)
+	if code := a.do(t, "DELETE", "/api/v1/favorites/003Dm000000000EIAQ", blair, nil, nil); code != http.StatusNotFound {
+		t.Errorf("Blair removes Alex's favorite: %d, want 404", code)
+	}
+	var favs struct{ Favorites []adapter.Favorite }
+	a.do(t, "GET", "/api/v1/favorites", blair, nil, &favs)
+	if len(favs.Favorites) != 0 {
+		t.Errorf("Blair sees Alex's favorites: %+v", favs.Favorites)
+	}
+	a.do(t, "GET", "/api/v1/favorites", alex, nil, &favs)
+	if len(favs.Favorites) != 1 {
+		t.Errorf("Alex's favorite is gone: %+v", favs.Favorites)
+	}
+	var bs adapter.Settings
+	a.do(t, "GET", "/api/v1/settings", blair, nil, &bs)
+	if bs.PopAt != adapter.PopAtRinging || bs.CallSubject == "Alex's" {
+		t.Errorf("Blair got Alex's settings: %+v", bs)
+	}
 }
 
 func TestBadCredentialsAndLimitsAreRefusedAndChangeNothing(t *testing.T) {
