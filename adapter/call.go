@@ -24,6 +24,10 @@ type CallRecord struct {
 	Parties []pbx.Party   `json:"parties"`
 	// RelatedID links a consultation call and the held call.
 	RelatedID string `json:"relatedId,omitempty"`
+	// Consult marks a consultation call (made to consult about a transfer
+	// or conference, or received as one): part of the call it consults
+	// about, not logged or wrapped up on its own.
+	Consult bool `json:"consult,omitempty"`
 	// Number is the other party's number as the agent sees it (ANI for an
 	// inbound call, the dialed number for an outbound call).
 	Number string `json:"number"`

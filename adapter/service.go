@@ -308,6 +308,7 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
 			Number:  otherNumber(c, ext),
+			Consult: c.RelatedID != "",
 			Started: now, Matches: []salesforce.Match{},
 			Log: CallLog{QuickNotes: []string{}},
 		}
@@ -457,7 +458,10 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	// agent and answered elsewhere, and call types whose Call Notes the
 	// agent turned off (the guide: all off, no call logs).
 	acdOffered := rec.ACD && !rec.wasAnswered()
-	logIt := !rec.Redirected && !acdOffered && notesOn(settings, rec.CallType())
+	// A consultation leg (the agent's call to the colleague consulted
+	// about a transfer or conference, or the colleague's side of it) is
+	// part of the original call, which is logged.
+	logIt := !rec.Redirected && !acdOffered && !rec.Consult && notesOn(settings, rec.CallType())
 	if !rec.wasAnswered() && rec.Log.Disposition == "" {
 		if rec.isIncoming() {
 			rec.Log.Disposition = "Missed"
@@ -481,7 +485,7 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		}
 		s.enqueue(ctx, job)
 	}
-	if uid != "" && !rec.Redirected {
+	if uid != "" && !rec.Redirected && !rec.Consult {
 		if err := s.Store.AddHistory(ctx, uid, historyEntry(rec)); err != nil {
 			s.Log.Warn().Err(err).Str("call", rec.ID).Msg("history not updated")
 		} else {

@@ -64,6 +64,13 @@ func New(cfg Config) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
+		// Sockets and the simulator/demo-org mounts are not compressed.
+		Skipper: func(c *echo.Context) bool {
+			r := c.Request()
+			return r.Header.Get("Upgrade") != "" || strings.HasPrefix(r.URL.Path, "/demo-org/") || strings.HasPrefix(r.URL.Path, "/sim/")
+		},
+	}))
 
 	e.GET("/healthz", func(c *echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)

@@ -403,3 +403,58 @@ func TestTheSocketWantsATokenInItsFirstMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestASupervisedTransferLogsTheCallOncePerAgentAndNotTheConsultation(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	blair := a.signInAs(t, "blair.baker@demo.switchboard")
+	onAlex, onBlair := a.connect(t, alex), a.connect(t, blair)
+	id := a.place(t, "+14155550123", "1001")
+	onAlex.waitFor("ringing", ringing(id))
+	a.do(t, "POST", "/api/v1/calls/"+id+"/answer", alex, nil, nil)
+	var consult struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/consult", alex, `{"number":"1002"}`, &consult); st != http.StatusCreated {
+		t.Fatalf("consult: %d", st)
+	}
+	onBlair.waitFor("consultation ringing", ringing(consult.ID))
+	a.do(t, "POST", "/api/v1/calls/"+consult.ID+"/answer", blair, nil, nil)
+	a.clock.Advance(10 * time.Second)
+	if st := a.do(t, "POST", "/api/v1/calls/"+consult.ID+"/transfer", alex, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("transfer: %d", st)
+	}
+	ended := onAlex.waitFor("the customer call ended for Alex", func(ev wsEvent) bool {
+		return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id
+	})
+	if !ended.Call.PostCall {
+		t.Error("the transferred customer call offers no wrap-up to Alex")
+	}
+	onBlair.waitFor("the customer call on Blair", func(ev wsEvent) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "connected"
+	})
+	a.clock.Advance(20 * time.Second)
+	a.do(t, "POST", "/api/v1/calls/"+id+"/clear", blair, nil, nil)
+	onBlair.waitFor("Blair's Task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
+	onAlex.waitFor("Alex's Task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
+
+	var alexState struct{ Calls []struct{ ID string } }
+	a.do(t, "GET", "/api/v1/state", alex, nil, &alexState)
+	for _, c := range alexState.Calls {
+		if c.ID == consult.ID {
+			t.Errorf("the consultation call waits for a wrap-up")
+		}
+	}
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 2 {
+		t.Fatalf("%d Tasks, want one for each agent's leg of the customer call: %v", len(tasks), tasks)
+	}
+	owners := map[any]bool{}
+	for _, tk := range tasks {
+		if tk["CallObject"] != id || tk["CallType"] != "Inbound" {
+			t.Errorf("Task %v, want an Inbound Task of call %s", tk, id)
+		}
+		owners[tk["OwnerId"]] = true
+	}
+	if len(owners) != 2 {
+		t.Errorf("both Tasks have the same owner")
+	}
+}

@@ -145,8 +145,10 @@ func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
 			"orgBaseUrl":     public + "/demo-org",
 			"restBaseUrl":    public + "/demo-org/services/data/v" + apiVersion,
 			"numbers": map[string]string{
-				"knownContact": "+14155550123", "unknown": "+14155550199",
-				"multiMatch": "+14155550100", "queueDnis": "+18005550100",
+				"knownContact": fakeorg.KnownCaller, "unknown": fakeorg.UnknownCaller,
+				"multiMatch": fakeorg.SharedNumber, "lead": fakeorg.LeadNumber,
+				"personAccount": fakeorg.PersonAccountNumber,
+				"campaignDnis": fakeorg.CampaignDNIS, "queueDnis": "+18005550100",
 			},
 		})
 	})
