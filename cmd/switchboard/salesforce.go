@@ -148,7 +148,7 @@ func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
 				"knownContact": fakeorg.KnownCaller, "unknown": fakeorg.UnknownCaller,
 				"multiMatch": fakeorg.SharedNumber, "lead": fakeorg.LeadNumber,
 				"personAccount": fakeorg.PersonAccountNumber,
-				"campaignDnis": fakeorg.CampaignDNIS, "queueDnis": "+18005550100",
+				"campaignDnis":  fakeorg.CampaignDNIS, "queueDnis": "+18005550100",
 			},
 		})
 	})
