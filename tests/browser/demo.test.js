@@ -26,6 +26,7 @@ describe('demo page', () => {
     await phone.getByRole('button', { name: 'Settings', exact: true }).waitFor();
     assert.equal(await page.locator('#softphone').evaluate((f) => new URL(f.src).searchParams.get('mode')), 'Lightning');
     await page.getByRole('button', { name: 'Known contact (Lucy Hall)' }).click();
+    await phone.getByText('Lucy Hall', { exact: true }).first().waitFor(); // the caller's name while it rings
     await phone.getByRole('button', { name: 'Answer call', exact: true }).click();
     await page.locator('#popped li').first().waitFor();
     await page.locator('#cti-log').getByText(/screenPop/).first().waitFor();
