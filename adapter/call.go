@@ -28,6 +28,9 @@ type CallRecord struct {
 	// or conference, or received as one): part of the call it consults
 	// about, not logged or wrapped up on its own.
 	Consult bool `json:"consult,omitempty"`
+	// Via is how the call first reached the device (new, transferred,
+	// redirected, ...).
+	Via pbx.Cause `json:"via,omitempty"`
 	// Number is the other party's number as the agent sees it (ANI for an
 	// inbound call, the dialed number for an outbound call).
 	Number string `json:"number"`

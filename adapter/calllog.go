@@ -145,6 +145,16 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 // first creates the Task, later ones update it, and an older version never
 // overwrites a newer one (a retried first write after the final one).
 func (s *Service) writeTask(ctx context.Context, job TaskJob) {
+	// One writer per call log at a time (across instances), so a later
+	// version cannot create a second Task while the first is in flight.
+	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
+	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
+		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
+			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
+		}
+		return
+	}
+	defer s.Store.Release(context.WithoutCancel(ctx), lock, owner)
 	id, version := job.TaskID, int64(0)
 	if b, ok, err := s.Store.Cache(ctx, "task:"+job.Key); err == nil && ok {
 		id, version = parseTaskMark(string(b))

@@ -23,6 +23,9 @@ type CRM interface {
 	// CreateTask writes a call log; UpdateTask changes one.
 	CreateTask(ctx context.Context, t salesforce.Task) (string, error)
 	UpdateTask(ctx context.Context, id string, t salesforce.Task) error
+	// UserByExtension finds the Salesforce user whose Extension field names
+	// a phone (ErrNotFound when none).
+	UserByExtension(ctx context.Context, ext string) (salesforce.User, error)
 	// FindCallTask finds the Task of a call leg already written (by
 	// CallObject and OwnerId); ErrNotFound when none.
 	FindCallTask(ctx context.Context, callObject, ownerID string) (string, error)
@@ -309,11 +312,11 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
 			Number:  otherNumber(c, ext),
 			Consult: c.RelatedID != "",
+			Via:     cause,
 			Started: now, Matches: []salesforce.Match{},
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
-	prev := rec.State
 	rec.State = ownState(c, ext)
 	rec.Parties = c.Parties
 	rec.RelatedID = c.RelatedID
@@ -322,9 +325,11 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	if rec.State == pbx.Connected && rec.Answered.IsZero() {
 		rec.Answered = now
 	}
-	if rec.State == pbx.Alerting && prev != pbx.Alerting && !isNew {
-		// A recall rings the agent again; keep the record.
-		rec.PostCall = false
+	if !isNew && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
+		// The call came back to a device that had left it (a transfer or
+		// hold recall): it is live again, and its log is updated when it
+		// ends for good.
+		rec.Ended, rec.PostCall = time.Time{}, false
 	}
 	if isNew {
 		s.lookup(ctx, &rec)
@@ -445,7 +450,7 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	if cause == pbx.CauseRedirected {
 		rec.Redirected = true
 	}
-	uid, _ := s.Store.DeviceUser(ctx, ext)
+	uid := s.deviceUser(ctx, ext)
 	settings := DefaultSettings()
 	if uid != "" {
 		if st, err := s.Store.Settings(ctx, uid); err == nil {
@@ -457,11 +462,15 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	// logged: redirected calls (the guide), an ACD call offered to this
 	// agent and answered elsewhere, and call types whose Call Notes the
 	// agent turned off (the guide: all off, no call logs).
-	acdOffered := rec.ACD && !rec.wasAnswered()
+	// Offered but answered elsewhere: an ACD call another agent takes, or
+	// a transfer not picked up here (it rings back to the transferring
+	// agent, whose call it is).
+	offeredOnly := !rec.wasAnswered() && (rec.ACD || rec.Via == pbx.CauseTransferred)
 	// A consultation leg (the agent's call to the colleague consulted
 	// about a transfer or conference, or the colleague's side of it) is
 	// part of the original call, which is logged.
-	logIt := !rec.Redirected && !acdOffered && !rec.Consult && notesOn(settings, rec.CallType())
+	// A device no agent ever signed in to has no one to log for.
+	logIt := uid != "" && !rec.Redirected && !offeredOnly && !rec.Consult && notesOn(settings, rec.CallType())
 	if !rec.wasAnswered() && rec.Log.Disposition == "" {
 		if rec.isIncoming() {
 			rec.Log.Disposition = "Missed"
@@ -501,6 +510,27 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		return err
 	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCallEnded, Call: &rec})
+}
+
+// deviceUser is the agent of a device: the last one signed in to it, else
+// the Salesforce user whose Extension field names it (remembered), so a
+// call is logged even for an agent who never opened the softphone.
+func (s *Service) deviceUser(ctx context.Context, ext string) string {
+	if uid, err := s.Store.DeviceUser(ctx, ext); err == nil {
+		return uid
+	}
+	if _, miss, _ := s.Store.Cache(ctx, "nouser:"+ext); miss {
+		return ""
+	}
+	u, err := s.CRM.UserByExtension(ctx, ext)
+	if err != nil || u.ID == "" {
+		if IsNotFound(err) {
+			_ = s.Store.SetCache(ctx, "nouser:"+ext, []byte("1"), 10*time.Minute)
+		}
+		return ""
+	}
+	_ = s.Store.SetDeviceUser(ctx, ext, u.ID)
+	return u.ID
 }
 
 func notesOn(s Settings, callType string) bool {

@@ -458,3 +458,80 @@ func TestASupervisedTransferLogsTheCallOncePerAgentAndNotTheConsultation(t *test
 		t.Errorf("both Tasks have the same owner")
 	}
 }
+
+func TestAnUnansweredTransferRingsBackAndIsLoggedOnce(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	id := a.place(t, "+14155550123", "1001")
+	sock.waitFor("ringing", ringing(id))
+	a.do(t, "POST", "/api/v1/calls/"+id+"/answer", alex, nil, nil)
+	var consult struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/consult", alex, `{"number":"1003"}`, &consult); st != http.StatusCreated {
+		t.Fatalf("consult: %d", st)
+	}
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/transfer", alex, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("unsupervised transfer: %d", st)
+	}
+	sock.waitFor("the call left Alex", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
+	a.clock.Advance(31 * time.Second) // nobody answers at 1003: the call comes back
+	sock.waitFor("recall ringing", ringing(id))
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/answer", alex, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("answer the recall: %d", st)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+id+"/clear", alex, nil, nil)
+	ended := sock.waitFor("the call ended again", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
+	if !ended.Call.PostCall {
+		t.Error("no wrap-up after the recalled call")
+	}
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", alex, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("wrap-up: %d", st)
+	}
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
+	a.Service.FlushOutbox(context.Background())
+	if n := len(a.Org.Records("Task")); n != 1 {
+		for _, tk := range a.Org.Records("Task") {
+			t.Logf("Task %v %v %v %v %v", tk["Id"], tk["CallObject"], tk["OwnerId"], tk["CallType"], tk["CallDurationInSeconds"])
+		}
+		t.Fatalf("%d Tasks, want 1 (updated, not duplicated)", n)
+	}
+}
+
+func TestACallOfAnAgentWhoNeverOpenedTheSoftphoneIsLoggedForThatAgent(t *testing.T) {
+	a := startApp(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	written := make(chan error, 10)
+	a.Service.ObserveOutbox(func(_ adapter.TaskJob, err error) { written <- err })
+	id := a.place(t, "+14155550123", "1002") // Blair's desk phone; Blair never signed in
+	for _, step := range []func() error{
+		func() error { return a.Sim.Answer(ctx, "1002", id) },
+		func() error { a.clock.Advance(12 * time.Second); return a.Sim.Clear(ctx, "1002", id) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no call log written")
+	}
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 {
+		t.Fatalf("%d Tasks, want 1", len(tasks))
+	}
+	users := a.Org.Records("User")
+	var blair any
+	for _, u := range users {
+		if u["Extension"] == "1002" {
+			blair = u["Id"]
+		}
+	}
+	if tasks[0]["OwnerId"] != blair {
+		t.Errorf("OwnerId = %v, want Blair (%v), the user whose Extension is 1002", tasks[0]["OwnerId"], blair)
+	}
+}
