@@ -18,9 +18,10 @@ import (
 // IdentityProvider signs agents in: Salesforce's OAuth 2.0 web-server flow
 // with PKCE. The salesforce package provides it.
 type IdentityProvider interface {
-	// AuthorizeURL is where the browser goes to sign in; silent asks the
-	// org not to show any page (prompt=none).
-	AuthorizeURL(state, codeChallenge string, silent bool) string
+	// AuthorizeURL is where the browser goes to sign in. prompt is
+	// PromptNone (show no page: silent), PromptLogin (always show the
+	// login page, to switch user) or "" (a page only if needed).
+	AuthorizeURL(state, codeChallenge, prompt string) string
 	// Login exchanges an authorization code and returns who signed in.
 	Login(ctx context.Context, code, verifier string) (salesforce.UserInfo, error)
 	// User reads a user's record (the Extension field maps it to a phone).
@@ -57,8 +58,14 @@ func safeReturn(p string) string {
 	return p
 }
 
+// OAuth prompt values for Begin.
+const (
+	PromptNone  = "none"
+	PromptLogin = "login"
+)
+
 // Begin starts a sign-in and returns the URL to send the browser to.
-func (a *Auth) Begin(ctx context.Context, returnPath string, silent bool) (string, error) {
+func (a *Auth) Begin(ctx context.Context, returnPath, prompt string) (string, error) {
 	state := randomString(24)
 	verifier := randomString(48)
 	sum := sha256.Sum256([]byte(verifier))
@@ -66,7 +73,7 @@ func (a *Auth) Begin(ctx context.Context, returnPath string, silent bool) (strin
 	if err := a.Store.PutLogin(ctx, state, PendingLogin{Verifier: verifier, Return: safeReturn(returnPath)}, a.loginTTL()); err != nil {
 		return "", err
 	}
-	return a.IdP.AuthorizeURL(state, challenge, silent), nil
+	return a.IdP.AuthorizeURL(state, challenge, prompt), nil
 }
 
 func (a *Auth) loginTTL() time.Duration {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -49,10 +50,22 @@ func agentOf(c *echo.Context) adapter.Agent {
 	return ag
 }
 
-// login starts the Salesforce sign-in (GET /auth/login?return=/softphone/...).
+// login starts the Salesforce sign-in (GET /auth/login?return=/softphone/...):
+// silent by default (the softphone's frame); prompt=interactive shows the
+// org's login page if needed (a popup), prompt=login always (switch user).
 func (s *Server) login(c *echo.Context) error {
-	silent := c.QueryParam("prompt") != "login"
-	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), silent)
+	var prompt string
+	switch p := c.QueryParam("prompt"); p {
+	case "":
+		prompt = adapter.PromptNone
+	case "interactive":
+		prompt = ""
+	case adapter.PromptLogin:
+		prompt = adapter.PromptLogin
+	default:
+		return fmt.Errorf("prompt: %q is not interactive or login: %w", clipQ(p), adapter.ErrInvalid)
+	}
+	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), prompt)
 	if err != nil {
 		return err
 	}
@@ -74,6 +87,13 @@ var callbackPage = template.Must(template.New("cb").Parse(`<!doctype html>
   location.replace(ret);
 })();
 </script><noscript>Sign-in needs JavaScript.</noscript></body></html>`))
+
+func clipQ(s string) string {
+	if len(s) > 20 {
+		return s[:20]
+	}
+	return s
+}
 
 type callbackData struct {
 	Token, Return, Error string

@@ -535,3 +535,25 @@ func TestACallOfAnAgentWhoNeverOpenedTheSoftphoneIsLoggedForThatAgent(t *testing
 		t.Errorf("OwnerId = %v, want Blair (%v), the user whose Extension is 1002", tasks[0]["OwnerId"], blair)
 	}
 }
+
+func TestSignInIsSilentUnlessAskedToShowTheLoginPage(t *testing.T) {
+	a := startApp(t, nil)
+	noRedirect := &http.Client{Jar: a.http.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct{ query, wantPrompt string }{
+		{"", "none"}, {"&prompt=interactive", ""}, {"&prompt=login", "login"},
+	} {
+		resp, err := noRedirect.Get(a.URL + "/auth/login?return=/softphone/" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc.Query().Get("prompt") != tc.wantPrompt || loc.Query().Get("code_challenge_method") != "S256" {
+			t.Errorf("login%s: %d to %s, want prompt %q with PKCE", tc.query, resp.StatusCode, loc, tc.wantPrompt)
+		}
+	}
+	var e struct{ Error struct{ Code string } }
+	if st := a.do(t, "GET", "/auth/login?prompt=bogus", "", nil, &e); st != http.StatusBadRequest {
+		t.Errorf("unknown prompt: %d", st)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-cti/switchboard/adapter"
 	"github.com/switchboard-cti/switchboard/salesforce"
 	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
 )
@@ -27,8 +28,12 @@ type identity struct {
 	client *salesforce.Client
 }
 
-func (i *identity) AuthorizeURL(state, challenge string, silent bool) string {
-	return i.oauth.AuthorizeURL(state, challenge, silent)
+func (i *identity) AuthorizeURL(state, challenge, prompt string) string {
+	u := i.oauth.AuthorizeURL(state, challenge, prompt == adapter.PromptNone)
+	if prompt == adapter.PromptLogin {
+		u += "&prompt=login"
+	}
+	return u
 }
 
 func (i *identity) Login(ctx context.Context, code, verifier string) (salesforce.UserInfo, error) {

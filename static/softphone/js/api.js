@@ -87,7 +87,7 @@ export function signedIn() { sessionStorage.removeItem(GUARD_KEY); }
  * when the token arrived; rejects if the popup was blocked or sign-in failed.
  */
 export function signInPopup() {
-  const w = window.open(loginURL(), 'switchboard-signin', 'popup,width=520,height=680');
+  const w = window.open(`${loginURL()}&prompt=interactive`, 'switchboard-signin', 'popup,width=520,height=680');
   if (!w) return Promise.reject(new Error('popup blocked'));
   return new Promise((resolve, reject) => {
     addEventListener('message', function got(ev) {
