@@ -276,6 +276,16 @@ func (s *Service) Resync(ctx context.Context, ext string) error {
 	return nil
 }
 
+// talking reports whether another party than ext is connected on the call.
+func talking(c pbx.Call, ext string) bool {
+	for _, p := range c.Parties {
+		if p.Number != ext && p.State == pbx.Connected {
+			return true
+		}
+	}
+	return false
+}
+
 func ownState(c pbx.Call, ext string) pbx.ConnState {
 	if p, ok := c.Party(ext); ok {
 		return p.State
@@ -322,8 +332,8 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	rec.RelatedID = c.RelatedID
 	rec.Digits = c.Digits
 	rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
-	if rec.State == pbx.Connected && rec.Answered.IsZero() {
-		rec.Answered = now
+	if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
+		rec.Answered = now // for a call the agent made: when the far end answered
 	}
 	if !isNew && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
 		// The call came back to a device that had left it (a transfer or

@@ -557,3 +557,27 @@ func TestSignInIsSilentUnlessAskedToShowTheLoginPage(t *testing.T) {
 		t.Errorf("unknown prompt: %d", st)
 	}
 }
+
+func TestAnOutgoingCallIsLoggedFromTheMomentTheFarEndAnswers(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	var made struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls", alex, `{"number":"(415) 555-0123"}`, &made); st != http.StatusCreated {
+		t.Fatalf("make call: %d", st)
+	}
+	a.clock.Advance(3 * time.Second) // the demo's external numbers answer after 3 s
+	sock.waitFor("answered", func(ev wsEvent) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == made.ID && len(ev.Call.Matches) == 1
+	})
+	a.clock.Advance(20 * time.Second)
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", alex, nil, nil)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 {
+		t.Fatalf("%d Tasks", len(tasks))
+	}
+	if got := tasks[0]; got["CallType"] != "Outbound" || fmt.Sprint(got["CallDurationInSeconds"]) != "20" || got["WhoId"] == nil {
+		t.Errorf("Task %v %v %v, want an Outbound 20 s call to Lucy Hall", got["CallType"], got["CallDurationInSeconds"], got["WhoId"])
+	}
+}
