@@ -23,7 +23,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
 browser-test: build
-	cd tests/browser && SWITCHBOARD_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
 
 run:
 	$(GO) run ./cmd/switchboard
