@@ -3,7 +3,6 @@ package adapter
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -67,9 +66,7 @@ const (
 // Begin starts a sign-in and returns the URL to send the browser to.
 func (a *Auth) Begin(ctx context.Context, returnPath, prompt string) (string, error) {
 	state := randomString(24)
-	verifier := randomString(48)
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	verifier, challenge := salesforce.NewPKCE()
 	if err := a.Store.PutLogin(ctx, state, PendingLogin{Verifier: verifier, Return: safeReturn(returnPath)}, a.loginTTL()); err != nil {
 		return "", err
 	}

@@ -28,8 +28,8 @@ func (s *Service) agentCall(ctx context.Context, a Agent, callID string) (CallRe
 	if err != nil {
 		return CallRecord{}, err
 	}
-	if callID == "" || len(callID) > 128 {
-		return CallRecord{}, fmt.Errorf("call id: required, at most 128 characters: %w", ErrInvalid)
+	if err := checkCallID(callID); err != nil {
+		return CallRecord{}, err
 	}
 	rec, err := s.Store.Call(ctx, ext, callID)
 	if err != nil {
@@ -244,6 +244,19 @@ type State struct {
 	Agent  Agent           `json:"agent"`
 	Device pbx.DeviceState `json:"device"`
 	Calls  []CallRecord    `json:"calls"`
+}
+
+// CurrentState reads the device's event sequence, then the state: events
+// after that seq may repeat what the state shows, which is safe.
+func (s *Service) CurrentState(ctx context.Context, a Agent) (State, error) {
+	var seq uint64
+	if a.Extension != "" {
+		var err error
+		if seq, err = s.Bus.Seq(ctx, a.Extension); err != nil {
+			return State{}, err
+		}
+	}
+	return s.State(ctx, a, seq)
 }
 
 // State returns the agent's current state. seq is the agent's event

@@ -38,14 +38,13 @@ const (
 
 // Limits on per-agent data.
 const (
-	MaxFavorites      = 50
-	MaxCallSubject    = 255
-	MaxNotes          = 32000
-	MaxQuickNotes     = 20
-	maxFavoriteField  = 255
-	HistoryAllSize    = 30
-	HistoryListSize   = 10
-	maxSettingsLength = 8 << 10
+	MaxFavorites     = 50
+	MaxCallSubject   = 255
+	MaxNotes         = 32000
+	MaxQuickNotes    = 20
+	maxFavoriteField = 255
+	HistoryAllSize   = 30
+	HistoryListSize  = 10
 )
 
 // DefaultSettings are the settings of an agent who never changed them.

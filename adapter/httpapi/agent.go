@@ -66,16 +66,7 @@ func (s *Server) me(c *echo.Context) error {
 }
 
 func (s *Server) state(c *echo.Context) error {
-	ag := agentOf(c)
-	ctx := c.Request().Context()
-	var seq uint64
-	if ag.Extension != "" {
-		var err error
-		if seq, err = s.cfg.Service.Bus.Seq(ctx, ag.Extension); err != nil {
-			return err
-		}
-	}
-	st, err := s.cfg.Service.State(ctx, ag, seq)
+	st, err := s.cfg.Service.CurrentState(c.Request().Context(), agentOf(c))
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func agentOf(c *echo.Context) adapter.Agent {
 // org's login page if needed (a popup), prompt=login always (switch user).
 func (s *Server) login(c *echo.Context) error {
 	var prompt string
-	switch p := c.QueryParam("prompt"); p {
+	switch c.QueryParam("prompt") {
 	case "":
 		prompt = adapter.PromptNone
 	case "interactive":
@@ -63,7 +63,7 @@ func (s *Server) login(c *echo.Context) error {
 	case adapter.PromptLogin:
 		prompt = adapter.PromptLogin
 	default:
-		return fmt.Errorf("prompt: %q is not interactive or login: %w", clipQ(p), adapter.ErrInvalid)
+		return fmt.Errorf("prompt: use interactive or login, or leave it out for a silent sign-in: %w", adapter.ErrInvalid)
 	}
 	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), prompt)
 	if err != nil {
@@ -87,13 +87,6 @@ var callbackPage = template.Must(template.New("cb").Parse(`<!doctype html>
   location.replace(ret);
 })();
 </script><noscript>Sign-in needs JavaScript.</noscript></body></html>`))
-
-func clipQ(s string) string {
-	if len(s) > 20 {
-		return s[:20]
-	}
-	return s
-}
 
 type callbackData struct {
 	Token, Return, Error string

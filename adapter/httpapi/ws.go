@@ -147,14 +147,7 @@ func (s *Server) websocket(c *echo.Context) error {
 		s.hub.add(sk)
 		defer s.hub.remove(sk)
 	}
-	var seq uint64
-	if ag.Extension != "" {
-		if seq, err = s.cfg.Service.Bus.Seq(ctx, ag.Extension); err != nil {
-			conn.Close(websocket.StatusTryAgainLater, "state unavailable")
-			return nil
-		}
-	}
-	st, err := s.cfg.Service.State(ctx, ag, seq)
+	st, err := s.cfg.Service.CurrentState(ctx, ag)
 	if err != nil {
 		conn.Close(websocket.StatusTryAgainLater, "state unavailable")
 		return nil
@@ -185,7 +178,7 @@ func (s *Server) websocket(c *echo.Context) error {
 				Seq uint64 `json:"seq"`
 			}
 			_ = json.Unmarshal(b, &head)
-			if head.Seq != 0 && head.Seq <= seq {
+			if head.Seq != 0 && head.Seq <= st.Seq {
 				continue // already in the snapshot
 			}
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
