@@ -41,7 +41,9 @@ type Options struct {
 }
 
 // Empty reports whether no option is set.
-func (o Options) Empty() bool { return o.Outside == "" && o.LongDistance == "" && o.International == "" }
+func (o Options) Empty() bool {
+	return o.Outside == "" && o.LongDistance == "" && o.International == ""
+}
 
 // Validate checks each prefix is 0-9, * or #, at most 8 characters.
 func (o Options) Validate() error {
