@@ -90,19 +90,25 @@ func checkCallID(id string) error {
 	return nil
 }
 
-// MakeCall dials number from the agent's device.
+// MakeCall dials number from the agent's device: the one path of the agent
+// API, click-to-dial and the Flow API. number is read by Numbers.Dial (raw
+// text as a Salesforce Phone field holds it is fine); its extension is
+// sent as DTMF once the far end answers.
 func (s *Service) MakeCall(ctx context.Context, a Agent, number string) (string, error) {
 	ext, err := s.device(a)
 	if err != nil {
 		return "", err
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.MakeCall(ctx, ext, n)
+	id, err := s.Switch.MakeCall(ctx, ext, dial)
 	if err != nil {
 		return "", fmt.Errorf("make call: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -119,13 +125,16 @@ func (s *Service) Consult(ctx context.Context, a Agent, callID, number string) (
 	if strings.TrimSpace(number) == "" {
 		return "", fmt.Errorf("number: required (who to transfer or conference to): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.Consult(ctx, ext, callID, n)
+	id, err := s.Switch.Consult(ctx, ext, callID, dial)
 	if err != nil {
 		return "", fmt.Errorf("consult: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -142,11 +151,14 @@ func (s *Service) Redirect(ctx context.Context, a Agent, callID, number string) 
 	if strings.TrimSpace(number) == "" {
 		return fmt.Errorf("number: required (where to redirect the call): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return err
 	}
-	if err := s.Switch.Redirect(ctx, ext, callID, n); err != nil {
+	if d.Extension != "" {
+		return fmt.Errorf("number: a redirected call leaves your phone, so no extension can be keyed on it: redirect to the main number: %w", ErrInvalid)
+	}
+	if err := s.Switch.Redirect(ctx, ext, callID, dial); err != nil {
 		return fmt.Errorf("redirect: %w", err)
 	}
 	return nil

@@ -105,7 +105,7 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	}
 	scfg := salesforce.Config{
 		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
-		DefaultRegion: cfg.SFRegion, Now: m.Clock.Now,
+		DefaultRegion: cfg.Region, Now: m.Clock.Now,
 		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
 		Cache:              storeCache{m},
 		UserExtensionField: cfg.SFUserExtField,
