@@ -385,6 +385,9 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
 	defer cancel()
 	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
+	if outgoing && s.takeDialed(ctx, rec) {
+		return // the agent clicked the record to dial it (click-to-dial)
+	}
 	if !outgoing {
 		// What to pop follows the Pop-Up Order (the agent's, else the
 		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
