@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,6 +130,7 @@ type app struct {
 	*Main
 	clock *sim.FakeClock
 	http  *http.Client
+	logs  *syncBuffer
 }
 
 func startApp(t *testing.T, env map[string]string) *app {
@@ -148,8 +150,8 @@ func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app
 	for k, v := range env {
 		base[k] = v
 	}
-	var logs bytes.Buffer
-	m, err := NewMain(nil, func(k string) string { return base[k] }, &logs)
+	logs := &syncBuffer{}
+	m, err := NewMain(nil, func(k string) string { return base[k] }, logs)
 	if err != nil {
 		t.Fatalf("NewMain: %v", err)
 	}
@@ -172,7 +174,25 @@ func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app
 		}
 	})
 	jar, _ := cookiejar.New(nil)
-	return &app{Main: m, clock: clock, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	return &app{Main: m, clock: clock, logs: logs, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+// syncBuffer is a log buffer the program writes while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 var tokenRE = regexp.MustCompile(`var token = "([A-Za-z0-9_\-.]+)"`)
