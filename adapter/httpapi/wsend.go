@@ -93,7 +93,11 @@ func (s *Server) socketEnded(r closeReason) {
 	if r.reason == "too_slow" || r.reason == "ping_failed" {
 		ev = s.cfg.Log.Warn()
 	}
-	ev.Str("reason", r.reason).Int("close_code", int(r.code)).Msg("socket dropped")
+	ev = ev.Str("reason", r.reason)
+	if r.code != 0 {
+		ev = ev.Int("close_code", int(r.code))
+	}
+	ev.Msg("socket dropped")
 }
 
 // Pop claims: one tab of an agent pops each call. A claim is accepted only
