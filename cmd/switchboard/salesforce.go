@@ -143,6 +143,7 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
 		Cache:              storeCache{m},
 		UserExtensionField: cfg.SFUserExtField,
+		UserACDAgentField:  cfg.SFUserACDField,
 	}
 	if cfg.SFWriteAs == "agent" {
 		scfg.UserTokens = jwtFor
