@@ -90,7 +90,7 @@ func (s *Server) sessionEnded(ctx context.Context, sid, userID string) (closeRea
 // socketEnded logs why the server ended a socket.
 func (s *Server) socketEnded(r closeReason) {
 	ev := s.cfg.Log.Info()
-	if r.reason == "too_slow" || r.reason == "ping_failed" {
+	if r.reason == "too_slow" || r.reason == "ping_failed" || r.reason == "write_failed" || r.reason == "state_unavailable" {
 		ev = s.cfg.Log.Warn()
 	}
 	ev = ev.Str("reason", r.reason)
