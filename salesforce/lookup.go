@@ -340,7 +340,6 @@ func (c *Client) cachedCampaign(ctx context.Context, dnis string) ([]Match, erro
 	return ms, nil
 }
 
-
 // findCampaign returns active Campaigns whose DNIS field holds dnis, compared
 // by number, not spelling: "1-800-555-0122", "800.555.0122" and
 // "+1 (800) 555-0122" are all +18005550122. SOQL compares text, so the
