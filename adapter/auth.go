@@ -27,6 +27,29 @@ type IdentityProvider interface {
 	User(ctx context.Context, userID string) (salesforce.User, error)
 }
 
+// BaseURLProvider is an IdentityProvider that can send the browser back to
+// another base URL than the configured one: in demo mode, the host name and
+// port the browser used (so the demo works however it is reached).
+// AuthorizeURLAt and LoginAt are AuthorizeURL and Login with the callback
+// at base + "/auth/callback".
+type BaseURLProvider interface {
+	AuthorizeURLAt(base, state, codeChallenge, prompt string) string
+	LoginAt(ctx context.Context, base, code, verifier string) (salesforce.UserInfo, error)
+}
+
+type baseURLKey struct{}
+
+// WithBaseURL returns ctx carrying the browser's base URL for Begin (used
+// when the IdentityProvider is a BaseURLProvider).
+func WithBaseURL(ctx context.Context, base string) context.Context {
+	return context.WithValue(ctx, baseURLKey{}, base)
+}
+
+func baseURLOf(ctx context.Context) string {
+	b, _ := ctx.Value(baseURLKey{}).(string)
+	return b
+}
+
 // Auth signs agents in and out and keeps their sessions.
 type Auth struct {
 	IdP        IdentityProvider
@@ -67,8 +90,16 @@ const (
 func (a *Auth) Begin(ctx context.Context, returnPath, prompt string) (string, error) {
 	state := randomString(24)
 	verifier, challenge := salesforce.NewPKCE()
-	if err := a.Store.PutLogin(ctx, state, PendingLogin{Verifier: verifier, Return: safeReturn(returnPath)}, a.loginTTL()); err != nil {
+	pl := PendingLogin{Verifier: verifier, Return: safeReturn(returnPath)}
+	bp, ok := a.IdP.(BaseURLProvider)
+	if ok {
+		pl.Base = baseURLOf(ctx)
+	}
+	if err := a.Store.PutLogin(ctx, state, pl, a.loginTTL()); err != nil {
 		return "", err
+	}
+	if pl.Base != "" {
+		return bp.AuthorizeURLAt(pl.Base, state, challenge, prompt), nil
 	}
 	return a.IdP.AuthorizeURL(state, challenge, prompt), nil
 }
@@ -93,7 +124,12 @@ func (a *Auth) Complete(ctx context.Context, state, code string) (Agent, string,
 	if err != nil {
 		return Agent{}, "", "", err
 	}
-	info, err := a.IdP.Login(ctx, code, pl.Verifier)
+	var info salesforce.UserInfo
+	if bp, ok := a.IdP.(BaseURLProvider); ok && pl.Base != "" {
+		info, err = bp.LoginAt(ctx, pl.Base, code, pl.Verifier)
+	} else {
+		info, err = a.IdP.Login(ctx, code, pl.Verifier)
+	}
 	if err != nil {
 		return Agent{}, "", "", fmt.Errorf("sign-in: %w: %w", ErrUnauthorized, err)
 	}

@@ -17,7 +17,7 @@ func (s *Service) buildTask(rec CallRecord, ownerID string) salesforce.Task {
 	if subject == "" {
 		subject = "Call"
 	}
-	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), rec.Number)
+	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), taskNumber(rec))
 	return salesforce.Task{
 		Subject:               truncate(subject, 255),
 		Description:           truncate(describe(rec), MaxNotes),
@@ -53,7 +53,7 @@ func describe(rec CallRecord) string {
 			facts = append(facts, k+": "+v)
 		}
 	}
-	add("Number", rec.Number)
+	add("Number", taskNumber(rec))
 	add("DNIS", rec.DNIS)
 	add("Collected digits", rec.Digits)
 	add("Queue", rec.Queue)
@@ -66,6 +66,19 @@ func describe(rec CallRecord) string {
 		b.WriteString(strings.Join(facts, "\n"))
 	}
 	return b.String()
+}
+
+// WithheldText is what a Task says instead of the number of a caller who
+// withheld it.
+const WithheldText = "Number withheld by the caller"
+
+// taskNumber is the number a Task names: the other party's, or that the
+// caller withheld it.
+func taskNumber(rec CallRecord) string {
+	if rec.Withheld {
+		return WithheldText
+	}
+	return rec.Number
 }
 
 func truncate(s string, n int) string {

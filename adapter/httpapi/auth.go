@@ -65,7 +65,11 @@ func (s *Server) login(c *echo.Context) error {
 	default:
 		return fmt.Errorf("prompt: use interactive or login, or leave it out for a silent sign-in: %w", adapter.ErrInvalid)
 	}
-	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), prompt)
+	ctx := c.Request().Context()
+	if s.cfg.Demo {
+		ctx = adapter.WithBaseURL(ctx, s.publicBase(c.Request()))
+	}
+	u, err := s.cfg.Auth.Begin(ctx, c.QueryParam("return"), prompt)
 	if err != nil {
 		return err
 	}
@@ -73,17 +77,28 @@ func (s *Server) login(c *echo.Context) error {
 	return c.Redirect(http.StatusFound, u)
 }
 
+// callbackPage hands the session token to the softphone without a URL:
+// opened as the sign-in popup (window.opener set) it posts
+// {type: "switchboard.session", token | error} to the opener with this
+// origin as the exact target origin and closes, storing nothing; loaded in
+// the softphone's own frame (the redirect sign-in) it puts the token in
+// sessionStorage where the browser allows it, then goes back. With storage
+// blocked the softphone finds no token and offers its Sign in button.
 var callbackPage = template.Must(template.New("cb").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Switchboard</title></head>
-<body><script>
+<body><p id="m"></p><script>
 (function () {
   var token = {{.Token}}, ret = {{.Return}}, err = {{.Error}};
-  if (token) { sessionStorage.setItem("switchboard.session", token); sessionStorage.removeItem("switchboard.loginFailed"); }
-  else { sessionStorage.setItem("switchboard.loginFailed", err || "sign-in failed"); }
   if (window.opener && window.opener !== window) {
     try { window.opener.postMessage({type: "switchboard.session", token: token, error: err}, location.origin); } catch (e) {}
     window.close();
+    document.getElementById("m").textContent = err || "Signed in: you can close this window.";
+    return;
   }
+  try {
+    if (token) { sessionStorage.setItem("switchboard.session", token); sessionStorage.removeItem("switchboard.loginFailed"); }
+    else { sessionStorage.setItem("switchboard.loginFailed", err || "sign-in failed"); }
+  } catch (e) { /* storage blocked: the softphone offers its Sign in button */ }
   location.replace(ret);
 })();
 </script><noscript>Sign-in needs JavaScript.</noscript></body></html>`))

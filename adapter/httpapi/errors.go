@@ -47,6 +47,7 @@ var statusTable = []struct {
 	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{pbx.ErrNotSupported, http.StatusNotImplemented, "not_supported"},
 	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
 	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},

@@ -52,6 +52,8 @@ type Server struct {
 	cfg  Config
 	echo *echo.Echo
 	hub  *Hub
+	// mismatches: origins already logged as not SWITCHBOARD_PUBLIC_URL.
+	mismatches mismatchLog
 }
 
 // New builds the server and its routes.
@@ -169,15 +171,7 @@ func (s *Server) ready(c *echo.Context) error {
 }
 
 func (s *Server) callCenter(c *echo.Context) error {
-	base := s.cfg.PublicURL
-	if base == "" {
-		scheme := "http"
-		if c.Request().TLS != nil || c.Request().Header.Get("X-Forwarded-Proto") == "https" {
-			scheme = "https"
-		}
-		base = scheme + "://" + c.Request().Host
-	}
-	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(base))
+	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(s.publicBase(c.Request())))
 }
 
 // Tokens returns the session token issuer.

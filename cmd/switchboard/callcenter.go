@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -39,8 +40,10 @@ type ccSection struct {
 	items       []ccItem
 }
 
-// ccSections is the definition for a public base URL.
-func ccSections(publicURL string) []ccSection {
+// ccSections is the definition for a public base URL and the server's
+// dialing options (SWITCHBOARD_DIAL_*_PREFIX: the server's settings are
+// what counts; the definition shows them).
+func ccSections(publicURL string, dial phone.Options) []ccSection {
 	return []ccSection{
 		{"reqGeneralInfo", "General Information", []ccItem{
 			{"reqInternalName", "InternalName", ccInternalName},
@@ -52,9 +55,9 @@ func ccSections(publicURL string) []ccSection {
 			{"reqSalesforceCompatibilityMode", "Salesforce Compatibility Mode", "Classic_and_Lightning"},
 		}},
 		{"reqDialingOptions", "Dialing Options", []ccItem{
-			{"reqOutsidePrefix", "Outside Prefix", ""},
-			{"reqLongDistPrefix", "Long Distance Prefix", ""},
-			{"reqInternationalPrefix", "International Prefix", ""},
+			{"reqOutsidePrefix", "Outside Prefix", dial.Outside},
+			{"reqLongDistPrefix", "Long Distance Prefix", dial.LongDistance},
+			{"reqInternationalPrefix", "International Prefix", dial.International},
 		}},
 		{"switchboardOptions", "Switchboard Options", []ccItem{
 			{"apiVersion", "Open CTI API Version", "67.0"},
@@ -75,11 +78,18 @@ func esc(s string) string {
 
 func escAttr(s string) string { return strings.ReplaceAll(esc(s), `"`, "&#34;") }
 
-// callCenterXML renders the import form for a public base URL.
+// callCenterXML renders the import form for a public base URL with no
+// dialing options (the repository's callcenter-definition.xml).
 func callCenterXML(publicURL string) []byte {
+	return callCenterXMLFor(publicURL, phone.Options{})
+}
+
+// callCenterXMLFor renders the import form for a public base URL with the
+// server's dialing options (GET /callcenter-definition.xml).
+func callCenterXMLFor(publicURL string, dial phone.Options) []byte {
 	var b bytes.Buffer
 	b.WriteString("<callCenter>\n")
-	for i, s := range ccSections(publicURL) {
+	for i, s := range ccSections(publicURL, dial) {
 		fmt.Fprintf(&b, "  <section sortOrder=\"%d\" name=\"%s\" label=\"%s\">\n", i, s.name, escAttr(s.label))
 		for j, it := range s.items {
 			fmt.Fprintf(&b, "    <item sortOrder=\"%d\" name=\"%s\" label=\"%s\">%s</item>\n", j, it.name, escAttr(it.label), esc(it.value))
@@ -95,7 +105,7 @@ func callCenterXML(publicURL string) []byte {
 func callCenterMetadata(publicURL string) []byte {
 	var b bytes.Buffer
 	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CallCenter xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n")
-	secs := ccSections(publicURL)
+	secs := ccSections(publicURL, phone.Options{})
 	display := ""
 	for _, it := range secs[0].items {
 		if it.name == "reqDisplayName" {
@@ -343,8 +353,8 @@ func validateCallCenter(b []byte) []string {
 		if ok && !present {
 			add("reqDialingOptions: item %s is missing (required; leave its value empty if unused)", name)
 		}
-		if strings.Trim(it.Value, "0123456789") != "" {
-			add("reqDialingOptions %s %q: digits only", name, it.Value)
+		if len(it.Value) > 8 || strings.Trim(it.Value, "0123456789*#") != "" {
+			add("reqDialingOptions %s %q: up to 8 of 0-9 * # (as SWITCHBOARD_DIAL_*_PREFIX)", name, it.Value)
 		}
 	}
 

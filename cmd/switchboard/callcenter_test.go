@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 func TestTheCallCenterDefinitionPassesEveryImportRule(t *testing.T) {
@@ -14,6 +16,13 @@ func TestTheCallCenterDefinitionPassesEveryImportRule(t *testing.T) {
 		if p := validateCallCenter(callCenterXML(u)); len(p) > 0 {
 			t.Errorf("definition for %s:\n  %s", u, strings.Join(p, "\n  "))
 		}
+	}
+	withDialing := callCenterXMLFor("https://cti.example.com", phone.Options{Outside: "9", LongDistance: "1", International: "011"})
+	if p := validateCallCenter(withDialing); len(p) > 0 {
+		t.Errorf("definition with dialing options:\n  %s", strings.Join(p, "\n  "))
+	}
+	if !strings.Contains(string(withDialing), `label="Outside Prefix">9</item>`) {
+		t.Errorf("dialing options not in the definition:\n%s", withDialing)
 	}
 	b, err := os.ReadFile("../../callcenter-definition.xml")
 	if err != nil {
@@ -63,7 +72,7 @@ func TestTheCallCenterValidatorCatchesEachBrokenRule(t *testing.T) {
     <item sortOrder="8" name="reqTimeout" label="Timeout">soon</item>`, "positive number of milliseconds"},
 		{"no dialing options", `name="reqDialingOptions"`, `name="dialingOptions"`, "reqDialingOptions is missing"},
 		{"a dialing option missing", `name="reqLongDistPrefix"`, `name="longDistPrefix"`, "reqLongDistPrefix is missing"},
-		{"a prefix with letters", `label="Outside Prefix"></item>`, `label="Outside Prefix">nine</item>`, "digits only"},
+		{"a prefix with letters", `label="Outside Prefix"></item>`, `label="Outside Prefix">nine</item>`, "up to 8 of 0-9 * #"},
 		{"no Switchboard options", `name="switchboardOptions"`, `name="otherOptions"`, "switchboardOptions is missing"},
 		{"an old API version", ">67.0<", ">37.0<", "38.0 or later"},
 		{"a bad pop moment", ">ringing<", ">whenever<", "ringing or answered"},

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // Config is every setting of the service. Each comes from a flag or from
@@ -54,6 +56,15 @@ type Config struct {
 	FlowTokenTTL       time.Duration
 	FlowRateLimit      string
 
+	// Region is the default region of national numbers (dialing and
+	// Salesforce lookups).
+	Region string
+	// The call center's dialing options (reqDialingOptions), applied to
+	// outgoing external calls.
+	DialOutsidePrefix       string
+	DialLongDistancePrefix  string
+	DialInternationalPrefix string
+
 	// Demo is set when no Salesforce settings are given: the demo org,
 	// demo users and the demo page.
 	Demo bool
@@ -83,7 +94,11 @@ func (c *Config) settings() []setting {
 		{name: "sf-private-key", usage: "PEM RSA private key of the connected app's certificate (use _FILE)", str: &c.SFPrivateKey, secret: true},
 		{name: "sf-api-version", usage: "REST API version", str: &c.SFAPIVersion, def: "67.0"},
 		{name: "sf-write-as", usage: "who creates Tasks: integration (the integration user, OwnerId = agent) or agent (JWT as the agent)", str: &c.SFWriteAs, def: "integration"},
-		{name: "sf-region", usage: "default phone region for numbers without country code (ISO 3166)", str: &c.SFRegion, def: "US"},
+		{name: "region", usage: "default region of phone numbers written without country code, for dialing and Salesforce lookups (ISO 3166 code: US, GB, DE, ...)", str: &c.Region, def: "US"},
+		{name: "sf-region", usage: "former name of region (used when region is not set)", str: &c.SFRegion},
+		{name: "dial-outside-prefix", usage: "dialing option Outside Prefix: dialled before every external number to get an outside line (e.g. 9); never before internal extensions", str: &c.DialOutsidePrefix},
+		{name: "dial-long-distance-prefix", usage: "dialing option Long Distance Prefix: dialled before a national number with area code (e.g. 1 in North America, 0 in the UK)", str: &c.DialLongDistancePrefix},
+		{name: "dial-international-prefix", usage: "dialing option International Prefix: dialled before the country code of a number abroad (e.g. 011, 00); empty uses the region's own when another option is set", str: &c.DialInternationalPrefix},
 		{name: "sf-pop-order", usage: "admin default Pop-Up Order: comma-separated of ani,dnis,digits,new_contact (agents may reorder theirs)", str: &c.SFPopOrder, def: "ani,dnis,digits,new_contact"},
 		{name: "sf-user-extension-field", usage: "User field holding the agent's extension", str: &c.SFUserExtField, def: "Extension"},
 		{name: "sf-campaign-dnis-field", usage: "Campaign field holding the DNIS that pops it", str: &c.SFCampaignDNIS},
@@ -103,6 +118,11 @@ func (c *Config) settings() []setting {
 		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
 		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 	}
+}
+
+// Dialing returns the call center's dialing options.
+func (c *Config) Dialing() phone.Options {
+	return phone.Options{Outside: c.DialOutsidePrefix, LongDistance: c.DialLongDistancePrefix, International: c.DialInternationalPrefix}
 }
 
 func envName(flagName string) string {
@@ -137,6 +157,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	regionSet := set["region"] || getenv(envName("region")) != ""
 	for _, s := range ss {
 		if set[s.name] {
 			continue
@@ -168,6 +189,13 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		*s.dur = d
 	}
 	c.Demo = c.SFLoginURL == "" && c.SFClientID == "" && c.SFUsername == ""
+	if !regionSet && c.SFRegion != "" {
+		c.Region = c.SFRegion
+	}
+	if r, ok := phone.Region(c.Region); ok {
+		c.Region = r
+	}
+	c.SFRegion = c.Region
 	return c, c.validate()
 }
 
@@ -181,6 +209,12 @@ func (c *Config) validate() error {
 	}
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
+	}
+	if _, ok := phone.Region(c.Region); !ok {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_REGION: %q is not a region (use an ISO 3166 code like US, GB or DE)", c.Region))
+	}
+	if err := c.Dialing().Validate(); err != nil {
+		problems = append(problems, "SWITCHBOARD_DIAL_*_PREFIX: "+strings.TrimSuffix(err.Error(), ": "+phone.ErrInvalid.Error()))
 	}
 	if c.LeaseTTL < time.Second {
 		problems = append(problems, "SWITCHBOARD_LEASE_TTL: at least 1s")

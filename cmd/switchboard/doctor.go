@@ -260,7 +260,7 @@ func checkCallCenter(cfg Config, public string) check {
 		// once it is behind https.
 		render = "https://" + strings.TrimPrefix(public, "http://")
 	}
-	problems := validateCallCenter(callCenterXML(render))
+	problems := validateCallCenter(callCenterXMLFor(render, cfg.Dialing()))
 	if len(problems) == 0 {
 		c.ok, c.detail = true, "valid; import "+public+"/callcenter-definition.xml in Setup > Call Centers"
 		if render != public {

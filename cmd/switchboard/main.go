@@ -187,6 +187,8 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.DefaultPopOrder = sf.popOrder
+	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
+	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
 	flow, err := m.flowAPI(public, svc, sf.client)
 	if err != nil {
@@ -200,7 +202,7 @@ func (m *Main) Start(ctx context.Context) error {
 	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
 	srv := httpapi.New(httpapi.Config{
 		Service: svc, Auth: auth, Log: m.Log, Static: static.FS, PublicURL: cfg.PublicURL,
-		CallCenter: callCenterXML, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now,
+		CallCenter: func(u string) []byte { return callCenterXMLFor(u, cfg.Dialing()) }, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now,
 		Tokens: &httpapi.TokenIssuer{Keys: keys, TTL: cfg.TokenTTL, Issuer: "switchboard", Audience: "switchboard-softphone", Now: now},
 	})
 	m.Server = srv
