@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,6 +68,7 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, out 
 	checks = append(checks, sfCheck)
 	checks = append(checks, checkCallCenter(cfg, public))
 	checks = append(checks, checkFrameAncestors(cfg, instanceURL))
+	checks = append(checks, checkFlowAPI(cfg, public))
 
 	mode := ""
 	if cfg.Demo {
@@ -352,7 +355,7 @@ func checkFrameAncestors(cfg Config, instanceURL string) check {
 				return c
 			}
 		}
-		c.ok, c.warn, c.detail = true, true, "covers Salesforce's domains; the org's My Domain is unknown (the Salesforce login did not succeed), so it was not checked"
+		c.ok, c.warn, c.detail = true, true, "covers Salesforce's domains; the org's My Domain is not known (neither the login nor the instance URL is a My Domain), so its hosts were not checked one by one"
 		return c
 	}
 	var missing []string
@@ -367,5 +370,47 @@ func checkFrameAncestors(cfg Config, instanceURL string) check {
 		return c
 	}
 	c.ok, c.detail = true, "covers "+host+" (Lightning, Classic, Visualforce, Setup)"
+	return c
+}
+
+// checkFlowAPI says how Flows authenticate, and warns about a Named
+// Credential certificate that is about to expire.
+func checkFlowAPI(cfg Config, public string) check {
+	c := check{name: "Flow API"}
+	auth, err := flowAuth(cfg, public)
+	if err != nil {
+		c.detail, c.fix = err.Error(), "see docs/admin.md, section Flows"
+		return c
+	}
+	var ways []string
+	if nc := auth.NamedCredential; nc != nil {
+		ways = append(ways, fmt.Sprintf("Named Credential JWTs (iss %q, aud %q)", nc.Issuer, nc.Audience))
+		if blk, _ := pem.Decode([]byte(cfg.FlowJWTCert)); blk != nil && blk.Type == "CERTIFICATE" {
+			if cert, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				if left := time.Until(cert.NotAfter); left < 30*24*time.Hour {
+					c.detail = fmt.Sprintf("the Named Credential's certificate expires %s", cert.NotAfter.Format(time.DateOnly))
+					c.fix = "create a new certificate in Setup > Certificate and Key Management, use it in the External Credential, and set SWITCHBOARD_FLOW_JWT_CERT_FILE to it"
+					if left > 0 {
+						c.ok, c.warn = true, true
+					}
+					return c
+				}
+			}
+		}
+	}
+	if n := len(auth.Clients); n > 0 {
+		if cfg.Demo && cfg.FlowClients == "" {
+			ways = append(ways, "the demo client "+demoFlowClientID)
+		} else {
+			ways = append(ways, fmt.Sprintf("%d OAuth client(s)", n))
+		}
+	}
+	if len(ways) == 0 {
+		c.ok, c.warn = true, true
+		c.detail = "no clients: Flows cannot call /api/flow/v1"
+		c.fix = "to use Flows, set SWITCHBOARD_FLOW_JWT_ISSUER and SWITCHBOARD_FLOW_JWT_CERT_FILE, or SWITCHBOARD_FLOW_CLIENTS (docs/admin.md)"
+		return c
+	}
+	c.ok, c.detail = true, strings.Join(ways, " and ")+"; External Service schema at "+public+"/api/flow/v1/openapi.json"
 	return c
 }

@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http/httptest"
 	"os/exec"
@@ -31,7 +33,7 @@ func TestDoctorInDemoModePrintsACleanReport(t *testing.T) {
 	if err != nil || !strings.Contains(out, "No problems found.") || strings.Contains(out, "FAIL") {
 		t.Fatalf("err %v, report:\n%s", err, out)
 	}
-	for _, name := range []string{"settings", "public URL", "Redis", "PBX link", "Salesforce JWT login", "call center definition", "CSP frame-ancestors"} {
+	for _, name := range []string{"settings", "public URL", "Redis", "PBX link", "Salesforce JWT login", "call center definition", "CSP frame-ancestors", "Flow API"} {
 		if !strings.Contains(out, "ok    "+name) {
 			t.Errorf("no ok line for %s:\n%s", name, out)
 		}
@@ -78,6 +80,18 @@ func startRedis(t *testing.T, args ...string) string {
 	return "redis://127.0.0.1:" + port + "/0"
 }
 
+// certPEM is a self-signed certificate for k that expires at notAfter.
+func certPEM(t *testing.T, k *rsa.PrivateKey, notAfter time.Time) string {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Switchboard_Flow"},
+		NotBefore: notAfter.Add(-365 * 24 * time.Hour), NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
 func pemKey(k *rsa.PrivateKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }
@@ -103,6 +117,8 @@ func goodProduction(t *testing.T) (map[string]string, *rsa.PrivateKey) {
 		"SWITCHBOARD_PUBLIC_URL":      "https://cti.example.com",
 		"SWITCHBOARD_REDIS_URL":       startRedis(t, "--appendonly", "yes"),
 		"SWITCHBOARD_FRAME_ANCESTORS": "https://*.force.com https://*.salesforce.com https://*.salesforce-setup.com",
+		"SWITCHBOARD_FLOW_JWT_ISSUER": "salesforce-org",
+		"SWITCHBOARD_FLOW_JWT_CERT":   certPEM(t, key, time.Now().Add(365*24*time.Hour)),
 	}, key
 }
 
@@ -133,6 +149,9 @@ func TestDoctorFindsEachBrokenSetting(t *testing.T) {
 		{"frame-ancestors missing Lightning", map[string]string{"SWITCHBOARD_FRAME_ANCESTORS": "https://*.salesforce.com"}, "CSP frame-ancestors", "https://*.force.com"},
 		{"frame-ancestors open to all", map[string]string{"SWITCHBOARD_FRAME_ANCESTORS": "*"}, "CSP frame-ancestors", "leave SWITCHBOARD_FRAME_ANCESTORS empty"},
 		{"a Flow API client with a short secret", map[string]string{"SWITCHBOARD_FLOW_CLIENTS": "flows:short"}, "setting SWITCHBOARD_FLOW_CLIENTS", "at least 32 characters"},
+		{"a Flow JWT issuer without a certificate", map[string]string{"SWITCHBOARD_FLOW_JWT_CERT": ""}, "setting SWITCHBOARD_FLOW_JWT_CERT_FILE", "required with SWITCHBOARD_FLOW_JWT_ISSUER"},
+		{"a Flow JWT certificate that is a private key", map[string]string{"SWITCHBOARD_FLOW_JWT_ISSUER": "salesforce-org", "SWITCHBOARD_FLOW_JWT_CERT": pemKey(other)}, "setting SWITCHBOARD_FLOW_JWT_CERT", "never the private key"},
+		{"an expired Flow JWT certificate", map[string]string{"SWITCHBOARD_FLOW_JWT_ISSUER": "salesforce-org", "SWITCHBOARD_FLOW_JWT_CERT": certPEM(t, other, time.Now().Add(-time.Hour))}, "Flow API", "create a new certificate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
