@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -39,6 +40,12 @@ type check struct {
 const doctorTimeout = 5 * time.Second
 
 func doctor(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	return doctorWith(ctx, args, getenv, out, salesforce.NewHTTPClient())
+}
+
+// doctorWith is doctor with the HTTP client that reaches Salesforce (a
+// test's fake org serves TLS with its own certificate).
+func doctorWith(ctx context.Context, args []string, getenv func(string) string, out io.Writer, hc *http.Client) error {
 	cfg, err := loadConfig(args, getenv, out)
 	if errors.Is(err, flag.ErrHelp) {
 		return err
@@ -64,7 +71,7 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, out 
 	checks = append(checks, checkPublicURL(cfg, public))
 	checks = append(checks, checkRedis(ctx, cfg)...)
 	checks = append(checks, checkPBX(ctx, cfg))
-	sfCheck, instanceURL := checkSalesforce(ctx, cfg)
+	sfCheck, instanceURL := checkSalesforce(ctx, cfg, hc)
 	checks = append(checks, sfCheck)
 	checks = append(checks, checkCallCenter(cfg, public))
 	checks = append(checks, checkFrameAncestors(cfg, instanceURL))
@@ -201,7 +208,7 @@ func checkPBX(ctx context.Context, cfg Config) check {
 
 // checkSalesforce logs in with the JWT bearer flow as the integration user
 // and makes one REST call; it returns the org's instance URL on success.
-func checkSalesforce(ctx context.Context, cfg Config) (check, string) {
+func checkSalesforce(ctx context.Context, cfg Config, hc *http.Client) (check, string) {
 	c := check{name: "Salesforce JWT login"}
 	if cfg.Demo {
 		c.ok, c.detail = true, "the embedded demo org (demo mode)"
@@ -218,13 +225,13 @@ func checkSalesforce(ctx context.Context, cfg Config) (check, string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*doctorTimeout)
 	defer cancel()
-	src := salesforce.NewJWTSource(salesforce.JWTConfig{LoginURL: cfg.SFLoginURL, ClientID: cfg.SFClientID, Username: cfg.SFUsername, Audience: cfg.SFAudience, Key: key})
+	src := salesforce.NewJWTSource(salesforce.JWTConfig{LoginURL: cfg.SFLoginURL, ClientID: cfg.SFClientID, Username: cfg.SFUsername, Audience: cfg.SFAudience, Key: key, HTTPClient: hc})
 	tok, err := src.Token(ctx)
 	if err != nil {
 		c.detail, c.fix = err.Error(), jwtFix(err)
 		return c, ""
 	}
-	client := salesforce.NewClient(salesforce.Config{APIVersion: cfg.SFAPIVersion, Tokens: src, UserExtensionField: cfg.SFUserExtField})
+	client := salesforce.NewClient(salesforce.Config{APIVersion: cfg.SFAPIVersion, HTTPClient: hc, Tokens: src, UserExtensionField: cfg.SFUserExtField})
 	if err := client.Ping(ctx); err != nil {
 		c.detail = "logged in to " + tok.InstanceURL + " but the REST API refused: " + err.Error()
 		c.fix = "give the integration user the API Enabled permission; check SWITCHBOARD_SF_API_VERSION"

@@ -28,6 +28,15 @@ func runDoctor(t *testing.T, env map[string]string) (string, error) {
 	return out.String(), err
 }
 
+// doctorAgainst runs the doctor with the HTTP client of a fake org served
+// over TLS.
+func doctorAgainst(t *testing.T, org *httptest.Server, env map[string]string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := doctorWith(context.Background(), nil, func(k string) string { return env[k] }, &out, org.Client())
+	return out.String(), err
+}
+
 func TestDoctorInDemoModePrintsACleanReport(t *testing.T) {
 	out, err := runDoctor(t, nil)
 	if err != nil || !strings.Contains(out, "No problems found.") || strings.Contains(out, "FAIL") {
@@ -98,14 +107,14 @@ func pemKey(k *rsa.PrivateKey) string {
 
 // goodProduction is a deployment with nothing wrong: a fake org that
 // accepts the key, a persistent Redis, an https public URL.
-func goodProduction(t *testing.T) (map[string]string, *rsa.PrivateKey) {
+func goodProduction(t *testing.T) (map[string]string, *httptest.Server) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	org := fakeorg.Demo(fakeorg.Options{ClientID: "cid", PublicKey: &key.PublicKey})
-	srv := httptest.NewServer(org.Handler())
+	srv := httptest.NewTLSServer(org.Handler())
 	t.Cleanup(srv.Close)
 	return map[string]string{
 		"SWITCHBOARD_SF_LOGIN_URL":    srv.URL,
@@ -119,13 +128,13 @@ func goodProduction(t *testing.T) (map[string]string, *rsa.PrivateKey) {
 		"SWITCHBOARD_FRAME_ANCESTORS": "https://*.force.com https://*.salesforce.com https://*.salesforce-setup.com",
 		"SWITCHBOARD_FLOW_JWT_ISSUER": "salesforce-org",
 		"SWITCHBOARD_FLOW_JWT_CERT":   certPEM(t, key, time.Now().Add(365*24*time.Hour)),
-	}, key
+	}, srv
 }
 
 func TestDoctorFindsEachBrokenSetting(t *testing.T) {
-	good, _ := goodProduction(t)
+	good, org := goodProduction(t)
 	t.Run("a good production setup passes", func(t *testing.T) {
-		out, err := runDoctor(t, good)
+		out, err := doctorAgainst(t, org, good)
 		if err != nil || !strings.Contains(out, "No problems found.") {
 			t.Fatalf("err %v, report:\n%s", err, out)
 		}
@@ -162,7 +171,7 @@ func TestDoctorFindsEachBrokenSetting(t *testing.T) {
 			for k, v := range tc.change {
 				env[k] = v
 			}
-			out, err := runDoctor(t, env)
+			out, err := doctorAgainst(t, org, env)
 			if err == nil {
 				t.Fatalf("no error; report:\n%s", out)
 			}
