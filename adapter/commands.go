@@ -208,15 +208,19 @@ func (s *Service) SetCode(ctx context.Context, a Agent, callID, kind, code strin
 		return fmt.Errorf("%s code: %w", kind, err)
 	}
 	// Keep the stored call (which may be in post-call) in step.
-	if rec, err := s.Store.Call(ctx, ext, callID); err == nil {
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, ErrNotFound
+		}
 		if kind == "account" {
 			rec.AccountCode = code
 		} else {
 			rec.ClassificationCode = code
 		}
-		if err := s.Store.PutCall(ctx, rec); err == nil {
-			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
-		}
+		return CallPut, nil
+	})
+	if err == nil {
+		_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 	}
 	return nil
 }
