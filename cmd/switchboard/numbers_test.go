@@ -284,3 +284,25 @@ func TestARingingCallMatchesStoredNumbersByNumberNotSpelling(t *testing.T) {
 		})
 	}
 }
+
+func TestClickToDialANumberWithAnExtensionKeepsTheRecordAndKeysTheExtension(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	lucy := nameID(a.Org, "Lucy Hall")
+	body := map[string]any{"number": "415-555-0123 ext. 22", "record": map[string]string{"recordId": lucy, "objectType": "Contact", "name": "Lucy Hall"}}
+	var made struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls", token, body, &made); st != http.StatusCreated {
+		t.Fatalf("click to dial: %d", st)
+	}
+	a.clock.Advance(3 * time.Second)
+	sock.waitCall(made.ID, func(c rawCall) bool { return c.Answered != "" })
+	if heard, _ := a.Sim.DigitsHeard(made.ID); heard != "22" {
+		t.Errorf("the far end heard %q, want 22", heard)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", token, nil, nil)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	if tasks := a.Org.Records("Task"); len(tasks) != 1 || tasks[0]["WhoId"] != lucy {
+		t.Errorf("Task %v, want WhoId %s (the record clicked)", tasks, lucy)
+	}
+}
