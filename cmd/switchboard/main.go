@@ -1,6 +1,6 @@
 // Command switchboard runs the Switchboard Open CTI adapter: the softphone
 // server, the agent API and WebSocket, the switch monitor and the Salesforce
-// call logger. With no Salesforce settings it runs in demo mode.
+// call logger. With no Salesforce setting at all it runs in demo mode.
 package main
 
 import (
