@@ -162,7 +162,9 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	// version cannot create a second Task while the first is in flight.
 	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
 	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
-		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
+		// Not a Salesforce failure: another writer holds the call log, or
+		// the store is down (logged where that is noticed).
+		s.Log.Debug().Err(err).Str("call", job.CallID).Msg("call log busy; retried later")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
