@@ -149,10 +149,20 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 			return
 		}
 		for _, job := range jobs {
-			s.writeTask(ctx, job)
+			if ctx.Err() != nil {
+				break // not started: left in the outbox for the next writer
+			}
+			// A write under way finishes even when ctx ends (shutdown):
+			// cutting it could leave a Task created with its answer lost.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskWriteTimeout)
+			s.writeTask(wctx, job)
+			cancel()
 		}
 	}
 }
+
+// taskWriteTimeout bounds one Task write (its lookups and retries).
+const taskWriteTimeout = 30 * time.Second
 
 // writeTask performs one outbox job. Jobs of one call log share a key: the
 // first creates the Task, later ones update it, and an older version never
