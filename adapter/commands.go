@@ -437,7 +437,7 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 		return false
 	}
 	var d dialedJSON
-	if json.Unmarshal(b, &d) != nil || !sameNumber(d.Number, rec.Number) {
+	if json.Unmarshal(b, &d) != nil || !(sameNumber(d.Number, rec.Number) || s.dialedAs(d.Number, rec.Number)) {
 		return false
 	}
 	_ = s.Store.SetCache(ctx, dialedKey(rec.Extension), nil, time.Millisecond) // used: forget it
@@ -452,6 +452,14 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 	}
 	s.Log.Info().Str("call", rec.ID).Str("record_id", r.ID).Str("object_type", r.Type).Msg("click-to-dial record taken as the caller")
 	return true
+}
+
+// dialedAs reports whether dialling text (which may hold an extension,
+// vanity letters or dialing prefixes) called number, the call's canonical
+// number.
+func (s *Service) dialedAs(text, number string) bool {
+	d, _, err := s.Numbers.Dial(text)
+	return err == nil && d.Number == number
 }
 
 // sameNumber compares two phone numbers by their digits (the dialed form

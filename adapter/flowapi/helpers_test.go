@@ -84,7 +84,7 @@ var otherKey = func() *rsa.PrivateKey {
 	return k
 }()
 
-func newEnv(t *testing.T, tweak func(*flowapi.AuthConfig)) *env {
+func newEnv(t testing.TB, tweak func(*flowapi.AuthConfig)) *env {
 	t.Helper()
 	clock := sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	sw, err := sim.New(sim.DemoConfig(), clock)
@@ -115,7 +115,7 @@ func newEnv(t *testing.T, tweak func(*flowapi.AuthConfig)) *env {
 }
 
 // jwtFor mints a Named Credential style JWT; edit changes its claims.
-func (e *env) jwtFor(t *testing.T, edit func(jwt.MapClaims)) string {
+func (e *env) jwtFor(t testing.TB, edit func(jwt.MapClaims)) string {
 	t.Helper()
 	now := e.clock.Now()
 	c := jwt.MapClaims{"iss": ncIssuer, "sub": "flow@example.com", "aud": ncAudience, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix()}
@@ -170,7 +170,7 @@ func (e *env) do(t *testing.T, method, path, token string, body any) resp {
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) resp {
+func send(t testing.TB, req *http.Request) resp {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -48,6 +48,16 @@ type Config struct {
 	PBX      string
 	LeaseTTL time.Duration
 
+	// The Flow API (/api/flow/v1): Named Credential JWTs and OAuth clients.
+	FlowJWTIssuer      string
+	FlowJWTAudience    string
+	FlowJWTCert        string // PEM certificate or public key
+	FlowJWTScopes      string
+	FlowJWTMaxLifetime time.Duration
+	FlowClients        string
+	FlowTokenTTL       time.Duration
+	FlowRateLimit      string
+
 	// Region is the default region of national numbers (dialing and
 	// Salesforce lookups).
 	Region string
@@ -106,6 +116,14 @@ func (c *Config) settings() []setting {
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
+		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},
+		{name: "flow-jwt-cert", usage: "Flow API: PEM certificate (or public key) the Named Credential signs with (use _FILE)", str: &c.FlowJWTCert, secret: true},
+		{name: "flow-jwt-scopes", usage: "Flow API: scopes granted to the Named Credential, space-separated; default all (calls.read calls.write presence.read presence.write codes.read tasks.write)", str: &c.FlowJWTScopes},
+		{name: "flow-jwt-max-lifetime", usage: "Flow API: longest JWT lifetime (exp - iat) accepted", dur: &c.FlowJWTMaxLifetime, def: "5m"},
+		{name: "flow-clients", usage: "Flow API: OAuth client-credentials clients, comma-separated id:secret[:scopes] (secret >= 32 characters); a demo client in demo mode", str: &c.FlowClients, secret: true},
+		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
+		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
 	}
 }
@@ -160,7 +178,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 					return Config{}, fmt.Errorf("%s_FILE: %w", envName(s.name), err)
 				}
 				v = strings.TrimSpace(string(b))
-				if s.name == "sf-private-key" {
+				if s.name == "sf-private-key" || s.name == "flow-jwt-cert" {
 					v = string(b)
 				}
 			}
@@ -251,6 +269,7 @@ func (c *Config) validate() error {
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		problems = append(problems, "SWITCHBOARD_PUBLIC_URL: must start with https:// (or http:// for local use)")
 	}
+	problems = append(problems, c.flowProblems()...)
 	if c.RedisURL != "" {
 		if _, err := url.Parse(c.RedisURL); err != nil || !(strings.HasPrefix(c.RedisURL, "redis://") || strings.HasPrefix(c.RedisURL, "rediss://") || strings.HasPrefix(c.RedisURL, "unix://")) {
 			problems = append(problems, "SWITCHBOARD_REDIS_URL: use redis://[user:password@]host:6379/0 (rediss:// for TLS)")
