@@ -91,19 +91,25 @@ func checkCallID(id string) error {
 	return nil
 }
 
-// MakeCall dials number from the agent's device.
+// MakeCall dials number from the agent's device: the one path of the agent
+// API, click-to-dial and the Flow API. number is read by Numbers.Dial (raw
+// text as a Salesforce Phone field holds it is fine); its extension is
+// sent as DTMF once the far end answers.
 func (s *Service) MakeCall(ctx context.Context, a Agent, number string) (string, error) {
 	ext, err := s.device(a)
 	if err != nil {
 		return "", err
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.MakeCall(ctx, ext, n)
+	id, err := s.Switch.MakeCall(ctx, ext, dial)
 	if err != nil {
 		return "", fmt.Errorf("make call: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -120,13 +126,16 @@ func (s *Service) Consult(ctx context.Context, a Agent, callID, number string) (
 	if strings.TrimSpace(number) == "" {
 		return "", fmt.Errorf("number: required (who to transfer or conference to): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.Consult(ctx, ext, callID, n)
+	id, err := s.Switch.Consult(ctx, ext, callID, dial)
 	if err != nil {
 		return "", fmt.Errorf("consult: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -143,11 +152,14 @@ func (s *Service) Redirect(ctx context.Context, a Agent, callID, number string) 
 	if strings.TrimSpace(number) == "" {
 		return fmt.Errorf("number: required (where to redirect the call): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return err
 	}
-	if err := s.Switch.Redirect(ctx, ext, callID, n); err != nil {
+	if d.Extension != "" {
+		return fmt.Errorf("number: a redirected call leaves your phone, so no extension can be keyed on it: redirect to the main number: %w", ErrInvalid)
+	}
+	if err := s.Switch.Redirect(ctx, ext, callID, dial); err != nil {
 		return fmt.Errorf("redirect: %w", err)
 	}
 	return nil
@@ -196,15 +208,19 @@ func (s *Service) SetCode(ctx context.Context, a Agent, callID, kind, code strin
 		return fmt.Errorf("%s code: %w", kind, err)
 	}
 	// Keep the stored call (which may be in post-call) in step.
-	if rec, err := s.Store.Call(ctx, ext, callID); err == nil {
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, ErrNotFound
+		}
 		if kind == "account" {
 			rec.AccountCode = code
 		} else {
 			rec.ClassificationCode = code
 		}
-		if err := s.Store.PutCall(ctx, rec); err == nil {
-			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
-		}
+		return CallPut, nil
+	})
+	if err == nil {
+		_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 	}
 	return nil
 }
@@ -405,7 +421,11 @@ func (s *Service) MakeCallFor(ctx context.Context, a Agent, number string, r Dia
 	if err != nil {
 		return "", err
 	}
-	b, _ := json.Marshal(dialedJSON{Number: number, Record: r})
+	dialed := number
+	if _, d, err := s.Numbers.Dial(number); err == nil {
+		dialed = d // what the switch dials (no extension, letters read as digits)
+	}
+	b, _ := json.Marshal(dialedJSON{Number: dialed, Record: r})
 	if err := s.Store.SetCache(ctx, dialedKey(ext), b, dialedTTL); err != nil {
 		return "", fmt.Errorf("make call: remember the dialed record: %w", err)
 	}
@@ -421,7 +441,7 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 		return false
 	}
 	var d dialedJSON
-	if json.Unmarshal(b, &d) != nil || !sameNumber(d.Number, rec.Number) {
+	if json.Unmarshal(b, &d) != nil || !(sameNumber(d.Number, rec.Number) || s.dialedAs(d.Number, rec.Number)) {
 		return false
 	}
 	_ = s.Store.SetCache(ctx, dialedKey(rec.Extension), nil, time.Millisecond) // used: forget it
@@ -436,6 +456,14 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 	}
 	s.Log.Info().Str("call", rec.ID).Str("record_id", r.ID).Str("object_type", r.Type).Msg("click-to-dial record taken as the caller")
 	return true
+}
+
+// dialedAs reports whether dialling text (which may hold an extension,
+// vanity letters or dialing prefixes) called number, the call's canonical
+// number.
+func (s *Service) dialedAs(text, number string) bool {
+	d, _, err := s.Numbers.Dial(text)
+	return err == nil && d.Number == number
 }
 
 // sameNumber compares two phone numbers by their digits (the dialed form

@@ -69,10 +69,11 @@ func (s *Server) login(c *echo.Context) error {
 	if s.cfg.Demo {
 		ctx = adapter.WithBaseURL(ctx, s.publicBase(c.Request()))
 	}
-	u, err := s.cfg.Auth.Begin(ctx, c.QueryParam("return"), prompt)
+	u, state, err := s.cfg.Auth.Begin(ctx, c.QueryParam("return"), prompt)
 	if err != nil {
 		return err
 	}
+	s.bindState(c, state)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, u)
 }
@@ -114,21 +115,23 @@ func (s *Server) callback(c *echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	data := callbackData{Return: "/softphone/"}
+	state := c.QueryParam("state")
+	if reason, msg := s.checkState(c, state); reason != "" {
+		return s.refuseSignIn(c, data, http.StatusForbidden, "login_csrf", reason, msg)
+	}
 	if e := c.QueryParam("error"); e != "" {
-		data.Error = "Salesforce sign-in: " + e
-		if l, err := s.cfg.Auth.Store.TakeLogin(c.Request().Context(), c.QueryParam("state")); err == nil {
+		if l, err := s.cfg.Auth.Store.TakeLogin(c.Request().Context(), state); err == nil {
 			data.Return = l.Return
 		}
-		c.Response().WriteHeader(http.StatusUnauthorized)
-		return callbackPage.Execute(c.Response(), data)
+		return s.refuseSignIn(c, data, http.StatusUnauthorized, "unauthorized", "idp_"+oauthErrorCode(e), "Salesforce sign-in: "+clipText(e, 100))
 	}
-	ag, sid, ret, err := s.cfg.Auth.Complete(c.Request().Context(), c.QueryParam("state"), c.QueryParam("code"))
+	ag, sid, ret, err := s.cfg.Auth.Complete(c.Request().Context(), state, c.QueryParam("code"))
 	if err != nil {
-		status, _, msg := classify(err)
-		data.Error = msg
-		c.Response().WriteHeader(status)
-		s.cfg.Log.Info().Int("status", status).Msg("sign-in refused")
-		return callbackPage.Execute(c.Response(), data)
+		status, code, msg := classify(err)
+		if status >= 500 {
+			msg = "sign-in failed: a service is unavailable; try again"
+		}
+		return s.refuseSignIn(c, data, status, code, adapter.RefusalReason(err), msg)
 	}
 	tok, _, err := s.cfg.Tokens.Issue(ag.UserID, sid)
 	if err != nil {
@@ -166,5 +169,6 @@ func (s *Server) logout(c *echo.Context) error {
 	if err := s.cfg.Auth.Logout(c.Request().Context(), sid); err != nil {
 		return err
 	}
+	s.hub.EndSession(sid) // this instance's sockets now; others' at their next check
 	return c.NoContent(http.StatusNoContent)
 }

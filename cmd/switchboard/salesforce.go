@@ -94,7 +94,7 @@ const (
 // (mounted at /demo-org on this server) in demo mode, else the real org.
 func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (*sfParts, error) {
 	cfg := m.Config
-	httpClient := &http.Client{Timeout: 10 * time.Second}
+	httpClient := salesforce.NewHTTPClient()
 	loginURL, browserLogin := cfg.SFLoginURL, cfg.SFLoginURL
 	clientID, username, audience := cfg.SFClientID, cfg.SFUsername, cfg.SFAudience
 	var key *rsa.PrivateKey
@@ -139,10 +139,11 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	}
 	scfg := salesforce.Config{
 		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
-		DefaultRegion: cfg.SFRegion, Now: m.Clock.Now,
+		DefaultRegion: cfg.Region, Now: m.Clock.Now,
 		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
 		Cache:              storeCache{m},
 		UserExtensionField: cfg.SFUserExtField,
+		UserACDAgentField:  cfg.SFUserACDField,
 	}
 	if cfg.SFWriteAs == "agent" {
 		scfg.UserTokens = jwtFor
