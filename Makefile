@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz
+.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz screenshots
 
 test: deps vet tidy-check go-test build browser-test
 
@@ -29,8 +29,15 @@ go-test:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
+# Browser test screenshots go to tests/browser/out/ (ignored): `make test`
+# leaves the tree clean.
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
+
+# Rewrites the README's screenshots in docs/screenshots/ (the browser tests
+# that take them).
+screenshots: deps build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SWITCHBOARD_SCREENSHOTS=docs bash scripts/browser-test.sh idle.test.js calls.test.js settings.test.js agents.test.js demo.test.js
 
 run:
 	$(GO) run ./cmd/switchboard

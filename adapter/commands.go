@@ -421,7 +421,11 @@ func (s *Service) MakeCallFor(ctx context.Context, a Agent, number string, r Dia
 	if err != nil {
 		return "", err
 	}
-	b, _ := json.Marshal(dialedJSON{Number: number, Record: r})
+	dialed := number
+	if _, d, err := s.Numbers.Dial(number); err == nil {
+		dialed = d // what the switch dials (no extension, letters read as digits)
+	}
+	b, _ := json.Marshal(dialedJSON{Number: dialed, Record: r})
 	if err := s.Store.SetCache(ctx, dialedKey(ext), b, dialedTTL); err != nil {
 		return "", fmt.Errorf("make call: remember the dialed record: %w", err)
 	}

@@ -157,7 +157,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: switchboard [flags]\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
+		fmt.Fprintf(out, "Usage: switchboard [flags]\n       switchboard doctor [flags]   check the configuration and say what to fix\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -166,6 +166,7 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: hold: call %s at %s is not connected to a party: %w", callID, ext, pbx.ErrNotAllowed)
 		} else {
 			ch.parked, ch.held, ch.since = true, true, d.now()
+			ch.byUs, peer.byUs = false, false
 		}
 	}
 	d.mu.Unlock()
@@ -257,7 +258,14 @@ func (d *Driver) BlindTransfer(ctx context.Context, ext, callID, number string) 
 		}
 		return d.action(ctx, "blind transfer", NewAction("Hangup", "Channel", ch.name, "Cause", "16"))
 	}
-	return d.action(ctx, "blind transfer", NewAction("BlindTransfer", "Channel", ch.name, "Context", d.cfg.Context, "Exten", number))
+	if err := d.action(ctx, "blind transfer", NewAction("BlindTransfer", "Channel", ch.name, "Context", d.cfg.Context, "Exten", number)); err != nil {
+		return err
+	}
+	// Asterisk hangs the transferer up after a blind transfer out of a
+	// Dial's bridge, but returns it to the dialplan out of a bridge our
+	// Retrieve made: drop it either way (an error means it has gone).
+	_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", ch.name, "Cause", "16"))
+	return nil
 }
 
 // Conference is not supported yet over AMI.
