@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet go-test browser-test build run bench fuzz
+.PHONY: test deps vet go-test browser-test real-pbx-test build run bench fuzz
 
-test: deps vet go-test build browser-test
+test: deps vet go-test build browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -24,6 +24,12 @@ build:
 
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
+
+# The real-PBX tier: a real Asterisk (fetched from Debian's archive into
+# ~/.cache/switchboard), baresip phones and SIPp on loopback. Fails loudly
+# when Asterisk cannot be fetched; SWITCHBOARD_SKIP_REAL_PBX=1 skips it.
+real-pbx-test:
+	bash scripts/asterisk-lab.sh test
 
 run:
 	$(GO) run ./cmd/switchboard
