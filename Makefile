@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet go-test browser-test real-pbx-test build run bench fuzz
+.PHONY: test deps vet tidy-check go-test browser-test real-pbx-test build run bench fuzz screenshots
 
-test: deps vet go-test build browser-test real-pbx-test
+test: deps vet tidy-check go-test build browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -15,6 +15,13 @@ deps:
 vet:
 	$(GO) vet ./...
 
+# go.mod and go.sum must be what `go mod tidy` makes (it prints the diff
+# and fails otherwise).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result" >&2; exit 1; }
+
+# Tests use their own Redis key prefix and delete their keys; the check
+# after the run fails if any test left a key under the test prefixes.
 go-test:
 	$(GO) test -race -count=1 ./...
 
@@ -22,6 +29,8 @@ go-test:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
+# Browser test screenshots go to tests/browser/out/ (ignored): `make test`
+# leaves the tree clean.
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
 
@@ -30,6 +39,11 @@ browser-test: build
 # when Asterisk cannot be fetched; SWITCHBOARD_SKIP_REAL_PBX=1 skips it.
 real-pbx-test:
 	bash scripts/asterisk-lab.sh test
+
+# Rewrites the README's screenshots in docs/screenshots/ (the browser tests
+# that take them).
+screenshots: deps build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SWITCHBOARD_SCREENSHOTS=docs bash scripts/browser-test.sh idle.test.js calls.test.js settings.test.js agents.test.js demo.test.js
 
 run:
 	$(GO) run ./cmd/switchboard

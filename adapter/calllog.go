@@ -17,7 +17,7 @@ func (s *Service) buildTask(rec CallRecord, ownerID string) salesforce.Task {
 	if subject == "" {
 		subject = "Call"
 	}
-	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), rec.Number)
+	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), taskNumber(rec))
 	return salesforce.Task{
 		Subject:               truncate(subject, 255),
 		Description:           truncate(describe(rec), MaxNotes),
@@ -53,7 +53,7 @@ func describe(rec CallRecord) string {
 			facts = append(facts, k+": "+v)
 		}
 	}
-	add("Number", rec.Number)
+	add("Number", taskNumber(rec))
 	add("DNIS", rec.DNIS)
 	add("Collected digits", rec.Digits)
 	add("Queue", rec.Queue)
@@ -66,6 +66,19 @@ func describe(rec CallRecord) string {
 		b.WriteString(strings.Join(facts, "\n"))
 	}
 	return b.String()
+}
+
+// WithheldText is what a Task says instead of the number of a caller who
+// withheld it.
+const WithheldText = "Number withheld by the caller"
+
+// taskNumber is the number a Task names: the other party's, or that the
+// caller withheld it.
+func taskNumber(rec CallRecord) string {
+	if rec.Withheld {
+		return WithheldText
+	}
+	return rec.Number
 }
 
 func truncate(s string, n int) string {
@@ -136,10 +149,20 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 			return
 		}
 		for _, job := range jobs {
-			s.writeTask(ctx, job)
+			if ctx.Err() != nil {
+				break // not started: left in the outbox for the next writer
+			}
+			// A write under way finishes even when ctx ends (shutdown):
+			// cutting it could leave a Task created with its answer lost.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskWriteTimeout)
+			s.writeTask(wctx, job)
+			cancel()
 		}
 	}
 }
+
+// taskWriteTimeout bounds one Task write (its lookups and retries).
+const taskWriteTimeout = 30 * time.Second
 
 // writeTask performs one outbox job. Jobs of one call log share a key: the
 // first creates the Task, later ones update it, and an older version never
@@ -149,6 +172,9 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	// version cannot create a second Task while the first is in flight.
 	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
 	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
+		// Not a Salesforce failure: another writer holds the call log, or
+		// the store is down (logged where that is noticed).
+		s.Log.Debug().Err(err).Str("call", job.CallID).Msg("call log busy; retried later")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
@@ -182,10 +208,11 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 		if errors.Is(err, salesforce.ErrInvalid) || job.Attempts >= 20 {
 			// Salesforce will never take it as it is: keep it out of the
 			// way but visible to operators.
-			s.Log.Error().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Msg("call log rejected by Salesforce; dropped from outbox")
+			s.Log.Error().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log rejected by Salesforce; dropped from outbox")
 			_ = s.Store.FinishTask(ctx, job)
 			return
 		}
+		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
@@ -196,11 +223,7 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	if err := s.Store.FinishTask(ctx, job); err != nil {
 		s.Log.Warn().Err(err).Str("call", job.CallID).Msg("outbox job not finished")
 	}
-	rec, err := s.Store.Call(ctx, job.Extension, job.CallID)
-	if err == nil && rec.TaskID != id {
-		rec.TaskID = id
-		_ = s.Store.PutCall(ctx, rec)
-	}
+	_ = s.Store.SetCallTask(ctx, job.Extension, job.CallID, id)
 	_ = s.Bus.Publish(ctx, job.Extension, AgentEvent{Type: EventTask, CallID: job.CallID, TaskID: id})
 	s.observe(job, nil)
 }
@@ -284,29 +307,38 @@ func (s *Service) UpdateLog(ctx context.Context, a Agent, callID string, in LogI
 	if err := in.validate(); err != nil {
 		return CallRecord{}, err
 	}
-	rec, err := s.agentCall(ctx, a, callID)
+	ext, err := s.device(a)
 	if err != nil {
 		return CallRecord{}, err
 	}
-	if in.Subject != nil {
-		rec.Log.Subject = *in.Subject
+	if err := checkCallID(callID); err != nil {
+		return CallRecord{}, err
 	}
-	if in.Notes != nil {
-		rec.Log.Notes = *in.Notes
-	}
-	if in.QuickNotes != nil {
-		rec.Log.QuickNotes = in.QuickNotes
-	}
-	if in.WhoID != nil {
-		rec.Log.WhoID = *in.WhoID
-	}
-	if in.WhatID != nil {
-		rec.Log.WhatID = *in.WhatID
-	}
-	if in.Disposition != nil {
-		rec.Log.Disposition = *in.Disposition
-	}
-	if err := s.Store.PutCall(ctx, rec); err != nil {
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, fmt.Errorf("call %q: %w", clip(callID, 40), ErrNotFound)
+		}
+		if in.Subject != nil {
+			rec.Log.Subject = *in.Subject
+		}
+		if in.Notes != nil {
+			rec.Log.Notes = *in.Notes
+		}
+		if in.QuickNotes != nil {
+			rec.Log.QuickNotes = in.QuickNotes
+		}
+		if in.WhoID != nil {
+			rec.Log.WhoID = *in.WhoID
+		}
+		if in.WhatID != nil {
+			rec.Log.WhatID = *in.WhatID
+		}
+		if in.Disposition != nil {
+			rec.Log.Disposition = *in.Disposition
+		}
+		return CallPut, nil
+	})
+	if err != nil {
 		return CallRecord{}, err
 	}
 	if err := s.Bus.Publish(ctx, a.Extension, AgentEvent{Type: EventCall, Call: &rec}); err != nil {
@@ -325,25 +357,51 @@ func (s *Service) WrapUp(ctx context.Context, a Agent, callID, action string) (C
 	if len(action) > 80 {
 		return CallRecord{}, fmt.Errorf("action: at most 80 characters: %w", ErrInvalid)
 	}
-	rec, err := s.agentCall(ctx, a, callID)
+	ext, err := s.device(a)
 	if err != nil {
 		return CallRecord{}, err
 	}
-	if !rec.PostCall {
-		return CallRecord{}, fmt.Errorf("call %s: wrap-up is only possible after the call ended: %w", callID, ErrConflict)
+	if err := checkCallID(callID); err != nil {
+		return CallRecord{}, err
 	}
-	if action != "save" && rec.Log.Disposition == "" {
-		rec.Log.Disposition = action
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, fmt.Errorf("call %q: %w", clip(callID, 40), ErrNotFound)
+		}
+		if !rec.PostCall {
+			return CallKeep, fmt.Errorf("call %s: wrap-up is only possible after the call ended: %w", clip(callID, 40), ErrConflict)
+		}
+		if action != "save" && rec.Log.Disposition == "" {
+			rec.Log.Disposition = action
+		}
+		rec.PostCall = false
+		return CallDelete, nil
+	})
+	if err != nil {
+		return CallRecord{}, err
 	}
 	job := TaskJob{Key: rec.ID + "/" + rec.Extension, UserID: a.UserID, Extension: rec.Extension,
 		CallID: rec.ID, Task: s.buildTask(rec, a.UserID), TaskID: rec.TaskID, Created: s.Now(), AsUsername: a.Username}
 	s.enqueue(ctx, job)
-	rec.PostCall = false
-	if err := s.Store.DeleteCall(ctx, rec.Extension, rec.ID); err != nil {
-		return CallRecord{}, err
-	}
 	if err := s.Bus.Publish(ctx, rec.Extension, AgentEvent{Type: EventCallEnded, Call: &rec}); err != nil {
 		return CallRecord{}, err
 	}
 	return rec, nil
+}
+
+// writeFailReason names why a Task write failed, for the log.
+func writeFailReason(err error) string {
+	switch {
+	case errors.Is(err, salesforce.ErrInvalid):
+		return "rejected"
+	case errors.Is(err, salesforce.ErrLimitExceeded):
+		return "api_limit"
+	case errors.Is(err, salesforce.ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, salesforce.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "other"
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -54,6 +55,14 @@ type Service struct {
 	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
 	// choose their own.
 	DefaultPopOrder []salesforce.PopRule
+	// Numbers reads and dials phone numbers (default region, dialing
+	// options).
+	Numbers Numbers
+	// DialPause is how long a ',' in a dialled extension waits (phones'
+	// "2-sec pause").
+	DialPause time.Duration
+	// AfterFunc runs f after d (time.AfterFunc; tests inject their clock).
+	AfterFunc func(d time.Duration, f func())
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
@@ -71,6 +80,9 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		Now:           time.Now,
 		LookupTimeout: 3 * time.Second,
 		LeaseTTL:      15 * time.Second,
+		Numbers:       Numbers{Region: "US"},
+		DialPause:     2 * time.Second,
+		AfterFunc:     func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		owned:         map[string]bool{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -311,49 +323,75 @@ func otherNumber(c pbx.Call, ext string) string {
 }
 
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
-	rec, err := s.Store.Call(ctx, ext, c.ID)
-	isNew := errors.Is(err, ErrNotFound)
-	if err != nil && !isNew {
+	_, err := s.Store.Call(ctx, ext, c.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if isNew {
-		rec = CallRecord{
+	other := otherNumber(c, ext)
+	fresh := func() CallRecord {
+		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
-			Number:  otherNumber(c, ext),
-			Consult: c.RelatedID != "",
-			Via:     cause,
-			Started: now, Matches: []salesforce.Match{},
+			Number:   s.Numbers.Canonical(other),
+			Withheld: phone.Withheld(other),
+			Consult:  c.RelatedID != "",
+			Via:      cause,
+			Started:  now, Matches: []salesforce.Match{},
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
-	rec.State = ownState(c, ext)
-	rec.Parties = c.Parties
-	rec.RelatedID = c.RelatedID
-	rec.Digits = c.Digits
-	rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
-	if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
-		rec.Answered = now // for a call the agent made: when the far end answered
+	var looked *CallRecord
+	if err != nil {
+		// A new call: look the caller up before storing it (outside the
+		// transaction; the lookup's result goes in only if the call is
+		// still new then).
+		r := fresh()
+		r.Parties = c.Parties
+		s.lookup(ctx, &r)
+		looked = &r
 	}
-	if !isNew && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
-		// The call came back to a device that had left it (a transfer or
-		// hold recall): it is live again, and its log is updated when it
-		// ends for good.
-		rec.Ended, rec.PostCall = time.Time{}, false
-	}
-	if isNew {
-		s.lookup(ctx, &rec)
-	}
-	if err := s.Store.PutCall(ctx, rec); err != nil {
+	justAnswered := false
+	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			if looked != nil {
+				*rec = *looked
+			} else {
+				*rec = fresh()
+			}
+		}
+		rec.State = ownState(c, ext)
+		rec.Parties = c.Parties
+		rec.RelatedID = c.RelatedID
+		rec.Digits = c.Digits
+		rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+		justAnswered = false
+		if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
+			rec.Answered = now // for a call the agent made: when the far end answered
+			justAnswered = true
+		}
+		if exists && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
+			// The call came back to a device that had left it (a transfer
+			// or hold recall): it is live again, and its log is updated
+			// when it ends for good.
+			rec.Ended, rec.PostCall = time.Time{}, false
+		}
+		return CallPut, nil
+	})
+	if err != nil {
 		return err
+	}
+	if justAnswered && !rec.isIncoming() {
+		s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
 	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 }
 
 // lookup finds the Salesforce records for a new call, bounded by
-// LookupTimeout. A failure leaves the call without matches.
+// LookupTimeout. A failure leaves the call without matches. A withheld
+// caller is never looked up: only the pop rules that do not need the
+// caller's number (DNIS, collected digits, an empty New Contact) apply.
 func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
-	if rec.Number == "" {
+	if rec.Number == "" && !rec.Withheld {
 		return
 	}
 	for _, p := range rec.Parties {
@@ -364,6 +402,9 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
 	defer cancel()
 	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
+	if outgoing && s.takeDialed(ctx, rec) {
+		return // the agent clicked the record to dial it (click-to-dial)
+	}
 	if !outgoing {
 		// What to pop follows the Pop-Up Order (the agent's, else the
 		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
@@ -387,6 +428,9 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 				rec.Log.WhatID = what
 			}
 		}
+	}
+	if rec.Withheld {
+		return // no number: no records of the caller
 	}
 	// The caller's (or callee's) records: for the call log and the
 	// agent's choice among several matches, whatever pops.
@@ -444,21 +488,11 @@ func singleWhat(ms []salesforce.Match) string {
 }
 
 func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
-	rec, err := s.Store.Call(ctx, ext, c.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil // never seen (e.g. ended before this instance took over)
-	}
-	if err != nil {
+	if _, err := s.Store.Call(ctx, ext, c.ID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil // never seen (e.g. ended before this instance took over)
+		}
 		return err
-	}
-	if !rec.Ended.IsZero() {
-		return nil // already handled
-	}
-	rec.Ended = now
-	rec.State = pbx.Disconnected
-	rec.Parties = c.Parties
-	if cause == pbx.CauseRedirected {
-		rec.Redirected = true
 	}
 	uid := s.deviceUser(ctx, ext)
 	settings := DefaultSettings()
@@ -467,35 +501,57 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			settings = st
 		}
 	}
-	// Logged: every call the agent talked on or made, and every direct call
-	// that rang unanswered (the customer tried to reach this agent). Not
-	// logged: redirected calls (the guide), an ACD call offered to this
-	// agent and answered elsewhere, and call types whose Call Notes the
-	// agent turned off (the guide: all off, no call logs).
-	// Offered but answered elsewhere: an ACD call another agent takes, or
-	// a transfer not picked up here (it rings back to the transferring
-	// agent, whose call it is).
-	offeredOnly := !rec.wasAnswered() && (rec.ACD || rec.Via == pbx.CauseTransferred)
-	// A consultation leg (the agent's call to the colleague consulted
-	// about a transfer or conference, or the colleague's side of it) is
-	// part of the original call, which is logged.
-	// A device no agent ever signed in to has no one to log for.
-	logIt := uid != "" && !rec.Redirected && !offeredOnly && !rec.Consult && notesOn(settings, rec.CallType())
-	if !rec.wasAnswered() && rec.Log.Disposition == "" {
-		if rec.isIncoming() {
-			rec.Log.Disposition = "Missed"
-		} else {
-			rec.Log.Disposition = "No answer"
+	var logIt, ended bool
+	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		ended = false
+		if !exists || !rec.Ended.IsZero() {
+			return CallKeep, nil // gone, or already handled
 		}
-	}
-	rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
-	if logIt {
-		if rec.Log.Subject == "" {
+		ended = true
+		rec.Ended = now
+		rec.State = pbx.Disconnected
+		rec.Parties = c.Parties
+		if cause == pbx.CauseRedirected {
+			rec.Redirected = true
+		}
+		// Logged: every call the agent talked on or made, and every
+		// direct call that rang unanswered (the customer tried to reach
+		// this agent). Not logged: redirected calls (the guide), an ACD
+		// call offered to this agent and answered elsewhere, and call
+		// types whose Call Notes the agent turned off (the guide: all
+		// off, no call logs).
+		// Offered but answered elsewhere: an ACD call another agent
+		// takes, or a transfer not picked up here (it rings back to the
+		// transferring agent, whose call it is).
+		offeredOnly := !rec.wasAnswered() && (rec.ACD || rec.Via == pbx.CauseTransferred)
+		// A consultation leg (the agent's call to the colleague consulted
+		// about a transfer or conference, or the colleague's side of it)
+		// is part of the original call, which is logged.
+		// A device no agent ever signed in to has no one to log for.
+		logIt = uid != "" && !rec.Redirected && !offeredOnly && !rec.Consult && notesOn(settings, rec.CallType())
+		if !rec.wasAnswered() && rec.Log.Disposition == "" {
+			if rec.isIncoming() {
+				rec.Log.Disposition = "Missed"
+			} else {
+				rec.Log.Disposition = "No answer"
+			}
+		}
+		rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
+		if logIt && rec.Log.Subject == "" {
 			rec.Log.Subject = settings.CallSubject
 		}
+		if rec.PostCall {
+			return CallPut, nil
+		}
+		return CallDelete, nil
+	})
+	if err != nil || !ended {
+		return err
+	}
+	if logIt {
 		job := TaskJob{
 			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
-			Task: s.buildTask(rec, uid), Created: now,
+			Task: s.buildTask(rec, uid), TaskID: rec.TaskID, Created: now,
 		}
 		if uid != "" {
 			if ag, err := s.Store.Agent(ctx, uid); err == nil {
@@ -510,14 +566,6 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		} else {
 			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventHistory, CallID: rec.ID})
 		}
-	}
-	if rec.PostCall {
-		err = s.Store.PutCall(ctx, rec)
-	} else {
-		err = s.Store.DeleteCall(ctx, ext, rec.ID)
-	}
-	if err != nil {
-		return err
 	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCallEnded, Call: &rec})
 }
@@ -568,7 +616,7 @@ func (c *CallRecord) CallType() string {
 
 func historyEntry(rec CallRecord) HistoryEntry {
 	e := HistoryEntry{
-		CallID: rec.ID, Number: rec.Number, Time: rec.Started,
+		CallID: rec.ID, Number: rec.Number, Withheld: rec.Withheld, Time: rec.Started,
 		Duration: int(rec.Duration() / time.Second), Missed: rec.Missed(),
 		Direction: "incoming",
 	}
