@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz screenshots
+.PHONY: test deps vet tidy-check go-test browser-test real-pbx-test build run bench fuzz screenshots
 
-test: deps vet tidy-check go-test build browser-test
+test: deps vet tidy-check go-test build browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -33,6 +33,12 @@ build:
 # leaves the tree clean.
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
+
+# The real-PBX tier: a real Asterisk (fetched from Debian's archive into
+# ~/.cache/switchboard), baresip phones and SIPp on loopback. Fails loudly
+# when Asterisk cannot be fetched; SWITCHBOARD_SKIP_REAL_PBX=1 skips it.
+real-pbx-test:
+	bash scripts/asterisk-lab.sh test
 
 # Rewrites the README's screenshots in docs/screenshots/ (the browser tests
 # that take them).
