@@ -79,6 +79,7 @@ async function phoneSessionChanged() {
 // key press (never on load; the browser prompt only follows their "yes").
 function askNotifications() {
   const ask = () => {
+    if (state.phase !== 'ready') return; // the Sign in click does not count
     removeEventListener('click', ask, true);
     removeEventListener('keydown', ask, true);
     if ('Notification' in window && Notification.permission === 'default' && !local.get('switchboard.notifyAsked')) {
