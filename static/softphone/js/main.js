@@ -43,7 +43,8 @@ async function startSession() {
 function onClickToDial(number, rec = {}) {
   log('click to dial', rec.id || '');
   update((s) => { s.ui.query = number; s.ui.results = null; });
-  const record = rec.id ? { recordId: String(rec.id), objectType: rec.type || undefined, name: rec.name || undefined } : null;
+  // A record id that is not one (15 or 18 letters and digits) is left out: the number is still dialled.
+  const record = /^[a-z0-9]{15}([a-z0-9]{3})?$/i.test(rec.id || '') ? { recordId: rec.id, objectType: rec.type || undefined, name: rec.name || undefined } : null;
   dial(number, 'search', record);
 }
 
