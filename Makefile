@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet go-test browser-test build run bench fuzz
+.PHONY: test deps vet go-test browser-test build run bench fuzz load-smoke load
 
-test: deps vet go-test build browser-test
+test: deps vet go-test build load-smoke browser-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -24,6 +24,18 @@ build:
 
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
+
+# A small load run whose figures are printed (cmd/switchboard-load).
+load-smoke: build
+	$(GO) run ./cmd/switchboard-load -bin $(BIN) -agents 50 -rate 20 -duration 3s -progress 0
+
+# A full-size load run: make load AGENTS=10000 RATE=200 ORG_LATENCY=50ms
+AGENTS ?= 1000
+RATE ?= 200
+ORG_LATENCY ?= 0s
+DURATION ?= 30s
+load: build
+	$(GO) run ./cmd/switchboard-load -bin $(BIN) -agents $(AGENTS) -rate $(RATE) -org-latency $(ORG_LATENCY) -duration $(DURATION)
 
 run:
 	$(GO) run ./cmd/switchboard

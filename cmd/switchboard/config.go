@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,6 +44,10 @@ type Config struct {
 
 	PBX      string
 	LeaseTTL time.Duration
+	// SimExtensions is how many extra regular extensions (100000 up) the
+	// simulator has, for load tests (cmd/switchboard-load).
+	SimExtensions int
+	simExtensions string
 
 	// Demo is set when no Salesforce settings are given: the demo org,
 	// demo users and the demo page.
@@ -84,6 +89,7 @@ func (c *Config) settings() []setting {
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
 	}
 }
 
@@ -163,6 +169,11 @@ func (c *Config) validate() error {
 	}
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
+	}
+	if n, err := strconv.Atoi(c.simExtensions); err != nil || n < 0 || n > 100000 {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_SIM_EXTENSIONS: %q is not a number from 0 to 100000", c.simExtensions))
+	} else {
+		c.SimExtensions = n
 	}
 	if c.LeaseTTL < time.Second {
 		problems = append(problems, "SWITCHBOARD_LEASE_TTL: at least 1s")
