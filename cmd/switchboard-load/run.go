@@ -66,9 +66,9 @@ type loadRun struct {
 	nextNew  int
 
 	placed, rung, answered, ended atomic.Int64
-	rtt, ringing, matches       samples
-	answer, clear               samples
-	errs                        struct{ place, noIdle, answer, clear, socket atomic.Int64 }
+	rtt, ringing, matches         samples
+	answer, clear                 samples
+	errs                          struct{ place, noIdle, answer, clear, socket atomic.Int64 }
 }
 
 type agent struct {

@@ -111,12 +111,12 @@ type Summary struct {
 
 // Errors counts what went wrong in a run.
 type Errors struct {
-	Place        int64 `json:"place"`        // the simulator refused a call
+	Place        int64 `json:"place"`         // the simulator refused a call
 	NoIdleAgent  int64 `json:"no_idle_agent"` // every agent was busy
-	Answer       int64 `json:"answer"`       // POST answer failed
-	Clear        int64 `json:"clear"`        // POST clear failed
-	NoRinging    int64 `json:"no_ringing"`   // placed, but no ringing push
-	NoEnd        int64 `json:"no_end"`       // answered, but no call_ended push
+	Answer       int64 `json:"answer"`        // POST answer failed
+	Clear        int64 `json:"clear"`         // POST clear failed
+	NoRinging    int64 `json:"no_ringing"`    // placed, but no ringing push
+	NoEnd        int64 `json:"no_end"`        // answered, but no call_ended push
 	SocketClosed int64 `json:"socket_closed"`
 	Total        int64 `json:"total"`
 }
