@@ -46,9 +46,15 @@ type Service struct {
 	Instance string
 	Now      func() time.Time
 	Log      zerolog.Logger
-	// LookupTimeout bounds the Salesforce lookup before a ringing call is
-	// pushed (the call is pushed without matches after it).
+	// LookupTimeout bounds a call's Salesforce lookup (the call keeps
+	// ringing without matches after it). A new call is pushed at once;
+	// its matches follow in a second push.
 	LookupTimeout time.Duration
+	// LookupConcurrency is how many Salesforce lookups run at once;
+	// LookupQueue how many more may wait (beyond it a call rings without
+	// matches).
+	LookupConcurrency int
+	LookupQueue       int
 	// LeaseTTL is how long a device monitor lease lasts without renewal.
 	LeaseTTL time.Duration
 	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
@@ -62,17 +68,22 @@ type Service struct {
 	crmAt          time.Time       // last Salesforce readiness check
 	outboxObserver func(TaskJob, error)
 	crmErr         error
+
+	lk      lookups
+	devices deviceLocks
 }
 
 // NewService returns a Service with defaults filled in.
 func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log zerolog.Logger) *Service {
 	return &Service{
 		Switch: sw, CRM: crm, Store: st, Bus: bus, Instance: instance, Log: log,
-		Now:           time.Now,
-		LookupTimeout: 3 * time.Second,
-		LeaseTTL:      15 * time.Second,
-		owned:         map[string]bool{},
-		wake:          make(chan struct{}, 1),
+		Now:               time.Now,
+		LookupTimeout:     3 * time.Second,
+		LookupConcurrency: 64,
+		LookupQueue:       10000,
+		LeaseTTL:          15 * time.Second,
+		owned:             map[string]bool{},
+		wake:              make(chan struct{}, 1),
 	}
 }
 
@@ -310,7 +321,12 @@ func otherNumber(c pbx.Call, ext string) string {
 	return c.ANI
 }
 
+// callUpdated stores and pushes a call's new state: two Redis round trips
+// (read the record; store it and publish in one pipeline). A new call's
+// Salesforce lookup runs after the push, off this path.
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
+	unlock := s.devices.lock(ext)
+	defer unlock()
 	rec, err := s.Store.Call(ctx, ext, c.ID)
 	isNew := errors.Is(err, ErrNotFound)
 	if err != nil && !isNew {
@@ -341,70 +357,19 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		// ends for good.
 		rec.Ended, rec.PostCall = time.Time{}, false
 	}
-	if isNew {
-		s.lookup(ctx, &rec)
+	lookup := false
+	if isNew && needsLookup(rec) {
+		rec.Lookup, lookup = LookupPending, true
+	} else if rec.Lookup == LookupPending && s.lookupJob(lookupKey(ext, rec.ID)) == nil {
+		lookup = true // started by an instance that went away
 	}
-	if err := s.Store.PutCall(ctx, rec); err != nil {
+	if err := s.putAndPush(ctx, rec); err != nil {
 		return err
 	}
-	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
-}
-
-// lookup finds the Salesforce records for a new call, bounded by
-// LookupTimeout. A failure leaves the call without matches.
-func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
-	if rec.Number == "" {
-		return
+	if lookup {
+		s.startLookup(ctx, rec)
 	}
-	for _, p := range rec.Parties {
-		if p.Internal && p.Number == rec.Number {
-			return // an internal party is not a Salesforce record to pop
-		}
-	}
-	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
-	defer cancel()
-	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
-	if !outgoing {
-		// What to pop follows the Pop-Up Order (the agent's, else the
-		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
-		req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
-		if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
-			if st, err := s.Store.Settings(ctx, uid); err == nil && st.PopOrder != nil {
-				req.Order = st.PopOrder
-			}
-		}
-		res, err := s.CRM.ScreenPop(lctx, req)
-		if err != nil {
-			rec.LookupError = "Salesforce lookup failed"
-			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("screen-pop lookup failed")
-			return
-		}
-		rec.Pop = &res
-		if res.Rule == "ani" {
-			rec.Matches = nonNil(res.Matches)
-		} else if res.Rule == "dnis" || res.Rule == "digits" {
-			if what := singleWhat(res.Matches); what != "" {
-				rec.Log.WhatID = what
-			}
-		}
-	}
-	// The caller's (or callee's) records: for the call log and the
-	// agent's choice among several matches, whatever pops.
-	if rec.Pop == nil || rec.Pop.Rule != "ani" {
-		ms, err := s.CRM.FindByPhone(lctx, rec.Number)
-		if err != nil {
-			rec.LookupError = "Salesforce lookup failed"
-			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("phone lookup failed")
-			return
-		}
-		rec.Matches = nonNil(ms)
-	}
-	if who := singleWho(rec.Matches); who != "" {
-		rec.Log.WhoID = who
-	}
-	if rec.Log.WhatID == "" {
-		rec.Log.WhatID = singleWhat(rec.Matches)
-	}
+	return nil
 }
 
 func nonNil(ms []salesforce.Match) []salesforce.Match {
@@ -444,6 +409,8 @@ func singleWhat(ms []salesforce.Match) string {
 }
 
 func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
+	unlock := s.devices.lock(ext)
+	defer unlock()
 	rec, err := s.Store.Call(ctx, ext, c.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // never seen (e.g. ended before this instance took over)
@@ -453,6 +420,10 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	}
 	if !rec.Ended.IsZero() {
 		return nil // already handled
+	}
+	if rec.Lookup == LookupPending {
+		// The call log needs the caller's records.
+		s.awaitLookup(ctx, &rec)
 	}
 	rec.Ended = now
 	rec.State = pbx.Disconnected

@@ -34,6 +34,41 @@ func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) 
 	return wrap("publish", err)
 }
 
+// PutCallPublish implements adapter.CallPublisher: the call record is
+// stored (as PutCall does) and ev published (as Publish does) in one
+// pipeline, one round trip.
+func (s *Store) PutCallPublish(ctx context.Context, rec adapter.CallRecord, ev adapter.AgentEvent) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("redis: encode call: %w", err)
+	}
+	ev.Seq = 0
+	e, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("redis: encode event: %w", err)
+	}
+	calls := s.key("dev", rec.Extension, "calls")
+	keys := []string{s.key("dev", rec.Extension, "seq"), s.key("ev", rec.Extension)}
+	run := func(eval func(redis.Pipeliner)) error {
+		pipe := s.rdb.Pipeline()
+		pipe.HSet(ctx, calls, rec.ID, b)
+		// A device's calls expire a day after the last change (PutCall).
+		pipe.Expire(ctx, calls, 24*time.Hour)
+		eval(pipe)
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	err = run(func(p redis.Pipeliner) { publishScript.EvalSha(ctx, p, keys, e) })
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// First use on this server: send the script itself (storing the
+		// call again is harmless).
+		err = run(func(p redis.Pipeliner) { publishScript.Eval(ctx, p, keys, e) })
+	}
+	return wrap("put call and publish", err)
+}
+
+var _ adapter.CallPublisher = (*Store)(nil)
+
 // Seq implements adapter.Bus.
 func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
 	n, err := s.rdb.Get(ctx, s.key("dev", ext, "seq")).Uint64()
