@@ -17,7 +17,7 @@ func (s *Service) buildTask(rec CallRecord, ownerID string) salesforce.Task {
 	if subject == "" {
 		subject = "Call"
 	}
-	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), rec.Number)
+	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), taskNumber(rec))
 	return salesforce.Task{
 		Subject:               truncate(subject, 255),
 		Description:           truncate(describe(rec), MaxNotes),
@@ -53,7 +53,7 @@ func describe(rec CallRecord) string {
 			facts = append(facts, k+": "+v)
 		}
 	}
-	add("Number", rec.Number)
+	add("Number", taskNumber(rec))
 	add("DNIS", rec.DNIS)
 	add("Collected digits", rec.Digits)
 	add("Queue", rec.Queue)
@@ -66,6 +66,19 @@ func describe(rec CallRecord) string {
 		b.WriteString(strings.Join(facts, "\n"))
 	}
 	return b.String()
+}
+
+// WithheldText is what a Task says instead of the number of a caller who
+// withheld it.
+const WithheldText = "Number withheld by the caller"
+
+// taskNumber is the number a Task names: the other party's, or that the
+// caller withheld it.
+func taskNumber(rec CallRecord) string {
+	if rec.Withheld {
+		return WithheldText
+	}
+	return rec.Number
 }
 
 func truncate(s string, n int) string {
@@ -149,6 +162,7 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	// version cannot create a second Task while the first is in flight.
 	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
 	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
+		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
@@ -182,10 +196,11 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 		if errors.Is(err, salesforce.ErrInvalid) || job.Attempts >= 20 {
 			// Salesforce will never take it as it is: keep it out of the
 			// way but visible to operators.
-			s.Log.Error().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Msg("call log rejected by Salesforce; dropped from outbox")
+			s.Log.Error().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log rejected by Salesforce; dropped from outbox")
 			_ = s.Store.FinishTask(ctx, job)
 			return
 		}
+		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}
@@ -346,4 +361,21 @@ func (s *Service) WrapUp(ctx context.Context, a Agent, callID, action string) (C
 		return CallRecord{}, err
 	}
 	return rec, nil
+}
+
+// writeFailReason names why a Task write failed, for the log.
+func writeFailReason(err error) string {
+	switch {
+	case errors.Is(err, salesforce.ErrInvalid):
+		return "rejected"
+	case errors.Is(err, salesforce.ErrLimitExceeded):
+		return "api_limit"
+	case errors.Is(err, salesforce.ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, salesforce.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "other"
 }

@@ -70,9 +70,11 @@ func (d *deviceLocks) lock(ext string) func() {
 func lookupKey(ext, id string) string { return ext + "/" + id }
 
 // needsLookup reports whether a new call's other party is worth looking up
-// in Salesforce (not an internal party).
+// in Salesforce (not an internal party). A withheld caller is looked up
+// for the pop rules that do not need the number (DNIS, digits, New
+// Contact).
 func needsLookup(rec CallRecord) bool {
-	if rec.Number == "" {
+	if rec.Number == "" && !rec.Withheld {
 		return false
 	}
 	for _, p := range rec.Parties {
@@ -225,6 +227,10 @@ func (s *Service) findRecords(ctx context.Context, rec CallRecord) lookupResult 
 		} else if pop.Rule == "dnis" || pop.Rule == "digits" {
 			res.whatID = singleWhat(pop.Matches)
 		}
+	}
+	if rec.Withheld {
+		res.matches = []salesforce.Match{}
+		return res // no number: no records of the caller
 	}
 	// The caller's (or callee's) records: for the call log and the
 	// agent's choice among several matches, whatever pops.

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -60,6 +61,14 @@ type Service struct {
 	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
 	// choose their own.
 	DefaultPopOrder []salesforce.PopRule
+	// Numbers reads and dials phone numbers (default region, dialing
+	// options).
+	Numbers Numbers
+	// DialPause is how long a ',' in a dialled extension waits (phones'
+	// "2-sec pause").
+	DialPause time.Duration
+	// AfterFunc runs f after d (time.AfterFunc; tests inject their clock).
+	AfterFunc func(d time.Duration, f func())
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
@@ -82,6 +91,9 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		LookupConcurrency: 64,
 		LookupQueue:       10000,
 		LeaseTTL:          15 * time.Second,
+		Numbers:           Numbers{Region: "US"},
+		DialPause:         2 * time.Second,
+		AfterFunc:         func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		owned:             map[string]bool{},
 		wake:              make(chan struct{}, 1),
 	}
@@ -333,13 +345,15 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		return err
 	}
 	if isNew {
+		other := otherNumber(c, ext)
 		rec = CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
-			Number:  otherNumber(c, ext),
-			Consult: c.RelatedID != "",
-			Via:     cause,
-			Started: now, Matches: []salesforce.Match{},
+			Number:   s.Numbers.Canonical(other),
+			Withheld: phone.Withheld(other),
+			Consult:  c.RelatedID != "",
+			Via:      cause,
+			Started:  now, Matches: []salesforce.Match{},
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
@@ -348,8 +362,10 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	rec.RelatedID = c.RelatedID
 	rec.Digits = c.Digits
 	rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+	justAnswered := false
 	if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
 		rec.Answered = now // for a call the agent made: when the far end answered
+		justAnswered = true
 	}
 	if !isNew && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
 		// The call came back to a device that had left it (a transfer or
@@ -358,13 +374,18 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		rec.Ended, rec.PostCall = time.Time{}, false
 	}
 	lookup := false
-	if isNew && needsLookup(rec) {
+	if isNew && rec.isOutgoingLeg() && s.takeDialed(ctx, &rec) {
+		// The agent clicked the record to dial it (click-to-dial): no lookup.
+	} else if isNew && needsLookup(rec) {
 		rec.Lookup, lookup = LookupPending, true
 	} else if rec.Lookup == LookupPending && s.lookupJob(lookupKey(ext, rec.ID)) == nil {
 		lookup = true // started by an instance that went away
 	}
 	if err := s.putAndPush(ctx, rec); err != nil {
 		return err
+	}
+	if justAnswered && !rec.isIncoming() {
+		s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
 	}
 	if lookup {
 		s.startLookup(ctx, rec)
@@ -539,7 +560,7 @@ func (c *CallRecord) CallType() string {
 
 func historyEntry(rec CallRecord) HistoryEntry {
 	e := HistoryEntry{
-		CallID: rec.ID, Number: rec.Number, Time: rec.Started,
+		CallID: rec.ID, Number: rec.Number, Withheld: rec.Withheld, Time: rec.Started,
 		Duration: int(rec.Duration() / time.Second), Missed: rec.Missed(),
 		Direction: "incoming",
 	}

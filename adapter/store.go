@@ -85,6 +85,9 @@ type Store interface {
 type PendingLogin struct {
 	Verifier string `json:"verifier"`
 	Return   string `json:"return"`
+	// Base is the browser's base URL the sign-in returns to, when the
+	// IdentityProvider is a BaseURLProvider (demo mode).
+	Base string `json:"base,omitempty"`
 }
 
 // TaskJob is one Salesforce Task write waiting in the outbox.

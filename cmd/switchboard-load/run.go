@@ -140,6 +140,9 @@ func findBinary(flagBin string) (string, error) {
 	return "", errors.New("no switchboard binary: run make build, or pass -bin")
 }
 
+// simToken guards the child's simulator API (/sim/v1) for this run.
+func (r *loadRun) simToken() string { return "sim-" + r.secret }
+
 func callerNumber(n int) string { return fmt.Sprintf("+1415%07d", n) }
 
 // startChild starts the switchboard process, logging to a file.
@@ -156,6 +159,7 @@ func (r *loadRun) startChild(bin string) error {
 		"SWITCHBOARD_REDIS_URL=" + r.o.RedisURL, "SWITCHBOARD_REDIS_PREFIX=" + r.prefix,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_SESSION_KEYS=load:" + r.secret,
 		"SWITCHBOARD_SIM_EXTENSIONS=" + strconv.Itoa(r.o.Agents),
+		"SWITCHBOARD_SIM_API_TOKEN=" + r.simToken(),
 	}
 	if r.org != nil {
 		keyPath := filepath.Join(r.tmp, "org-key.pem")
@@ -520,7 +524,10 @@ func (r *loadRun) place() {
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"from": r.caller(), "to": r.agents[i].ext})
-	resp, err := r.hc.Post(r.base+"/sim/v1/calls", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, r.base+"/sim/v1/calls", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.simToken())
+	resp, err := r.hc.Do(req)
 	r.placed.Add(1)
 	if err == nil {
 		io.Copy(io.Discard, resp.Body)
