@@ -6,8 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +24,9 @@ type org struct {
 	*fakeorg.Org
 	URL    string
 	KeyPEM []byte
-	srv    *http.Server
+	// CertPEM is the org's TLS certificate (self-signed, 127.0.0.1).
+	CertPEM []byte
+	srv     *httptest.Server
 
 	mu     sync.Mutex
 	counts map[string]int64
@@ -36,11 +38,7 @@ func startOrg(latency time.Duration) (*org, error) {
 	if err != nil {
 		return nil, fmt.Errorf("org key: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("org listener: %w", err)
-	}
-	o := &org{counts: map[string]int64{}, URL: "http://" + ln.Addr().String()}
+	o := &org{counts: map[string]int64{}}
 	o.Org = fakeorg.New(fakeorg.Options{
 		ClientID: loadClientID, PublicKey: &key.PublicKey, DailyLimit: 1 << 30,
 		Users: []fakeorg.User{{Username: fakeorg.IntegrationUsername, FirstName: "Switchboard", LastName: "Integration"}},
@@ -50,11 +48,15 @@ func startOrg(latency time.Duration) (*org, error) {
 	}
 	o.KeyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	h := o.Handler()
-	o.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Over TLS, as Salesforce is (switchboard refuses an http login
+	// URL); the child trusts the test certificate through SSL_CERT_FILE.
+	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.count(r)
 		h.ServeHTTP(w, r)
-	})}
-	go o.srv.Serve(ln)
+	}))
+	o.srv.StartTLS()
+	o.URL = o.srv.URL
+	o.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: o.srv.Certificate().Raw})
 	return o, nil
 }
 
@@ -99,4 +101,4 @@ func (o *org) Counts() map[string]int64 {
 	return c
 }
 
-func (o *org) close() { _ = o.srv.Close() }
+func (o *org) close() { o.srv.Close() }

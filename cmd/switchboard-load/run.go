@@ -166,7 +166,11 @@ func (r *loadRun) startChild(bin string) error {
 		if err := os.WriteFile(keyPath, r.org.KeyPEM, 0o600); err != nil {
 			return err
 		}
-		env = append(env, "SWITCHBOARD_SF_LOGIN_URL="+r.org.URL, "SWITCHBOARD_SF_CLIENT_ID="+loadClientID,
+		certPath := filepath.Join(r.tmp, "org-cert.pem")
+		if err := os.WriteFile(certPath, r.org.CertPEM, 0o600); err != nil {
+			return err
+		}
+		env = append(env, "SSL_CERT_FILE="+certPath, "SWITCHBOARD_SF_LOGIN_URL="+r.org.URL, "SWITCHBOARD_SF_CLIENT_ID="+loadClientID,
 			"SWITCHBOARD_SF_USERNAME="+fakeorg.IntegrationUsername, "SWITCHBOARD_SF_PRIVATE_KEY_FILE="+keyPath,
 			"SWITCHBOARD_SF_PRIVATE_KEY=")
 	} else {
