@@ -90,123 +90,12 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		LookupTimeout:     3 * time.Second,
 		LookupConcurrency: 64,
 		LookupQueue:       10000,
-		LeaseTTL:          15 * time.Second,
+		LeaseTTL:          5 * time.Second,
 		Numbers:           Numbers{Region: "US"},
 		DialPause:         2 * time.Second,
 		AfterFunc:         func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		owned:             map[string]bool{},
 		wake:              make(chan struct{}, 1),
-	}
-}
-
-// Run monitors every device of the switch and runs the Task outbox until
-// ctx ends.
-func (s *Service) Run(ctx context.Context) error {
-	devices, err := s.Switch.Devices(ctx)
-	if err != nil {
-		return fmt.Errorf("adapter: list devices: %w", err)
-	}
-	var wg sync.WaitGroup
-	for _, d := range devices {
-		events, cancel, err := s.Switch.Subscribe(ctx, d.Extension)
-		if err != nil {
-			return fmt.Errorf("adapter: monitor %s: %w", d.Extension, err)
-		}
-		wg.Add(1)
-		go func(ext string) {
-			defer wg.Done()
-			defer cancel()
-			s.monitor(ctx, ext, events)
-		}(d.Extension)
-	}
-	wg.Add(2)
-	go func() { defer wg.Done(); s.renewLeases(ctx, devices) }()
-	go func() { defer wg.Done(); s.runOutbox(ctx) }()
-	wg.Wait()
-	return nil
-}
-
-func leaseName(ext string) string { return "monitor:" + ext }
-
-// renewLeases keeps this instance's claim on device monitors, and resyncs a
-// device from the switch when it takes it over.
-func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
-	tick := time.NewTicker(s.LeaseTTL / 3)
-	defer tick.Stop()
-	for {
-		for _, d := range devices {
-			if ctx.Err() != nil {
-				break
-			}
-			ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("device lease not renewed")
-				}
-				continue
-			}
-			s.mu.Lock()
-			was := s.owned[d.Extension]
-			s.owned[d.Extension] = ok
-			s.mu.Unlock()
-			if ok && !was {
-				if err := s.Resync(ctx, d.Extension); err != nil && ctx.Err() == nil {
-					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("resync failed")
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			for _, d := range devices {
-				_ = s.Store.Release(context.WithoutCancel(ctx), leaseName(d.Extension), s.Instance)
-			}
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// Owns reports whether this instance handles ext's events now.
-func (s *Service) Owns(ext string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.owned[ext]
-}
-
-// ClaimDevices takes the monitor lease of every device at once (used at start
-// so the first events are not missed while the renewal loop starts).
-func (s *Service) ClaimDevices(ctx context.Context) error {
-	devices, err := s.Switch.Devices(ctx)
-	if err != nil {
-		return fmt.Errorf("adapter: list devices: %w", err)
-	}
-	for _, d := range devices {
-		ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
-		if err != nil {
-			return fmt.Errorf("adapter: claim %s: %w", d.Extension, err)
-		}
-		s.mu.Lock()
-		s.owned[d.Extension] = ok
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-func (s *Service) monitor(ctx context.Context, ext string, events <-chan pbx.Event) {
-	var last uint64
-	for ev := range events {
-		if !s.Owns(ext) {
-			last = ev.Seq
-			continue
-		}
-		if last != 0 && ev.Seq != last+1 {
-			s.Log.Warn().Str("extension", ext).Uint64("expected", last+1).Uint64("got", ev.Seq).Msg("switch events lost; resyncing")
-			if err := s.Resync(ctx, ext); err != nil {
-				s.Log.Warn().Err(err).Str("extension", ext).Msg("resync failed")
-			}
-		}
-		last = ev.Seq
-		s.handleWithRetry(ctx, ext, ev)
 	}
 }
 

@@ -109,7 +109,7 @@ func (c *Config) settings() []setting {
 		{name: "session-ttl", usage: "how long an agent stays signed in without activity", dur: &c.SessionTTL, def: "12h"},
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
-		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
+		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing (renewed every second, all devices in one Redis round trip); an instance that dies is replaced after it, one that stops cleanly within a second", dur: &c.LeaseTTL, def: "5s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
 		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
