@@ -30,8 +30,10 @@ type allEvents interface {
 
 // eventWorkers is how many goroutines handle switch events when the switch
 // delivers them on one channel; a device always goes to the same one, so
-// its events keep their order.
-const eventWorkers = 32
+// its events keep their order. Enough that a device waiting (a call that
+// ends while its lookup runs waits for it, up to LookupTimeout) holds up
+// few others.
+const eventWorkers = 256
 
 // leaseRenewEvery is the longest time between two lease rounds: a device
 // released by an instance that stopped is taken over within it.
