@@ -211,11 +211,7 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	if err := s.Store.FinishTask(ctx, job); err != nil {
 		s.Log.Warn().Err(err).Str("call", job.CallID).Msg("outbox job not finished")
 	}
-	rec, err := s.Store.Call(ctx, job.Extension, job.CallID)
-	if err == nil && rec.TaskID != id {
-		rec.TaskID = id
-		_ = s.Store.PutCall(ctx, rec)
-	}
+	_ = s.Store.SetCallTask(ctx, job.Extension, job.CallID, id)
 	_ = s.Bus.Publish(ctx, job.Extension, AgentEvent{Type: EventTask, CallID: job.CallID, TaskID: id})
 	s.observe(job, nil)
 }
@@ -299,29 +295,38 @@ func (s *Service) UpdateLog(ctx context.Context, a Agent, callID string, in LogI
 	if err := in.validate(); err != nil {
 		return CallRecord{}, err
 	}
-	rec, err := s.agentCall(ctx, a, callID)
+	ext, err := s.device(a)
 	if err != nil {
 		return CallRecord{}, err
 	}
-	if in.Subject != nil {
-		rec.Log.Subject = *in.Subject
+	if err := checkCallID(callID); err != nil {
+		return CallRecord{}, err
 	}
-	if in.Notes != nil {
-		rec.Log.Notes = *in.Notes
-	}
-	if in.QuickNotes != nil {
-		rec.Log.QuickNotes = in.QuickNotes
-	}
-	if in.WhoID != nil {
-		rec.Log.WhoID = *in.WhoID
-	}
-	if in.WhatID != nil {
-		rec.Log.WhatID = *in.WhatID
-	}
-	if in.Disposition != nil {
-		rec.Log.Disposition = *in.Disposition
-	}
-	if err := s.Store.PutCall(ctx, rec); err != nil {
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, fmt.Errorf("call %q: %w", clip(callID, 40), ErrNotFound)
+		}
+		if in.Subject != nil {
+			rec.Log.Subject = *in.Subject
+		}
+		if in.Notes != nil {
+			rec.Log.Notes = *in.Notes
+		}
+		if in.QuickNotes != nil {
+			rec.Log.QuickNotes = in.QuickNotes
+		}
+		if in.WhoID != nil {
+			rec.Log.WhoID = *in.WhoID
+		}
+		if in.WhatID != nil {
+			rec.Log.WhatID = *in.WhatID
+		}
+		if in.Disposition != nil {
+			rec.Log.Disposition = *in.Disposition
+		}
+		return CallPut, nil
+	})
+	if err != nil {
 		return CallRecord{}, err
 	}
 	if err := s.Bus.Publish(ctx, a.Extension, AgentEvent{Type: EventCall, Call: &rec}); err != nil {
@@ -340,23 +345,32 @@ func (s *Service) WrapUp(ctx context.Context, a Agent, callID, action string) (C
 	if len(action) > 80 {
 		return CallRecord{}, fmt.Errorf("action: at most 80 characters: %w", ErrInvalid)
 	}
-	rec, err := s.agentCall(ctx, a, callID)
+	ext, err := s.device(a)
 	if err != nil {
 		return CallRecord{}, err
 	}
-	if !rec.PostCall {
-		return CallRecord{}, fmt.Errorf("call %s: wrap-up is only possible after the call ended: %w", callID, ErrConflict)
+	if err := checkCallID(callID); err != nil {
+		return CallRecord{}, err
 	}
-	if action != "save" && rec.Log.Disposition == "" {
-		rec.Log.Disposition = action
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, fmt.Errorf("call %q: %w", clip(callID, 40), ErrNotFound)
+		}
+		if !rec.PostCall {
+			return CallKeep, fmt.Errorf("call %s: wrap-up is only possible after the call ended: %w", clip(callID, 40), ErrConflict)
+		}
+		if action != "save" && rec.Log.Disposition == "" {
+			rec.Log.Disposition = action
+		}
+		rec.PostCall = false
+		return CallDelete, nil
+	})
+	if err != nil {
+		return CallRecord{}, err
 	}
 	job := TaskJob{Key: rec.ID + "/" + rec.Extension, UserID: a.UserID, Extension: rec.Extension,
 		CallID: rec.ID, Task: s.buildTask(rec, a.UserID), TaskID: rec.TaskID, Created: s.Now(), AsUsername: a.Username}
 	s.enqueue(ctx, job)
-	rec.PostCall = false
-	if err := s.Store.DeleteCall(ctx, rec.Extension, rec.ID); err != nil {
-		return CallRecord{}, err
-	}
 	if err := s.Bus.Publish(ctx, rec.Extension, AgentEvent{Type: EventCallEnded, Call: &rec}); err != nil {
 		return CallRecord{}, err
 	}

@@ -208,15 +208,19 @@ func (s *Service) SetCode(ctx context.Context, a Agent, callID, kind, code strin
 		return fmt.Errorf("%s code: %w", kind, err)
 	}
 	// Keep the stored call (which may be in post-call) in step.
-	if rec, err := s.Store.Call(ctx, ext, callID); err == nil {
+	rec, err := s.Store.UpdateCall(ctx, ext, callID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			return CallKeep, ErrNotFound
+		}
 		if kind == "account" {
 			rec.AccountCode = code
 		} else {
 			rec.ClassificationCode = code
 		}
-		if err := s.Store.PutCall(ctx, rec); err == nil {
-			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
-		}
+		return CallPut, nil
+	})
+	if err == nil {
+		_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 	}
 	return nil
 }
@@ -433,7 +437,7 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 		return false
 	}
 	var d dialedJSON
-	if json.Unmarshal(b, &d) != nil || !sameNumber(d.Number, rec.Number) {
+	if json.Unmarshal(b, &d) != nil || !(sameNumber(d.Number, rec.Number) || s.dialedAs(d.Number, rec.Number)) {
 		return false
 	}
 	_ = s.Store.SetCache(ctx, dialedKey(rec.Extension), nil, time.Millisecond) // used: forget it
@@ -448,6 +452,14 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 	}
 	s.Log.Info().Str("call", rec.ID).Str("record_id", r.ID).Str("object_type", r.Type).Msg("click-to-dial record taken as the caller")
 	return true
+}
+
+// dialedAs reports whether dialling text (which may hold an extension,
+// vanity letters or dialing prefixes) called number, the call's canonical
+// number.
+func (s *Service) dialedAs(text, number string) bool {
+	d, _, err := s.Numbers.Dial(text)
+	return err == nil && d.Number == number
 }
 
 // sameNumber compares two phone numbers by their digits (the dialed form

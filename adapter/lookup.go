@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"hash/fnv"
 	"sync"
 	"sync/atomic"
@@ -17,11 +16,13 @@ import (
 // push.
 const LookupPending = "pending"
 
-// CallPublisher is what a Store may also do: store a call record and
-// publish an event for its device in one round trip. The Service uses it
-// when the Store has it, else PutCall then Bus.Publish.
+// CallPublisher is what a Store may also do: UpdateCall and, when f
+// stores the record (CallPut), publish an EventCall carrying it in the same
+// transaction (one round trip fewer, and no window where the record is
+// stored but not pushed). The Service uses it when the Store has it, else
+// UpdateCall then Bus.Publish.
 type CallPublisher interface {
-	PutCallPublish(ctx context.Context, rec CallRecord, ev AgentEvent) error
+	UpdateCallPublish(ctx context.Context, ext, id string, f func(rec *CallRecord, exists bool) (CallChange, error)) (CallRecord, error)
 }
 
 // lookups runs the Salesforce lookups of new calls off the ringing path:
@@ -143,42 +144,36 @@ func (s *Service) applyLookup(ctx context.Context, job *lookupJob) {
 	defer cancel()
 	unlock := s.devices.lock(job.rec.Extension)
 	defer unlock()
-	rec, err := s.Store.Call(ctx, job.rec.Extension, job.rec.ID)
-	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			s.Log.Warn().Err(err).Str("call", job.rec.ID).Msg("lookup result not stored; it is redone on the next update")
+	_, err := s.updateAndPush(ctx, job.rec.Extension, job.rec.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists || rec.Lookup != LookupPending {
+			return CallKeep, nil // gone, or looked up already
 		}
-		return
-	}
-	if rec.Lookup != LookupPending {
-		return
-	}
-	job.res.applyTo(&rec)
-	if err := s.putAndPush(ctx, rec); err != nil {
-		s.Log.Warn().Err(err).Str("call", rec.ID).Msg("lookup result not stored; it is redone on the next update")
+		job.res.applyTo(rec)
+		return CallPut, nil
+	})
+	if err != nil {
+		s.Log.Warn().Err(err).Str("call", job.rec.ID).Msg("lookup result not stored; it is redone on the next update")
 	}
 }
 
-// awaitLookup finishes rec's pending lookup before the call is logged:
-// it waits for the one running here (bounded by LookupTimeout), or looks
-// up now when none runs (the instance that started it went away).
-func (s *Service) awaitLookup(ctx context.Context, rec *CallRecord) {
+// awaitLookup is the result of rec's pending lookup, for its call log:
+// the one running here (waited for up to LookupTimeout), or a lookup made
+// now when none runs (the instance that started it went away).
+func (s *Service) awaitLookup(ctx context.Context, rec CallRecord) lookupResult {
 	if job := s.lookupJob(lookupKey(rec.Extension, rec.ID)); job != nil {
 		t := time.NewTimer(s.LookupTimeout + time.Second)
 		defer t.Stop()
 		select {
 		case <-job.done:
-			job.res.applyTo(rec)
+			return job.res
 		case <-t.C:
-			lookupResult{err: lookupFailed}.applyTo(rec)
 		case <-ctx.Done():
-			lookupResult{err: lookupFailed}.applyTo(rec)
 		}
-		return
+		return lookupResult{err: lookupFailed}
 	}
 	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
 	defer cancel()
-	s.findRecords(lctx, *rec).applyTo(rec)
+	return s.findRecords(lctx, rec)
 }
 
 // applyTo copies a lookup's result onto a call record; the call log's
@@ -255,15 +250,21 @@ func (c *CallRecord) isOutgoingLeg() bool {
 	return c.Direction == pbx.Outbound || (len(c.Parties) > 0 && c.Parties[0].Number == c.Extension)
 }
 
-// putAndPush stores a call record and pushes it to the agent, in one
-// round trip when the store can.
-func (s *Service) putAndPush(ctx context.Context, rec CallRecord) error {
-	ev := AgentEvent{Type: EventCall, Call: &rec}
+// updateAndPush changes a call record (Store.UpdateCall) and, when it
+// was stored, pushes it to the agent: in the same transaction when the
+// Store can.
+func (s *Service) updateAndPush(ctx context.Context, ext, id string, f func(rec *CallRecord, exists bool) (CallChange, error)) (CallRecord, error) {
 	if cp, ok := s.Store.(CallPublisher); ok {
-		return cp.PutCallPublish(ctx, rec, ev)
+		return cp.UpdateCallPublish(ctx, ext, id, f)
 	}
-	if err := s.Store.PutCall(ctx, rec); err != nil {
-		return err
+	var last CallChange
+	rec, err := s.Store.UpdateCall(ctx, ext, id, func(rec *CallRecord, exists bool) (CallChange, error) {
+		ch, err := f(rec, exists)
+		last = ch
+		return ch, err
+	})
+	if err != nil || last != CallPut {
+		return rec, err
 	}
-	return s.Bus.Publish(ctx, rec.Extension, ev)
+	return rec, s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 }

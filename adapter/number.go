@@ -154,7 +154,7 @@ func (s *Service) playExtension(ext, callID, digits string) {
 		}
 	}
 	if pauses == 0 {
-		go send()
+		send() // switches take commands while their events are handled
 		return
 	}
 	s.AfterFunc(time.Duration(pauses)*s.DialPause, send)

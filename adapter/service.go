@@ -228,14 +228,9 @@ func otherNumber(c pbx.Call, ext string) string {
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	unlock := s.devices.lock(ext)
 	defer unlock()
-	rec, err := s.Store.Call(ctx, ext, c.ID)
-	isNew := errors.Is(err, ErrNotFound)
-	if err != nil && !isNew {
-		return err
-	}
-	if isNew {
-		other := otherNumber(c, ext)
-		rec = CallRecord{
+	other := otherNumber(c, ext)
+	fresh := func() CallRecord {
+		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
 			Number:   s.Numbers.Canonical(other),
@@ -246,38 +241,67 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
-	rec.State = ownState(c, ext)
-	rec.Parties = c.Parties
-	rec.RelatedID = c.RelatedID
-	rec.Digits = c.Digits
-	rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+	// A call the agent dialled by clicking a record: that record is the
+	// callee, no lookup (read before the transaction; only an outgoing
+	// call pays for it).
+	var dialed *CallRecord
+	outgoing := (&CallRecord{Direction: c.Direction, Parties: c.Parties, Extension: ext}).isOutgoingLeg()
+	if r := fresh(); outgoing {
+		r.Parties = c.Parties
+		if s.takeDialed(ctx, &r) {
+			dialed = &r
+		}
+	}
 	justAnswered := false
-	if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
-		rec.Answered = now // for a call the agent made: when the far end answered
-		justAnswered = true
+	update := s.updateAndPush
+	if outgoing {
+		// The extension dialled is keyed (sendExtension) before the
+		// agent hears the far end answered.
+		update = s.Store.UpdateCall
 	}
-	if !isNew && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
-		// The call came back to a device that had left it (a transfer or
-		// hold recall): it is live again, and its log is updated when it
-		// ends for good.
-		rec.Ended, rec.PostCall = time.Time{}, false
-	}
-	lookup := false
-	if isNew && rec.isOutgoingLeg() && s.takeDialed(ctx, &rec) {
-		// The agent clicked the record to dial it (click-to-dial): no lookup.
-	} else if isNew && needsLookup(rec) {
-		rec.Lookup, lookup = LookupPending, true
-	} else if rec.Lookup == LookupPending && s.lookupJob(lookupKey(ext, rec.ID)) == nil {
-		lookup = true // started by an instance that went away
-	}
-	if err := s.putAndPush(ctx, rec); err != nil {
+	rec, err := update(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		if !exists {
+			if dialed != nil {
+				*rec = *dialed
+			} else {
+				*rec = fresh()
+			}
+		}
+		rec.State = ownState(c, ext)
+		rec.Parties = c.Parties
+		rec.RelatedID = c.RelatedID
+		rec.Digits = c.Digits
+		rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+		if !exists && dialed == nil && needsLookup(*rec) {
+			// Pushed at once; the matches follow when the lookup returns.
+			rec.Lookup = LookupPending
+		}
+		justAnswered = false
+		if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
+			rec.Answered = now // for a call the agent made: when the far end answered
+			justAnswered = true
+		}
+		if exists && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
+			// The call came back to a device that had left it (a transfer
+			// or hold recall): it is live again, and its log is updated
+			// when it ends for good.
+			rec.Ended, rec.PostCall = time.Time{}, false
+		}
+		return CallPut, nil
+	})
+	if err != nil {
 		return err
 	}
-	if justAnswered && !rec.isIncoming() {
-		s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
+	if outgoing {
+		if justAnswered && !rec.isIncoming() {
+			s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
+		}
+		if err := s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec}); err != nil {
+			return err
+		}
 	}
-	if lookup {
-		s.startLookup(ctx, rec)
+	if rec.Lookup == LookupPending && s.lookupJob(lookupKey(ext, rec.ID)) == nil {
+		s.startLookup(ctx, rec) // new, or started by an instance that went away
 	}
 	return nil
 }
@@ -321,25 +345,18 @@ func singleWhat(ms []salesforce.Match) string {
 func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	unlock := s.devices.lock(ext)
 	defer unlock()
-	rec, err := s.Store.Call(ctx, ext, c.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil // never seen (e.g. ended before this instance took over)
-	}
+	before, err := s.Store.Call(ctx, ext, c.ID)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil // never seen (e.g. ended before this instance took over)
+		}
 		return err
 	}
-	if !rec.Ended.IsZero() {
-		return nil // already handled
-	}
-	if rec.Lookup == LookupPending {
+	var looked *lookupResult
+	if before.Lookup == LookupPending && before.Ended.IsZero() {
 		// The call log needs the caller's records.
-		s.awaitLookup(ctx, &rec)
-	}
-	rec.Ended = now
-	rec.State = pbx.Disconnected
-	rec.Parties = c.Parties
-	if cause == pbx.CauseRedirected {
-		rec.Redirected = true
+		res := s.awaitLookup(ctx, before)
+		looked = &res
 	}
 	uid := s.deviceUser(ctx, ext)
 	settings := DefaultSettings()
@@ -348,35 +365,60 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			settings = st
 		}
 	}
-	// Logged: every call the agent talked on or made, and every direct call
-	// that rang unanswered (the customer tried to reach this agent). Not
-	// logged: redirected calls (the guide), an ACD call offered to this
-	// agent and answered elsewhere, and call types whose Call Notes the
-	// agent turned off (the guide: all off, no call logs).
-	// Offered but answered elsewhere: an ACD call another agent takes, or
-	// a transfer not picked up here (it rings back to the transferring
-	// agent, whose call it is).
-	offeredOnly := !rec.wasAnswered() && (rec.ACD || rec.Via == pbx.CauseTransferred)
-	// A consultation leg (the agent's call to the colleague consulted
-	// about a transfer or conference, or the colleague's side of it) is
-	// part of the original call, which is logged.
-	// A device no agent ever signed in to has no one to log for.
-	logIt := uid != "" && !rec.Redirected && !offeredOnly && !rec.Consult && notesOn(settings, rec.CallType())
-	if !rec.wasAnswered() && rec.Log.Disposition == "" {
-		if rec.isIncoming() {
-			rec.Log.Disposition = "Missed"
-		} else {
-			rec.Log.Disposition = "No answer"
+	var logIt, ended bool
+	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		ended = false
+		if !exists || !rec.Ended.IsZero() {
+			return CallKeep, nil // gone, or already handled
 		}
-	}
-	rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
-	if logIt {
-		if rec.Log.Subject == "" {
+		ended = true
+		if looked != nil && rec.Lookup == LookupPending {
+			looked.applyTo(rec)
+		}
+		rec.Ended = now
+		rec.State = pbx.Disconnected
+		rec.Parties = c.Parties
+		if cause == pbx.CauseRedirected {
+			rec.Redirected = true
+		}
+		// Logged: every call the agent talked on or made, and every
+		// direct call that rang unanswered (the customer tried to reach
+		// this agent). Not logged: redirected calls (the guide), an ACD
+		// call offered to this agent and answered elsewhere, and call
+		// types whose Call Notes the agent turned off (the guide: all
+		// off, no call logs).
+		// Offered but answered elsewhere: an ACD call another agent
+		// takes, or a transfer not picked up here (it rings back to the
+		// transferring agent, whose call it is).
+		offeredOnly := !rec.wasAnswered() && (rec.ACD || rec.Via == pbx.CauseTransferred)
+		// A consultation leg (the agent's call to the colleague consulted
+		// about a transfer or conference, or the colleague's side of it)
+		// is part of the original call, which is logged.
+		// A device no agent ever signed in to has no one to log for.
+		logIt = uid != "" && !rec.Redirected && !offeredOnly && !rec.Consult && notesOn(settings, rec.CallType())
+		if !rec.wasAnswered() && rec.Log.Disposition == "" {
+			if rec.isIncoming() {
+				rec.Log.Disposition = "Missed"
+			} else {
+				rec.Log.Disposition = "No answer"
+			}
+		}
+		rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
+		if logIt && rec.Log.Subject == "" {
 			rec.Log.Subject = settings.CallSubject
 		}
+		if rec.PostCall {
+			return CallPut, nil
+		}
+		return CallDelete, nil
+	})
+	if err != nil || !ended {
+		return err
+	}
+	if logIt {
 		job := TaskJob{
 			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
-			Task: s.buildTask(rec, uid), Created: now,
+			Task: s.buildTask(rec, uid), TaskID: rec.TaskID, Created: now,
 		}
 		if uid != "" {
 			if ag, err := s.Store.Agent(ctx, uid); err == nil {
@@ -391,14 +433,6 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		} else {
 			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventHistory, CallID: rec.ID})
 		}
-	}
-	if rec.PostCall {
-		err = s.Store.PutCall(ctx, rec)
-	} else {
-		err = s.Store.DeleteCall(ctx, ext, rec.ID)
-	}
-	if err != nil {
-		return err
 	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCallEnded, Call: &rec})
 }

@@ -16,8 +16,21 @@ type Store interface {
 	// Ping reports whether the store is usable.
 	Ping(ctx context.Context) error
 
-	// PutCall stores (creates or replaces) a call record of a device.
+	// PutCall stores (creates or replaces) a call record of a device,
+	// unconditionally: for seeding tests only. Every change the service
+	// makes goes through UpdateCall.
 	PutCall(ctx context.Context, c CallRecord) error
+	// UpdateCall changes one call record atomically against every other
+	// writer: f gets the current record (exists false and a zero record
+	// when there is none), changes it in place and says what to store.
+	// When another writer changed the record meanwhile, f runs again on
+	// the new version, so f must have no side effects. It returns the
+	// record as stored (or as deleted), or the error f returned.
+	UpdateCall(ctx context.Context, ext, id string, f func(rec *CallRecord, exists bool) (CallChange, error)) (CallRecord, error)
+	// SetCallTask records the Salesforce Task id of a call log, in a field
+	// of its own (no other field of the record is read or written). No
+	// effect when the call record is gone.
+	SetCallTask(ctx context.Context, ext, id, taskID string) error
 	// Call returns one call record of a device. ErrNotFound.
 	Call(ctx context.Context, ext, id string) (CallRecord, error)
 	// Calls returns a device's call records, oldest first.
@@ -80,6 +93,19 @@ type Store interface {
 	Cache(ctx context.Context, key string) ([]byte, bool, error)
 	SetCache(ctx context.Context, key string, val []byte, ttl time.Duration) error
 }
+
+// CallChange says what UpdateCall stores.
+type CallChange int
+
+// What UpdateCall does with the record f returns.
+const (
+	// CallKeep writes nothing.
+	CallKeep CallChange = iota
+	// CallPut stores the record.
+	CallPut
+	// CallDelete removes the record.
+	CallDelete
+)
 
 // PendingLogin is an OAuth login between authorize and callback.
 type PendingLogin struct {

@@ -7,7 +7,8 @@
 // errors (ErrUnauthorized, ErrNotFound, ErrLimitExceeded, ErrUnavailable,
 // ErrInvalid), and never logs tokens or bodies. A 401 INVALID_SESSION_ID
 // re-mints the token once and retries once; REQUEST_LIMIT_EXCEEDED makes the
-// client fail fast for a while instead of hammering the org.
+// client hold writes back for a while instead of hammering the org (reads
+// go on).
 //
 // The subpackage fakeorg is a runnable fake org speaking the same wire
 // format, for tests and the demo.
@@ -38,7 +39,7 @@ const maxBody = 16 << 20
 type Config struct {
 	// APIVersion is the REST API version, default "67.0".
 	APIVersion string
-	// HTTPClient is shared by all calls; default one with a 10 s timeout.
+	// HTTPClient is shared by all calls; default NewHTTPClient's.
 	HTTPClient *http.Client
 	// Tokens authenticates as the integration user.
 	Tokens TokenSource
@@ -63,9 +64,11 @@ type Config struct {
 	Cache Cache
 	// CacheTTL defaults to 60 s.
 	CacheTTL time.Duration
-	// LimitBackoff is how long the client fails fast after
+	// LimitBackoff is how long the client holds writes back after
 	// REQUEST_LIMIT_EXCEEDED, doubling while the org keeps refusing (up to
-	// 16x); default 1 minute.
+	// 16x); default 1 minute. Reads (lookups for ringing calls) are never
+	// held back: the allowance is per org and rolling over 24 hours, and
+	// a screen pop is worth more than an early call log.
 	LimitBackoff time.Duration
 }
 
@@ -76,10 +79,26 @@ type Client struct {
 	requests, lookups, cacheHits, cacheMisses atomic.Int64
 
 	mu          sync.Mutex
+	userTokens  map[string]TokenSource // by username (write-as-agent)
 	used, max   int
 	blockedTill time.Time
 	backoff     time.Duration
 }
+
+// NewHTTPClient returns an HTTP client for the REST API: one keep-alive
+// pool per host sized for the outbox's concurrent Collections requests and
+// the lookups of ringing calls (64 idle connections per host; the default
+// transport keeps 2, so a busy adapter reconnected for a quarter of its
+// requests), and a 30 s timeout (a 200-record request can be slow).
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Timeout: 30 * time.Second, Transport: t}
+}
+
+var restHTTPClient = NewHTTPClient()
 
 // NewClient returns a Client for cfg, filling in defaults.
 func NewClient(cfg Config) *Client {
@@ -88,7 +107,7 @@ func NewClient(cfg Config) *Client {
 	}
 	cfg.APIVersion = strings.TrimPrefix(cfg.APIVersion, "v")
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient
+		cfg.HTTPClient = restHTTPClient
 	}
 	if cfg.DefaultRegion == "" {
 		cfg.DefaultRegion = "US"
@@ -291,8 +310,10 @@ func (c *Client) do(ctx context.Context, ts TokenSource, method, path string, bo
 	}
 	refreshed, retried := false, false
 	for {
-		if err := c.checkBackoff(); err != nil {
-			return err
+		if method != http.MethodGet {
+			if err := c.checkBackoff(); err != nil {
+				return err
+			}
 		}
 		tok, err := ts.Token(ctx)
 		if err != nil {
@@ -324,7 +345,7 @@ func (c *Client) do(ctx context.Context, ts TokenSource, method, path string, bo
 			refreshed = true
 			ts.Invalidate(tok)
 			continue
-		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED":
+		case e.ErrorCode == "REQUEST_LIMIT_EXCEEDED" && method != http.MethodGet:
 			c.noteLimitExceeded()
 		case e.kind() == ErrUnavailable && method == http.MethodGet && !retried:
 			retried = true

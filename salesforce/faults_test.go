@@ -77,35 +77,42 @@ func TestASlowOrgEndsWithTheCallersDeadline(t *testing.T) {
 	}
 }
 
-func TestLimitExceededBacksOffInsteadOfHammering(t *testing.T) {
+func TestLimitExceededHoldsWritesBackButNotLookups(t *testing.T) {
 	e := newEnv(t, func(c *salesforce.Config) { c.LimitBackoff = time.Minute })
 	ctx := context.Background()
+	task := salesforce.Task{Subject: "Call", CallObject: "c-limit", CallType: "Inbound"}
 	e.org.SetUsage(15000)
-	if _, err := e.client.FindByPhone(ctx, fakeorg.KnownCaller); !errors.Is(err, salesforce.ErrLimitExceeded) {
+	if _, err := e.client.CreateTask(ctx, task); !errors.Is(err, salesforce.ErrLimitExceeded) {
 		t.Fatalf("err = %v, want ErrLimitExceeded", err)
 	}
 	sent := e.client.Requests()
 	for range 10 {
-		if _, err := e.client.FindByPhone(ctx, fakeorg.KnownCaller); !errors.Is(err, salesforce.ErrLimitExceeded) {
+		if _, err := e.client.CreateTask(ctx, task); !errors.Is(err, salesforce.ErrLimitExceeded) {
 			t.Fatalf("during back-off err = %v, want ErrLimitExceeded", err)
 		}
 	}
 	if got := e.client.Requests(); got != sent {
-		t.Errorf("sent %d requests while backing off", got-sent)
+		t.Errorf("sent %d writes while backing off", got-sent)
 	}
+	// A ringing call's lookup still goes to the org.
+	_, _ = e.client.FindByPhone(ctx, fakeorg.KnownCaller)
+	if got := e.client.Requests(); got != sent+1 {
+		t.Errorf("a lookup during the back-off sent %d requests, want 1", got-sent)
+	}
+	sent = e.client.Requests()
 	e.clock.Advance(61 * time.Second)
-	if _, err := e.client.FindByPhone(ctx, fakeorg.KnownCaller); !errors.Is(err, salesforce.ErrLimitExceeded) {
+	if _, err := e.client.CreateTask(ctx, task); !errors.Is(err, salesforce.ErrLimitExceeded) {
 		t.Fatalf("err = %v, want ErrLimitExceeded from the org", err)
 	}
 	if got := e.client.Requests(); got != sent+1 {
 		t.Errorf("after the back-off the client sent %d requests, want 1", got-sent)
 	}
 	e.clock.Advance(61 * time.Second) // the back-off doubled to 2 minutes
-	if _, err := e.client.FindByPhone(ctx, fakeorg.KnownCaller); !errors.Is(err, salesforce.ErrLimitExceeded) || e.client.Requests() != sent+1 {
+	if _, err := e.client.CreateTask(ctx, task); !errors.Is(err, salesforce.ErrLimitExceeded) || e.client.Requests() != sent+1 {
 		t.Fatalf("err = %v after 1 of 2 minutes, requests %d; want a local refusal", err, e.client.Requests()-sent)
 	}
 	e.clock.Advance(24 * time.Hour) // a new day: the org has capacity again
-	if _, err := e.client.FindByPhone(ctx, fakeorg.KnownCaller); err != nil {
+	if _, err := e.client.CreateTask(ctx, task); err != nil {
 		t.Fatalf("after the limit reset err = %v", err)
 	}
 }

@@ -192,7 +192,7 @@ func (c *Client) ScreenPop(ctx context.Context, r PopRequest) (PopResult, error)
 			if r.DNIS == "" {
 				continue
 			}
-			ms, err = c.findCampaign(ctx, r.DNIS)
+			ms, err = c.cachedCampaign(ctx, r.DNIS)
 		case PopDigits:
 			if r.Digits == "" {
 				continue
@@ -322,6 +322,22 @@ func (c *Client) cacheSet(ctx context.Context, key string, ms []Match) {
 	if b, err := json.Marshal(ms); err == nil {
 		_ = c.cfg.Cache.Set(ctx, key, b, c.cfg.CacheTTL) // a cache failure only costs a request later
 	}
+}
+
+// cachedCampaign is findCampaign through the cache (Campaign lines change
+// rarely and a few lines take most calls: one query per line and cache
+// period instead of one per call).
+func (c *Client) cachedCampaign(ctx context.Context, dnis string) ([]Match, error) {
+	key := "salesforce:campaign:v1:" + c.cfg.Lookup.CampaignDNISField + ":" + dnis
+	if ms, ok := c.cacheGet(ctx, key); ok {
+		return ms, nil
+	}
+	ms, err := c.findCampaign(ctx, dnis)
+	if err != nil {
+		return nil, err
+	}
+	c.cacheSet(ctx, key, ms)
+	return ms, nil
 }
 
 // findCampaign returns active Campaigns whose DNIS field holds dnis, compared

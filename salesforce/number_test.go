@@ -2,10 +2,12 @@ package salesforce_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -115,4 +117,38 @@ func TestSearchingAllZerosFindsNobody(t *testing.T) {
 	if n := e.org.Requests() - before; n != 0 {
 		t.Errorf("%d requests", n)
 	}
+}
+
+// FuzzCallerIDNeverLooksUpJunk: any caller id is looked up only when it is
+// a number (not withheld, at least 7 digits), and New Contact is prefilled
+// only with an E.164 number.
+func FuzzCallerIDNeverLooksUpJunk(f *testing.F) {
+	for _, s := range append(injectionSeeds, "anonymous", "PRIVATE", "<unknown>", "0000000000", "000-000-0000", "", "1001",
+		"+14155550123", "(415) 555-0154 x22", "sip:anonymous@anonymous.invalid", "+266696687", "1-800-FLOWERS") {
+		f.Add(s)
+	}
+	e := newEnv(f, nil)
+	f.Fuzz(func(t *testing.T, ani string) {
+		e.org.SetUsage(0)
+		before := e.org.Requests()
+		if _, err := e.client.FindByPhone(context.Background(), ani); err != nil {
+			t.Fatalf("FindByPhone(%q): %v", ani, err)
+		}
+		junk := phone.Withheld(ani) || len(strings.Trim(strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, ani), "")) < 6
+		if n := e.org.Requests() - before; junk && n != 0 {
+			t.Fatalf("FindByPhone(%q) sent %d requests for a caller id that is no number", ani, n)
+		}
+		r, err := e.client.ScreenPop(context.Background(), salesforce.PopRequest{ANI: ani, Order: []salesforce.PopRule{salesforce.PopNewContact}})
+		if err != nil {
+			t.Fatalf("ScreenPop(%q): %v", ani, err)
+		}
+		if p, ok := r.NewRecord.Fields["Phone"]; ok && (phone.Withheld(ani) || !strings.HasPrefix(p, "+") || strings.Trim(p[1:], "0123456789") != "") {
+			t.Fatalf("New Contact for %q prefilled Phone %q", ani, p)
+		}
+	})
 }

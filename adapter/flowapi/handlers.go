@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,12 +68,9 @@ func (a *API) agent(ctx context.Context, rawID string) (adapter.Agent, error) {
 	} else if err != nil && !errors.Is(err, adapter.ErrNotFound) {
 		return adapter.Agent{}, err
 	}
-	u, err := a.users.User(ctx, id)
+	u, err := a.user(ctx, id)
 	if err != nil {
-		if errors.Is(err, salesforce.ErrNotFound) {
-			return adapter.Agent{}, fmt.Errorf("user %s: no such Salesforce user: %w", id, adapter.ErrNotFound)
-		}
-		return adapter.Agent{}, fmt.Errorf("user %s: %w", id, err)
+		return adapter.Agent{}, err
 	}
 	if u.Extension == "" {
 		return adapter.Agent{}, fmt.Errorf("user %s has no phone: an admin sets the Extension field on the Salesforce user: %w", id, adapter.ErrConflict)
@@ -91,6 +89,34 @@ func (a *API) agent(ctx context.Context, rawID string) (adapter.Agent, error) {
 		return adapter.Agent{UserID: id, Username: u.Username, Name: u.Name, Extension: u.Extension, Kind: d.Kind, HomeExtension: u.Extension}, nil
 	}
 	return adapter.Agent{}, fmt.Errorf("user %s: extension %q is not on the phone system: an admin fixes the user's Extension field: %w", id, clip(u.Extension, 20), adapter.ErrConflict)
+}
+
+// userCacheTTL is how long a user read from Salesforce is reused: a Flow
+// calling for the same user again costs no API call, and an admin's change
+// of the phone mapping applies within a minute.
+const userCacheTTL = time.Minute
+
+// user reads a Salesforce user through a short cache in the store
+// (ErrNotFound when there is none).
+func (a *API) user(ctx context.Context, id string) (salesforce.User, error) {
+	key := "flowuser:" + id
+	if b, ok, err := a.svc.Store.Cache(ctx, key); err == nil && ok {
+		var u salesforce.User
+		if json.Unmarshal(b, &u) == nil && u.ID != "" {
+			return u, nil
+		}
+	}
+	u, err := a.users.User(ctx, id)
+	if err != nil {
+		if errors.Is(err, salesforce.ErrNotFound) {
+			return salesforce.User{}, fmt.Errorf("user %s: no such Salesforce user: %w", id, adapter.ErrNotFound)
+		}
+		return salesforce.User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	if b, err := json.Marshal(u); err == nil {
+		_ = a.svc.Store.SetCache(ctx, key, b, userCacheTTL)
+	}
+	return u, nil
 }
 
 // DialRequest is the body of click-to-dial.
@@ -450,11 +476,8 @@ func (a *API) logCall(c *echo.Context) error {
 	}
 	// The owner must exist, or Salesforce would refuse the Task later.
 	if _, err := a.svc.Store.Agent(ctx, uid); err != nil {
-		if _, err := a.users.User(ctx, uid); err != nil {
-			if errors.Is(err, salesforce.ErrNotFound) {
-				return fmt.Errorf("user %s: no such Salesforce user: %w", uid, adapter.ErrNotFound)
-			}
-			return fmt.Errorf("user %s: %w", uid, err)
+		if _, err := a.user(ctx, uid); err != nil {
+			return err
 		}
 	}
 	now := a.now()

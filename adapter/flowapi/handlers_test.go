@@ -196,3 +196,20 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		wantError(t, send(t, req), 400, "invalid_input", "application/json")
 	})
 }
+
+func TestAUserIsReadFromSalesforceOncePerMinute(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.jwtFor(t, nil)
+	for i := 0; i < 3; i++ {
+		if r := e.do(t, "GET", flowapi.Base+"/users/"+alexID+"/presence", tok, nil); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.raw)
+		}
+	}
+	if e.users.n != 1 {
+		t.Errorf("%d reads of the user for 3 calls, want 1", e.users.n)
+	}
+	e.mr.FastForward(2 * time.Minute)
+	if r := e.do(t, "GET", flowapi.Base+"/users/"+alexID+"/presence", tok, nil); r.status != 200 || e.users.n != 2 {
+		t.Errorf("after the cache expired: %d, %d reads, want 2", r.status, e.users.n)
+	}
+}

@@ -140,12 +140,14 @@ func (s *Server) websocket(c *echo.Context) error {
 	err = readJSON(actx, conn, &hello)
 	cancel()
 	if err != nil || hello.Type != "auth" {
+		s.socketEnded(closeReason{code: websocket.StatusPolicyViolation, reason: "no_auth_message"})
 		conn.Close(websocket.StatusPolicyViolation, "first message must be {\"type\":\"auth\",\"token\":...}")
 		return nil
 	}
 	ag, sid, err := s.resolve(c.Request(), hello.Token)
 	if err != nil {
 		_, _, msg := classify(err)
+		s.socketEnded(closeReason{code: StatusSessionEnded, reason: "unauthorized"})
 		writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "unauthorized", Message: msg}})
 		conn.Close(4401, "unauthorized")
 		return nil
@@ -155,6 +157,7 @@ func (s *Server) websocket(c *echo.Context) error {
 	defer s.hub.remove(sk)
 	st, err := s.cfg.Service.CurrentState(ctx, ag)
 	if err != nil {
+		s.socketEnded(closeReason{code: websocket.StatusTryAgainLater, reason: "state_unavailable"})
 		conn.Close(websocket.StatusTryAgainLater, "state unavailable")
 		return nil
 	}
@@ -195,6 +198,7 @@ func (s *Server) websocket(c *echo.Context) error {
 			err := conn.Write(wctx, websocket.MessageText, b)
 			cancel()
 			if err != nil {
+				s.socketEnded(closeReason{reason: "write_failed"})
 				return nil
 			}
 		case <-ping.C:

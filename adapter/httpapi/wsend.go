@@ -90,10 +90,14 @@ func (s *Server) sessionEnded(ctx context.Context, sid, userID string) (closeRea
 // socketEnded logs why the server ended a socket.
 func (s *Server) socketEnded(r closeReason) {
 	ev := s.cfg.Log.Info()
-	if r.reason == "too_slow" || r.reason == "ping_failed" {
+	if r.reason == "too_slow" || r.reason == "ping_failed" || r.reason == "write_failed" || r.reason == "state_unavailable" {
 		ev = s.cfg.Log.Warn()
 	}
-	ev.Str("reason", r.reason).Int("close_code", int(r.code)).Msg("socket dropped")
+	ev = ev.Str("reason", r.reason)
+	if r.code != 0 {
+		ev = ev.Int("close_code", int(r.code))
+	}
+	ev.Msg("socket dropped")
 }
 
 // Pop claims: one tab of an agent pops each call. A claim is accepted only

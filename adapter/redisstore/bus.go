@@ -34,37 +34,21 @@ func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) 
 	return wrap("publish", err)
 }
 
-// PutCallPublish implements adapter.CallPublisher: the call record is
-// stored (as PutCall does) and ev published (as Publish does) in one
-// pipeline, one round trip.
-func (s *Store) PutCallPublish(ctx context.Context, rec adapter.CallRecord, ev adapter.AgentEvent) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("redis: encode call: %w", err)
-	}
-	ev.Seq = 0
-	e, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("redis: encode event: %w", err)
-	}
-	calls := s.key("dev", rec.Extension, "calls")
-	keys := []string{s.key("dev", rec.Extension, "seq"), s.key("ev", rec.Extension)}
-	run := func(eval func(redis.Pipeliner)) error {
-		pipe := s.rdb.Pipeline()
-		pipe.HSet(ctx, calls, rec.ID, b)
-		// A device's calls expire a day after the last change (PutCall).
-		pipe.Expire(ctx, calls, 24*time.Hour)
-		eval(pipe)
-		_, err := pipe.Exec(ctx)
-		return err
-	}
-	err = run(func(p redis.Pipeliner) { publishScript.EvalSha(ctx, p, keys, e) })
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// First use on this server: send the script itself (storing the
-		// call again is harmless).
-		err = run(func(p redis.Pipeliner) { publishScript.Eval(ctx, p, keys, e) })
-	}
-	return wrap("put call and publish", err)
+// UpdateCallPublish implements adapter.CallPublisher: UpdateCall, with
+// the event numbered and published (as Publish does) inside the same
+// MULTI when the record is stored.
+func (s *Store) UpdateCallPublish(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
+	keys := []string{s.key("dev", ext, "seq"), s.key("ev", ext)}
+	return s.updateCall(ctx, ext, id, f, func(p redis.Pipeliner, rec adapter.CallRecord) error {
+		b, err := json.Marshal(adapter.AgentEvent{Type: adapter.EventCall, Call: &rec})
+		if err != nil {
+			return fmt.Errorf("redis: encode event: %w", err)
+		}
+		// EVAL, not EVALSHA: a NOSCRIPT inside MULTI would not undo the
+		// stored record; Redis caches the compiled script either way.
+		publishScript.Eval(ctx, p, keys, b)
+		return nil
+	})
 }
 
 var _ adapter.CallPublisher = (*Store)(nil)

@@ -67,40 +67,174 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())
 }
 
+// A device's calls live in one hash, "<prefix>v1:dev:<ext>:calls": field
+// <call id> holds the record as JSON, field "task:<call id>" the Task id of
+// its call log (written by the outbox alone, so it never rewrites the
+// record). One key per device keeps every change to a call in one hash slot.
+
+func (s *Store) callsKey(ext string) string { return s.key("dev", ext, "calls") }
+
+const taskField = "task:"
+
+// callTTL: a device's calls expire a day after the last change, so a lost
+// clear cannot leave a call behind for ever.
+const callTTL = 24 * time.Hour
+
 // PutCall implements adapter.Store.
 func (s *Store) PutCall(ctx context.Context, c adapter.CallRecord) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("redis: encode call: %w", err)
 	}
-	k := s.key("dev", c.Extension, "calls")
+	k := s.callsKey(c.Extension)
 	pipe := s.rdb.TxPipeline()
 	pipe.HSet(ctx, k, c.ID, b)
-	// A device's calls expire a day after the last change, so a lost
-	// clear cannot leave a call behind for ever.
-	pipe.Expire(ctx, k, 24*time.Hour)
+	pipe.Expire(ctx, k, callTTL)
 	_, err = pipe.Exec(ctx)
 	return wrap("put call", err)
 }
 
+// maxCallTries bounds UpdateCall's optimistic retries (each one means
+// another writer changed the same device's calls meanwhile).
+const maxCallTries = 100
+
+// UpdateCall implements adapter.Store with WATCH/MULTI on the device's hash:
+// the transaction fails, and f runs again on fresh data, when any other
+// writer changed that hash between the read and the write.
+func (s *Store) UpdateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
+	return s.updateCall(ctx, ext, id, f, nil)
+}
+
+// updateCall is UpdateCall; also, when set, adds to the MULTI that stores
+// the record (the bus's publish).
+func (s *Store) updateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error), also func(redis.Pipeliner, adapter.CallRecord) error) (adapter.CallRecord, error) {
+	k := s.callsKey(ext)
+	var out adapter.CallRecord
+	var own error // an error of f or of decoding: passed on as it is
+	txf := func(tx *redis.Tx) error {
+		vals, err := tx.HMGet(ctx, k, id, taskField+id).Result()
+		if err != nil {
+			return err
+		}
+		var rec adapter.CallRecord
+		exists := false
+		if raw, ok := vals[0].(string); ok {
+			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+				own = fmt.Errorf("redis: decode call %s: %w", id, err)
+				return own
+			}
+			exists = true
+			if tid, ok := vals[1].(string); ok {
+				rec.TaskID = tid
+			}
+		}
+		change, err := f(&rec, exists)
+		if err != nil {
+			own = err
+			return err
+		}
+		out = rec
+		switch change {
+		case adapter.CallPut:
+			if rec.ID != id || rec.Extension != ext {
+				own = fmt.Errorf("redis: update call %s: record renamed to %s/%s: %w", id, rec.Extension, rec.ID, adapter.ErrInvalid)
+				return own
+			}
+			b, err := json.Marshal(rec)
+			if err != nil {
+				own = fmt.Errorf("redis: encode call: %w", err)
+				return own
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, k, id, b)
+				p.Expire(ctx, k, callTTL)
+				if also != nil {
+					return also(p, rec)
+				}
+				return nil
+			})
+			return err
+		case adapter.CallDelete:
+			if !exists {
+				return nil
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HDel(ctx, k, id, taskField+id)
+				return nil
+			})
+			return err
+		}
+		return nil
+	}
+	for range maxCallTries {
+		own = nil
+		err := s.rdb.Watch(ctx, txf, k)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			continue
+		case err != nil && own != nil:
+			return adapter.CallRecord{}, own
+		case err != nil:
+			return adapter.CallRecord{}, wrap("update call", err)
+		}
+		return out, nil
+	}
+	return adapter.CallRecord{}, fmt.Errorf("redis: update call %s: %d writers in a row changed it first: %w", id, maxCallTries, adapter.ErrUnavailable)
+}
+
+var setTaskScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+return 0`)
+
+// SetCallTask implements adapter.Store.
+func (s *Store) SetCallTask(ctx context.Context, ext, id, taskID string) error {
+	return wrap("set call task", setTaskScript.Run(ctx, s.rdb, []string{s.callsKey(ext)}, id, taskField+id, taskID).Err())
+}
+
 // Call implements adapter.Store.
 func (s *Store) Call(ctx context.Context, ext, id string) (adapter.CallRecord, error) {
-	b, err := s.rdb.HGet(ctx, s.key("dev", ext, "calls"), id).Bytes()
+	vals, err := s.rdb.HMGet(ctx, s.callsKey(ext), id, taskField+id).Result()
 	if err != nil {
 		return adapter.CallRecord{}, wrap("get call", err)
 	}
+	raw, ok := vals[0].(string)
+	if !ok {
+		return adapter.CallRecord{}, wrap("get call", redis.Nil)
+	}
 	var c adapter.CallRecord
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return adapter.CallRecord{}, fmt.Errorf("redis: decode call %s: %w", id, err)
+	}
+	if tid, ok := vals[1].(string); ok {
+		c.TaskID = tid
 	}
 	return c, nil
 }
 
 // Calls implements adapter.Store.
 func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, error) {
-	out, err := hashValues[adapter.CallRecord](ctx, s, s.key("dev", ext, "calls"), "list calls")
+	m, err := s.rdb.HGetAll(ctx, s.callsKey(ext)).Result()
 	if err != nil {
-		return nil, err
+		return nil, wrap("list calls", err)
+	}
+	out := make([]adapter.CallRecord, 0, len(m))
+	for f, v := range m {
+		if strings.HasPrefix(f, taskField) {
+			continue
+		}
+		var c adapter.CallRecord
+		// A record that does not decode (written by a newer release, or
+		// damaged) is skipped: one bad entry must not hide the others.
+		if json.Unmarshal([]byte(v), &c) != nil {
+			continue
+		}
+		if tid, ok := m[taskField+f]; ok {
+			c.TaskID = tid
+		}
+		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Started.Equal(out[j].Started) {
@@ -131,7 +265,7 @@ func hashValues[T any](ctx context.Context, s *Store, key, op string) ([]T, erro
 
 // DeleteCall implements adapter.Store.
 func (s *Store) DeleteCall(ctx context.Context, ext, id string) error {
-	return wrap("delete call", s.rdb.HDel(ctx, s.key("dev", ext, "calls"), id).Err())
+	return wrap("delete call", s.rdb.HDel(ctx, s.callsKey(ext), id, taskField+id).Err())
 }
 
 // PutAgent implements adapter.Store.

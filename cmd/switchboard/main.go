@@ -1,6 +1,6 @@
 // Command switchboard runs the Switchboard Open CTI adapter: the softphone
 // server, the agent API and WebSocket, the switch monitor and the Salesforce
-// call logger. With no Salesforce settings it runs in demo mode.
+// call logger. With no Salesforce setting at all it runs in demo mode.
 package main
 
 import (
@@ -29,6 +29,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/adapter/flowapi"
 	"github.com/switchboard-cti/switchboard/adapter/httpapi"
 	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx"
@@ -51,6 +52,9 @@ func main() {
 
 // run loads the configuration and runs the service until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctor(ctx, args[1:], getenv, stdout)
+	}
 	m, err := NewMain(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -208,6 +212,11 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
+	flow, err := m.flowAPI(public, svc, sf.client)
+	if err != nil {
+		return err
+	}
+	mounts[flowapi.Base+"/"] = flow
 	keys, err := sessionKeys(cfg)
 	if err != nil {
 		return err

@@ -54,6 +54,9 @@ var testPrefix = "sbtest:" + randomHex(4) + ":"
 
 // TestMain fails the run when a test left keys in the shared Redis.
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild()) // the program itself, for end-to-end log tests
+	}
 	code := m.Run()
 	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
 	if u == "" {

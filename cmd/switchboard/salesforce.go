@@ -94,12 +94,7 @@ const (
 // (mounted at /demo-org on this server) in demo mode, else the real org.
 func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (*sfParts, error) {
 	cfg := m.Config
-	// Keep as many connections to the org open as lookups run at once
-	// (adapter.Service.LookupConcurrency): the default 2 per host would
-	// open and close a TLS connection for most lookups under load.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = 64, 128
-	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	httpClient := salesforce.NewHTTPClient()
 	loginURL, browserLogin := cfg.SFLoginURL, cfg.SFLoginURL
 	clientID, username, audience := cfg.SFClientID, cfg.SFUsername, cfg.SFAudience
 	var key *rsa.PrivateKey

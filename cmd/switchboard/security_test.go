@@ -433,6 +433,18 @@ func TestReadinessNamesTheDependencyWithoutInternalText(t *testing.T) {
 	if !strings.Contains(string(b), `"failing":"redis"`) {
 		t.Errorf("/readyz does not name redis: %s", b)
 	}
+	// An agent request meanwhile: 503, and no addresses or driver text.
+	token, _, err := m.Server.Tokens().Issue("005000000000001AAA", "some-session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, b = a.raw(t, withBearer(mustRequest(t, "GET", a.URL+"/api/v1/state", nil), token))
+	wantError(t, "an agent request without Redis", st, b, http.StatusServiceUnavailable, "unavailable")
+	for _, leak := range []string{"127.0.0.1", "dial", "refused", "redis"} {
+		if strings.Contains(string(b), leak) {
+			t.Errorf("a 503 shows internal text %q: %s", leak, b)
+		}
+	}
 }
 
 func TestSalesforceSettingsAreNeverHalfTakenForDemoMode(t *testing.T) {

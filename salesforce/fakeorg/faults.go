@@ -26,6 +26,12 @@ const (
 	HTMLPage
 	// DropConnection closes the connection without an answer.
 	DropConnection
+	// LostAnswer carries the request out (a create is saved) and then
+	// closes the connection without the answer: an uncertain outcome.
+	LostAnswer
+	// LockRow answers 400 UNABLE_TO_LOCK_ROW, the transient error of a
+	// record locked by another transaction (REST API only).
+	LockRow
 )
 
 // String names k.
@@ -43,6 +49,10 @@ func (k FaultKind) String() string {
 		return "HTMLPage"
 	case DropConnection:
 		return "DropConnection"
+	case LostAnswer:
+		return "LostAnswer"
+	case LockRow:
+		return "LockRow"
 	}
 	return "FaultKind(?)"
 }
@@ -59,6 +69,8 @@ type Fault struct {
 	// starting with it, e.g. "/services/data/v67.0/search"; empty means
 	// every path.
 	PathPrefix string
+	// Method, when set, limits the fault to requests of that method.
+	Method string
 }
 
 // Inject adds a fault. Faults apply in the order injected; the first one
@@ -82,10 +94,10 @@ func (o *Org) takeFault(r *http.Request) (Fault, bool) {
 	defer o.mu.Unlock()
 	rest := strings.HasPrefix(r.URL.Path, "/services/data/v")
 	for i, f := range o.faults {
-		if !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+		if !strings.HasPrefix(r.URL.Path, f.PathPrefix) || f.Method != "" && f.Method != r.Method {
 			continue
 		}
-		if (f.Kind == ExpiredSession || f.Kind == LimitExceeded) && !rest {
+		if (f.Kind == ExpiredSession || f.Kind == LimitExceeded || f.Kind == LockRow) && !rest {
 			continue
 		}
 		got := *f
@@ -112,7 +124,7 @@ func (o *Org) withFaults(next http.Handler) http.Handler {
 			return
 		}
 		rest := strings.HasPrefix(r.URL.Path, "/services/data/v")
-		if rest && f.Kind != Latency {
+		if rest && f.Kind != Latency && f.Kind != LostAnswer {
 			o.mu.Lock()
 			o.requests++ // counted: the request reached the org
 			o.mu.Unlock()
@@ -147,8 +159,20 @@ func (o *Org) withFaults(next http.Handler) http.Handler {
 			_, _ = w.Write([]byte(maintenancePage))
 		case DropConnection:
 			panic(http.ErrAbortHandler) // net/http closes the connection, answering nothing
+		case LostAnswer:
+			next.ServeHTTP(discard{h: http.Header{}}, r)
+			panic(http.ErrAbortHandler)
+		case LockRow:
+			o.writeErrors(w, http.StatusBadRequest, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
 }
+
+// discard is a ResponseWriter that throws the answer away (LostAnswer).
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -225,10 +226,21 @@ func coerce(f *fieldDef, v any) (any, *apiError) {
 			return nil, &apiError{ErrorCode: "JSON_PARSER_ERROR", Message: "Cannot deserialize value like " + s + " from type date: " + f.name, Fields: []string{f.name}}
 		}
 	}
-	if f.length > 0 && utf8.RuneCountInString(s) > f.length {
+	// Salesforce counts text lengths in UTF-16 code units (an emoji
+	// outside the BMP counts 2): the reference's Task rules.
+	if f.length > 0 && utf16Len(s) > f.length {
 		return nil, &apiError{ErrorCode: "STRING_TOO_LONG", Message: fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.label, truncate(s, 20), f.length), Fields: []string{f.name}}
 	}
 	return s, nil
+}
+
+// utf16Len is the length of s in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 func truncate(s string, n int) string {

@@ -226,6 +226,9 @@ func (o *Org) create(d *objectDef, in map[string]any, userID string) (string, []
 	if e := o.checkRefs(d, rec); e != nil {
 		return "", []apiError{*e}
 	}
+	if e := taskRules(d, rec); e != nil {
+		return "", []apiError{*e}
+	}
 	o.applyDefaults(d, rec)
 	if d.name == "Case" {
 		o.caseSeq++
@@ -254,7 +257,27 @@ func (o *Org) update(d *objectDef, id string, in map[string]any) []apiError {
 	}
 	rec := maps.Clone(t.recs[id])
 	maps.Copy(rec, changes)
+	if e := taskRules(d, rec); e != nil {
+		return []apiError{*e}
+	}
 	o.put(d.name, rec)
+	return nil
+}
+
+// taskRules applies the rule Salesforce enforces across a Task's fields
+// (the reference, "Rules Salesforce enforces on a Task"): when WhoId is a
+// Lead, WhatId must be empty (400 FIELD_INTEGRITY_EXCEPTION). That WhoId is
+// a Contact or Lead, and the lengths in UTF-16 units, are field checks
+// (validate). rec is the whole record after the change.
+func taskRules(d *objectDef, rec map[string]any) *apiError {
+	if d.name != "Task" {
+		return nil
+	}
+	who, _ := rec["WhoId"].(string)
+	what, _ := rec["WhatId"].(string)
+	if strings.HasPrefix(who, "00Q") && what != "" {
+		return &apiError{ErrorCode: "FIELD_INTEGRITY_EXCEPTION", Message: "Related To ID: a task whose Name is a lead cannot be related to another record", Fields: []string{"WhatId"}}
+	}
 	return nil
 }
 
@@ -280,12 +303,14 @@ func (o *Org) checkRefs(d *objectDef, rec map[string]any) *apiError {
 	return nil
 }
 
-// collection serves POST /composite/sobjects (sObject Collections create).
+// collection serves POST /composite/sobjects (sObject Collections create)
+// and PATCH (update: every record carries its Id).
 func (c *call) collection() {
-	if c.r.Method != http.MethodPost {
-		c.fail(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+c.r.Method+"' not allowed. Allowed are POST")
+	if c.r.Method != http.MethodPost && c.r.Method != http.MethodPatch {
+		c.fail(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+c.r.Method+"' not allowed. Allowed are POST, PATCH")
 		return
 	}
+	patch := c.r.Method == http.MethodPatch
 	var body struct {
 		AllOrNone bool             `json:"allOrNone"`
 		Records   []map[string]any `json:"records"`
@@ -321,7 +346,24 @@ func (c *call) collection() {
 			results[i] = result{Errors: []collectionErr{rolledBack}}
 			continue
 		}
-		id, errs := c.org.create(d, maps.Clone(rec), c.userID)
+		var id string
+		var errs []apiError
+		if patch {
+			id, _ = rec["Id"].(string)
+			fields := maps.Clone(rec)
+			delete(fields, "Id")
+			switch {
+			case !validID(id):
+				errs = []apiError{{ErrorCode: "MALFORMED_ID", Message: "Id: id value of incorrect type: " + id, Fields: []string{"Id"}}}
+			case body.AllOrNone:
+				errs = []apiError{{ErrorCode: "INVALID_FIELD", Message: "allOrNone updates are not supported by the fake org"}}
+			default:
+				id = id18(id)
+				errs = c.org.update(d, id, fields)
+			}
+		} else {
+			id, errs = c.org.create(d, maps.Clone(rec), c.userID)
+		}
 		if errs != nil {
 			failed = true
 			results[i] = result{Errors: toCollectionErrs(errs)}
