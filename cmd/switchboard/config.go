@@ -41,6 +41,8 @@ type Config struct {
 
 	FrameAncestors string
 
+	AdminToken string
+
 	PBX      string
 	LeaseTTL time.Duration
 
@@ -83,6 +85,7 @@ func (c *Config) settings() []setting {
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
+		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 	}
 }

@@ -262,6 +262,7 @@ func TestInboundCallIsPoppedAnsweredClearedAndLogged(t *testing.T) {
 			if st := a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/clear", token, nil, nil); st != http.StatusNoContent {
 				t.Fatalf("clear: status %d", st)
 			}
+			a.wrapUp(t, token, sock, placed.ID)
 			task := sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
 
 			tasks := a.Org.Records("Task")
@@ -429,5 +430,15 @@ func TestTheDemoOrgTasksCanBeReadWithCurlAsTheREADMESays(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil || resp.StatusCode != 200 || !q.Done {
 		t.Fatalf("SOQL query: %d %+v %v", resp.StatusCode, q, err)
+	}
+}
+
+// wrapUp waits for the call's post-call and saves it (Save & Exit): the
+// moment its call log is written.
+func (a *app) wrapUp(t *testing.T, token string, sock *agentSocket, id string) {
+	t.Helper()
+	sock.waitFor("post-call", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", token, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("wrap-up: status %d", st)
 	}
 }
