@@ -207,7 +207,9 @@ func TestACallThatRangBeforeTheSoftphoneLoadedIsShownAndLoggedAnyway(t *testing.
 		t.Fatal(err)
 	}
 	// Nobody wraps up: the server writes the log after the grace period.
-	waitBus("post-call", func(ev adapter.AgentEvent) bool { return ev.Type == adapter.EventCallEnded && ev.CallID == id || ev.Type == adapter.EventCallEnded && ev.Call != nil && ev.Call.ID == id })
+	waitBus("post-call", func(ev adapter.AgentEvent) bool {
+		return ev.Type == adapter.EventCallEnded && ev.CallID == id || ev.Type == adapter.EventCallEnded && ev.Call != nil && ev.Call.ID == id
+	})
 	a.clock.Advance(11 * time.Minute)
 	a.Service.Wake()
 	waitBus("task", func(ev adapter.AgentEvent) bool { return ev.Type == adapter.EventTask && ev.CallID == id })
