@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet go-test browser-test build run bench fuzz
+.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz
 
-test: deps vet go-test build browser-test
+test: deps vet tidy-check go-test build browser-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -15,6 +15,13 @@ deps:
 vet:
 	$(GO) vet ./...
 
+# go.mod and go.sum must be what `go mod tidy` makes (it prints the diff
+# and fails otherwise).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result" >&2; exit 1; }
+
+# Tests use their own Redis key prefix and delete their keys; the check
+# after the run fails if any test left a key under the test prefixes.
 go-test:
 	$(GO) test -race -count=1 ./...
 

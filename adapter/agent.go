@@ -18,6 +18,9 @@ type Agent struct {
 	// User.Extension field): the regular phone, the hot-desk extension or
 	// the ACD set.
 	HomeExtension string `json:"homeExtension"`
+	// ACDAgentID is the only ACD agent id the user may log in with (from
+	// a Salesforce User field an admin sets; empty: none).
+	ACDAgentID string `json:"acdAgentId,omitempty"`
 }
 
 // CanLogOut reports whether the softphone offers a log-out button (hot-desk

@@ -32,8 +32,12 @@ type CallRecord struct {
 	// redirected, ...).
 	Via pbx.Cause `json:"via,omitempty"`
 	// Number is the other party's number as the agent sees it (ANI for an
-	// inbound call, the dialed number for an outbound call).
+	// inbound call, the dialed number for an outbound call): E.164 for an
+	// external number (dialing prefixes taken off), "" when withheld.
 	Number string `json:"number"`
+	// Withheld: the caller withheld the number (ANI "anonymous",
+	// "0000000000", ...; see phone.Withheld). Nothing is looked up.
+	Withheld bool `json:"withheld,omitempty"`
 
 	Started  time.Time `json:"started"`
 	Answered time.Time `json:"answered,omitzero"`

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ func (s *Service) buildTask(rec CallRecord, ownerID string) salesforce.Task {
 	if subject == "" {
 		subject = "Call"
 	}
-	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), rec.Number)
+	subject = fmt.Sprintf("%s: %s %s", subject, rec.CallType(), taskNumber(rec))
 	return salesforce.Task{
 		Subject:               truncate(subject, 255),
 		Description:           truncate(describe(rec), MaxNotes),
@@ -78,7 +79,7 @@ func describe(rec CallRecord) string {
 			facts = append(facts, k+": "+v)
 		}
 	}
-	add("Number", rec.Number)
+	add("Number", taskNumber(rec))
 	add("DNIS", rec.DNIS)
 	add("Collected digits", rec.Digits)
 	add("Queue", rec.Queue)
@@ -91,6 +92,19 @@ func describe(rec CallRecord) string {
 		b.WriteString(strings.Join(facts, "\n"))
 	}
 	return b.String()
+}
+
+// WithheldText is what a Task says instead of the number of a caller who
+// withheld it.
+const WithheldText = "Number withheld by the caller"
+
+// taskNumber is the number a Task names: the other party's, or that the
+// caller withheld it.
+func taskNumber(rec CallRecord) string {
+	if rec.Withheld {
+		return WithheldText
+	}
+	return rec.Number
 }
 
 func truncate(s string, n int) string {
@@ -230,4 +244,21 @@ func (s *Service) WrapUp(ctx context.Context, a Agent, callID, action string) (C
 		return CallRecord{}, err
 	}
 	return rec, nil
+}
+
+// writeFailReason names why a Task write failed, for the log.
+func writeFailReason(err error) string {
+	switch {
+	case errors.Is(err, salesforce.ErrInvalid):
+		return "rejected"
+	case errors.Is(err, salesforce.ErrLimitExceeded):
+		return "api_limit"
+	case errors.Is(err, salesforce.ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, salesforce.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "other"
 }

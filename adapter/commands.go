@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,19 +91,25 @@ func checkCallID(id string) error {
 	return nil
 }
 
-// MakeCall dials number from the agent's device.
+// MakeCall dials number from the agent's device: the one path of the agent
+// API, click-to-dial and the Flow API. number is read by Numbers.Dial (raw
+// text as a Salesforce Phone field holds it is fine); its extension is
+// sent as DTMF once the far end answers.
 func (s *Service) MakeCall(ctx context.Context, a Agent, number string) (string, error) {
 	ext, err := s.device(a)
 	if err != nil {
 		return "", err
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.MakeCall(ctx, ext, n)
+	id, err := s.Switch.MakeCall(ctx, ext, dial)
 	if err != nil {
 		return "", fmt.Errorf("make call: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -119,13 +126,16 @@ func (s *Service) Consult(ctx context.Context, a Agent, callID, number string) (
 	if strings.TrimSpace(number) == "" {
 		return "", fmt.Errorf("number: required (who to transfer or conference to): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Switch.Consult(ctx, ext, callID, n)
+	id, err := s.Switch.Consult(ctx, ext, callID, dial)
 	if err != nil {
 		return "", fmt.Errorf("consult: %w", err)
+	}
+	if d.Extension != "" {
+		s.armExtension(ctx, ext, id, d.Extension)
 	}
 	return id, nil
 }
@@ -142,11 +152,14 @@ func (s *Service) Redirect(ctx context.Context, a Agent, callID, number string) 
 	if strings.TrimSpace(number) == "" {
 		return fmt.Errorf("number: required (where to redirect the call): %w", ErrInvalid)
 	}
-	n, err := NormalizeDial(number)
+	d, dial, err := s.Numbers.Dial(number)
 	if err != nil {
 		return err
 	}
-	if err := s.Switch.Redirect(ctx, ext, callID, n); err != nil {
+	if d.Extension != "" {
+		return fmt.Errorf("number: a redirected call leaves your phone, so no extension can be keyed on it: redirect to the main number: %w", ErrInvalid)
+	}
+	if err := s.Switch.Redirect(ctx, ext, callID, dial); err != nil {
 		return fmt.Errorf("redirect: %w", err)
 	}
 	return nil
@@ -339,4 +352,133 @@ func (s *Service) crmReady(ctx context.Context) error {
 // IsNotFound reports whether err means a missing resource in any layer.
 func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, pbx.ErrUnknownCall) || errors.Is(err, pbx.ErrUnknownDevice) || errors.Is(err, salesforce.ErrNotFound)
+}
+
+// DialedRecord is the Salesforce record the agent clicked to dial
+// (Open CTI onClickToDial: Lightning's recordId, objectType, recordName;
+// Classic's objectId, objectName). The call takes it as its caller record
+// and logs its Task against it: a Contact or Lead is the WhoId, any other
+// record (Account, Opportunity, Case, ...) the WhatId (Salesforce's Task
+// rules: WhoId is only a Contact or Lead). A User is neither.
+type DialedRecord struct {
+	// ID is the 15- or 18-character record id.
+	ID string `json:"recordId"`
+	// Type is the sObject API name; empty means: from the id's key prefix.
+	Type string `json:"objectType,omitempty"`
+	// Name is the record's name as Salesforce showed it (at most 255 characters).
+	Name string `json:"name,omitempty"`
+}
+
+// keyPrefixTypes maps standard key prefixes to sObject names (Salesforce's
+// "Standard Field Record ID Prefix Decoder").
+var keyPrefixTypes = map[string]string{"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity", "500": "Case", "701": "Campaign", "005": "User"}
+
+func (r DialedRecord) check() (DialedRecord, error) {
+	ok := len(r.ID) == 15 || len(r.ID) == 18
+	for _, c := range r.ID {
+		ok = ok && (c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+	}
+	if !ok {
+		return r, fmt.Errorf("record.recordId: a 15- or 18-character Salesforce id: %w", ErrInvalid)
+	}
+	want := keyPrefixTypes[r.ID[:3]]
+	if r.Type == "" {
+		r.Type = want
+	}
+	if len(r.Type) > 80 || strings.ContainsFunc(r.Type, func(c rune) bool {
+		return !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+	}) {
+		return r, fmt.Errorf("record.objectType: an sObject API name such as Contact: %w", ErrInvalid)
+	}
+	if (r.Type == "Contact" || r.Type == "Lead") && want != r.Type {
+		return r, fmt.Errorf("record: %s is not a %s id (%s ids start with %s): %w", clip(r.ID, 18), r.Type, r.Type, map[string]string{"Contact": "003", "Lead": "00Q"}[r.Type], ErrInvalid)
+	}
+	if len(r.Name) > 255 {
+		return r, fmt.Errorf("record.name: at most 255 characters: %w", ErrInvalid)
+	}
+	return r, nil
+}
+
+type dialedJSON struct {
+	Number string       `json:"number"`
+	Record DialedRecord `json:"record"`
+}
+
+const dialedTTL = 2 * time.Minute
+
+func dialedKey(ext string) string { return "dialed:" + ext }
+
+// MakeCallFor dials number like MakeCall, for the record the agent clicked:
+// the record is remembered for the device before dialing (the switch's
+// first event may come before MakeCall returns) and taken by the call's
+// lookup (takeDialed). Errors: ErrInvalid for a bad record, else MakeCall's.
+func (s *Service) MakeCallFor(ctx context.Context, a Agent, number string, r DialedRecord) (string, error) {
+	r, err := r.check()
+	if err != nil {
+		return "", err
+	}
+	ext, err := s.device(a)
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(dialedJSON{Number: number, Record: r})
+	if err := s.Store.SetCache(ctx, dialedKey(ext), b, dialedTTL); err != nil {
+		return "", fmt.Errorf("make call: remember the dialed record: %w", err)
+	}
+	return s.MakeCall(ctx, a, number)
+}
+
+// takeDialed gives a new outgoing call the record the agent clicked to
+// dial it, if its number is the one dialed: the record becomes the only
+// match (no "pick a record" step) and the Task's WhoId or WhatId.
+func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
+	b, ok, err := s.Store.Cache(ctx, dialedKey(rec.Extension))
+	if err != nil || !ok || len(b) == 0 {
+		return false
+	}
+	var d dialedJSON
+	if json.Unmarshal(b, &d) != nil || !(sameNumber(d.Number, rec.Number) || s.dialedAs(d.Number, rec.Number)) {
+		return false
+	}
+	_ = s.Store.SetCache(ctx, dialedKey(rec.Extension), nil, time.Millisecond) // used: forget it
+	r := d.Record
+	rec.Matches = []salesforce.Match{{ID: r.ID, Name: r.Name, Type: r.Type, Phone: rec.Number}}
+	switch r.Type {
+	case "Contact", "Lead":
+		rec.Log.WhoID = r.ID
+	case "User":
+	default:
+		rec.Log.WhatID = r.ID
+	}
+	s.Log.Info().Str("call", rec.ID).Str("record_id", r.ID).Str("object_type", r.Type).Msg("click-to-dial record taken as the caller")
+	return true
+}
+
+// dialedAs reports whether dialling text (which may hold an extension,
+// vanity letters or dialing prefixes) called number, the call's canonical
+// number.
+func (s *Service) dialedAs(text, number string) bool {
+	d, _, err := s.Numbers.Dial(text)
+	return err == nil && d.Number == number
+}
+
+// sameNumber compares two phone numbers by their digits (the dialed form
+// may carry a + or punctuation the switch drops).
+func sameNumber(a, b string) bool {
+	digits := func(s string) string {
+		return strings.Map(func(c rune) rune {
+			if c >= '0' && c <= '9' {
+				return c
+			}
+			return -1
+		}, s)
+	}
+	da, db := digits(a), digits(b)
+	if da == "" || db == "" {
+		return false
+	}
+	if len(da) < len(db) {
+		da, db = db, da
+	}
+	return da == db || (len(db) >= 7 && strings.HasSuffix(da, db))
 }

@@ -13,6 +13,7 @@ func TestDependenciesPointInward(t *testing.T) {
 		"./httpapi":    {"redis/go-redis", "/adapter/redisstore", "/cmd/"},
 		"./redisstore": {"labstack/echo", "coder/websocket", "/adapter/httpapi", "/cmd/"},
 		"../pbx/...":   {"/adapter", "/salesforce", "/cmd/"},
+		"../phone":     {"/adapter", "/salesforce", "/switchboard/pbx", "/cmd/", "labstack/echo", "redis/go-redis"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

@@ -39,6 +39,14 @@ func (s *Service) ACDLogin(ctx context.Context, a Agent, agentID string) (Agent,
 	if agentID == "" || len(agentID) > 16 {
 		return Agent{}, fmt.Errorf("agentId: required, at most 16 characters: %w", ErrInvalid)
 	}
+	// An agent id is bound to one Salesforce user: nobody logs in as
+	// another agent.
+	if a.ACDAgentID == "" {
+		return Agent{}, fmt.Errorf("ACD login: no agent id is assigned to you: an admin must set it on your Salesforce user (SWITCHBOARD_SF_USER_ACD_AGENT_FIELD): %w", ErrForbidden)
+	}
+	if agentID != a.ACDAgentID {
+		return Agent{}, fmt.Errorf("ACD login: agent id %s is not yours: %w", clip(agentID, 16), ErrForbidden)
+	}
 	if err := s.Switch.ACDLogin(ctx, a.HomeExtension, agentID); err != nil {
 		return Agent{}, fmt.Errorf("ACD login: %w", err)
 	}

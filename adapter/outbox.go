@@ -440,11 +440,15 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 		return TaskEnd{Kind: TaskDone, Job: j, Mark: &TaskMark{TaskID: w.res.ID, Version: j.Created.UnixNano()}}
 	}
 	j.Attempts++
+	cause := w.err
+	if cause == nil {
+		cause = recordError(w.res)
+	}
 	retry := func(after time.Duration) TaskEnd {
 		s.outboxStats.retried.Add(1)
 		j.NotBefore = now.Add(after)
-		if j.Attempts == 1 || j.Attempts&(j.Attempts-1) == 0 {
-			s.Log.Warn().Str("call", j.CallID).Int("attempts", j.Attempts).Str("error", j.LastError).Msg("call log not written yet; will retry")
+		if j.Attempts == 1 || j.Attempts&(j.Attempts-1) == 0 { // 1, 2, 4, 8, ...: no flood in an outage
+			s.Log.Warn().Err(cause).Str("call", j.CallID).Int("attempts", j.Attempts).Str("reason", writeFailReason(cause)).Msg("call log write to Salesforce failed; will retry")
 		}
 		return TaskEnd{Kind: TaskRetry, Job: j}
 	}
@@ -488,7 +492,7 @@ func (s *Service) refused(j TaskJob, sent salesforce.Task, e salesforce.Error, n
 		}
 	}
 	s.outboxStats.deadLettered.Add(1)
-	s.Log.Error().Str("call", j.CallID).Str("code", e.ErrorCode).Strs("fields", e.Fields).Int("attempts", j.Attempts).Msg("call log refused by Salesforce; kept as a dead letter (list and replay: /admin/v1/dead-letters)")
+	s.Log.Error().Str("call", j.CallID).Str("code", e.ErrorCode).Strs("fields", e.Fields).Int("attempts", j.Attempts).Str("reason", "rejected").Msg("call log refused by Salesforce; kept as a dead letter (list and replay: /admin/v1/dead-letters)")
 	return TaskEnd{Kind: TaskDead, Job: j, Reason: clip(e.Message, 500), Code: e.ErrorCode}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -59,6 +60,14 @@ type Service struct {
 	DefaultPopOrder []salesforce.PopRule
 	// Outbox tunes call log delivery (OutboxConfig's defaults when zero).
 	Outbox OutboxConfig
+	// Numbers reads and dials phone numbers (default region, dialing
+	// options).
+	Numbers Numbers
+	// DialPause is how long a ',' in a dialled extension waits (phones'
+	// "2-sec pause").
+	DialPause time.Duration
+	// AfterFunc runs f after d (time.AfterFunc; tests inject their clock).
+	AfterFunc func(d time.Duration, f func())
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
@@ -77,6 +86,9 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		Now:           time.Now,
 		LookupTimeout: 3 * time.Second,
 		LeaseTTL:      15 * time.Second,
+		Numbers:       Numbers{Region: "US"},
+		DialPause:     2 * time.Second,
+		AfterFunc:     func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		owned:         map[string]bool{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -321,14 +333,16 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	other := otherNumber(c, ext)
 	fresh := func() CallRecord {
 		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
-			Number:  otherNumber(c, ext),
-			Consult: c.RelatedID != "",
-			Via:     cause,
-			Started: now, Matches: []salesforce.Match{},
+			Number:   s.Numbers.Canonical(other),
+			Withheld: phone.Withheld(other),
+			Consult:  c.RelatedID != "",
+			Via:      cause,
+			Started:  now, Matches: []salesforce.Match{},
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
@@ -342,6 +356,7 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		s.lookup(ctx, &r)
 		looked = &r
 	}
+	justAnswered := false
 	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
 		if !exists {
 			if looked != nil {
@@ -355,8 +370,10 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		rec.RelatedID = c.RelatedID
 		rec.Digits = c.Digits
 		rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+		justAnswered = false
 		if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
 			rec.Answered = now // for a call the agent made: when the far end answered
+			justAnswered = true
 		}
 		if exists && !rec.Ended.IsZero() && rec.State != pbx.Disconnected {
 			// The call came back to a device that had left it (a transfer
@@ -369,13 +386,18 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	if err != nil {
 		return err
 	}
+	if justAnswered && !rec.isIncoming() {
+		s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
+	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
 }
 
 // lookup finds the Salesforce records for a new call, bounded by
-// LookupTimeout. A failure leaves the call without matches.
+// LookupTimeout. A failure leaves the call without matches. A withheld
+// caller is never looked up: only the pop rules that do not need the
+// caller's number (DNIS, collected digits, an empty New Contact) apply.
 func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
-	if rec.Number == "" {
+	if rec.Number == "" && !rec.Withheld {
 		return
 	}
 	for _, p := range rec.Parties {
@@ -386,6 +408,9 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
 	defer cancel()
 	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
+	if outgoing && s.takeDialed(ctx, rec) {
+		return // the agent clicked the record to dial it (click-to-dial)
+	}
 	if !outgoing {
 		// What to pop follows the Pop-Up Order (the agent's, else the
 		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
@@ -409,6 +434,9 @@ func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
 				rec.Log.WhatID = what
 			}
 		}
+	}
+	if rec.Withheld {
+		return // no number: no records of the caller
 	}
 	// The caller's (or callee's) records: for the call log and the
 	// agent's choice among several matches, whatever pops.
@@ -603,7 +631,7 @@ func (c *CallRecord) CallType() string {
 
 func historyEntry(rec CallRecord) HistoryEntry {
 	e := HistoryEntry{
-		CallID: rec.ID, Number: rec.Number, Time: rec.Started,
+		CallID: rec.ID, Number: rec.Number, Withheld: rec.Withheld, Time: rec.Started,
 		Duration: int(rec.Duration() / time.Second), Missed: rec.Missed(),
 		Direction: "incoming",
 	}

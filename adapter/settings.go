@@ -94,15 +94,13 @@ type Favorite struct {
 	Type   string `json:"type,omitempty"`
 }
 
-// Validate checks a favorite sent by a client.
+// Validate checks a favorite sent by a client (the number itself is checked
+// by Service.AddFavorite, which knows the site's region).
 func (f *Favorite) Validate() error {
 	f.Name = strings.TrimSpace(f.Name)
 	f.Number = strings.TrimSpace(f.Number)
 	if f.Number == "" {
 		return fmt.Errorf("number: required: %w", ErrInvalid)
-	}
-	if err := ValidateNumber(f.Number); err != nil {
-		return err
 	}
 	if f.ID == "" {
 		f.ID = f.Number
@@ -142,8 +140,10 @@ func (l HistoryList) Size() int {
 
 // HistoryEntry is one call in the history lists.
 type HistoryEntry struct {
-	CallID    string    `json:"callId"`
-	Number    string    `json:"number"`
+	CallID string `json:"callId"`
+	Number string `json:"number"`
+	// Withheld: the caller withheld the number (Number is "").
+	Withheld  bool      `json:"withheld,omitempty"`
 	Name      string    `json:"name,omitempty"`
 	RecordID  string    `json:"recordId,omitempty"`
 	Type      string    `json:"type,omitempty"`

@@ -103,6 +103,9 @@ const (
 type PendingLogin struct {
 	Verifier string `json:"verifier"`
 	Return   string `json:"return"`
+	// Base is the browser's base URL the sign-in returns to, when the
+	// IdentityProvider is a BaseURLProvider (demo mode).
+	Base string `json:"base,omitempty"`
 }
 
 // Outbox is the durable queue of Task writes (a Redis stream with a

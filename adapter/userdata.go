@@ -49,6 +49,9 @@ func (s *Service) AddFavorite(ctx context.Context, a Agent, f Favorite) (Favorit
 	if err := f.Validate(); err != nil {
 		return Favorite{}, err
 	}
+	if _, _, err := s.Numbers.Dial(f.Number); err != nil {
+		return Favorite{}, err
+	}
 	if err := s.Store.AddFavorite(ctx, a.UserID, f); err != nil {
 		return Favorite{}, err
 	}

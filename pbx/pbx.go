@@ -246,7 +246,41 @@ var (
 	ErrNotLoggedIn = errors.New("not logged in")
 	// ErrUnavailable: the switch (or the link to it) is down.
 	ErrUnavailable = errors.New("switch unavailable")
+	// ErrNotSupported: this switch or its phones cannot do the command;
+	// the wrapping message names what is missing (HTTP 501).
+	ErrNotSupported = errors.New("not supported by this phone system")
 )
+
+// Command names a Switch command, for Capabilities.
+type Command string
+
+// The commands a softphone may offer.
+const (
+	CmdMakeCall       Command = "makeCall"
+	CmdAnswer         Command = "answer"
+	CmdClear          Command = "clear"
+	CmdHold           Command = "hold"
+	CmdRetrieve       Command = "retrieve"
+	CmdConsult        Command = "consult"
+	CmdTransfer       Command = "transfer"
+	CmdConference     Command = "conference"
+	CmdRedirect       Command = "redirect"
+	CmdDTMF           Command = "dtmf"
+	CmdDND            Command = "dnd"
+	CmdMakeBusy       Command = "makeBusy"
+	CmdACDLogin       Command = "acdLogin"
+	CmdHotDeskLogin   Command = "hotDeskLogin"
+	CmdWorkTimer      Command = "workTimer"
+	CmdAccountCode    Command = "accountCode"
+	CmdClassification Command = "classificationCode"
+)
+
+// Capable is implemented by a Switch that cannot do every command: it
+// returns the commands it can do. A Switch that does not implement it can
+// do them all (the simulator).
+type Capable interface {
+	Capabilities() map[Command]bool
+}
 
 // Switch is the call-control contract. Every method is safe for concurrent
 // use. ext is always the agent's own extension: commands act on that

@@ -54,6 +54,10 @@ type Config struct {
 	// UserExtensionField is the User field holding the PBX extension,
 	// default the standard "Extension".
 	UserExtensionField string
+	// UserACDAgentField is the User field holding the ACD agent id the
+	// user may log in with, default the standard "EmployeeNumber"; "-"
+	// reads none.
+	UserACDAgentField string
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Cache, when set, keeps number lookups for CacheTTL.
@@ -110,6 +114,9 @@ func NewClient(cfg Config) *Client {
 	}
 	if cfg.UserExtensionField == "" {
 		cfg.UserExtensionField = "Extension"
+	}
+	if cfg.UserACDAgentField == "" {
+		cfg.UserACDAgentField = "EmployeeNumber"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

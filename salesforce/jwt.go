@@ -3,17 +3,20 @@ package salesforce
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -268,11 +271,55 @@ func connError(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	var ue *url.Error
-	msg := "connection failed"
-	if errors.As(err, &ue) && ue.Timeout() {
-		msg = "timed out"
+	host := ""
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+	}
+	msg := "connection failed: " + netReason(err)
+	if host != "" {
+		msg = "cannot reach " + host + ": " + netReason(err)
 	}
 	return &Error{ErrorCode: codeConnection, Message: msg}
+}
+
+// netReason says why a request got no response, in the operator's terms
+// (no addresses beyond the host, no tokens).
+func netReason(err error) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	var unk x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var inv x509.CertificateInvalidError
+	var ne net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return "DNS: no such host"
+		}
+		return "DNS lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &unk):
+		return "TLS: certificate signed by an unknown authority"
+	case errors.As(err, &hostErr):
+		return "TLS: certificate is not valid for this host"
+	case errors.As(err, &inv):
+		return "TLS: certificate invalid or expired"
+	case errors.As(err, &certErr):
+		return "TLS: certificate not trusted"
+	case errors.As(err, &recErr):
+		return "TLS: the server does not speak TLS"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by the server"
+	}
+	return "connection failed"
 }
 
 // LoadPrivateKey parses an RSA private key in PEM form (PKCS #1 "RSA

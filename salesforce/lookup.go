@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // Match is one record a lookup found, enough to show it and pop it.
@@ -182,8 +184,8 @@ func (c *Client) ScreenPop(ctx context.Context, r PopRequest) (PopResult, error)
 		)
 		switch rule {
 		case PopANI:
-			if r.ANI == "" {
-				continue
+			if phone.Withheld(r.ANI) {
+				continue // no number to look up
 			}
 			ms, err = c.FindByPhone(ctx, r.ANI)
 		case PopDNIS:
@@ -197,11 +199,11 @@ func (c *Client) ScreenPop(ctx context.Context, r PopRequest) (PopResult, error)
 			}
 			ms, err = c.findByDigits(ctx, r.Digits)
 		case PopNewContact:
+			// Only a number goes in Phone: a withheld caller id
+			// ("anonymous"), an extension or other text leaves it empty.
 			fields := map[string]string{}
 			if e, ok := NormalizePhone(r.ANI, c.cfg.DefaultRegion); ok {
 				fields["Phone"] = e
-			} else if r.ANI != "" {
-				fields["Phone"] = cleanText(r.ANI)
 			}
 			return PopResult{Rule: rule, Matches: []Match{}, NewRecord: &NewRecord{Type: "Contact", Fields: fields}}, nil
 		default: // PopNone or unknown: the rest is "do not pop"
@@ -220,8 +222,9 @@ func (c *Client) ScreenPop(ctx context.Context, r PopRequest) (PopResult, error)
 // FindByPhone returns every record in LookupConfig.ANIObjects (Contact,
 // Account incl. Person Accounts, Lead by default) with number in a phone
 // field, searching the forms people store (E.164 and national) with SOSL
-// IN PHONE FIELDS. Numbers too short to be a phone number (extensions)
-// match nothing without a request. With a Cache, results (also "no match")
+// IN PHONE FIELDS. Numbers too short to be a phone number (extensions) and
+// withheld caller ids ("anonymous", "0000000000", phone.Withheld) match
+// nothing without a request. With a Cache, results (also "no match")
 // are kept for Config.CacheTTL.
 func (c *Client) FindByPhone(ctx context.Context, number string) ([]Match, error) {
 	c.lookups.Add(1)
@@ -337,25 +340,44 @@ func (c *Client) cachedCampaign(ctx context.Context, dnis string) ([]Match, erro
 	return ms, nil
 }
 
-// findCampaign returns active Campaigns whose DNIS field holds dnis in any
-// stored form.
+// findCampaign returns active Campaigns whose DNIS field holds dnis, compared
+// by number, not spelling: "1-800-555-0122", "800.555.0122" and
+// "+1 (800) 555-0122" are all +18005550122. SOQL compares text, so the
+// query asks for every active Campaign whose field holds the number's
+// national digits in order (LIKE "%8%0%0%5%5%5%0%1%2%2%") and the
+// candidates are then compared by number. A DNIS that is not a phone
+// number (a line named by text) is compared as text; a withheld one
+// matches nothing.
 func (c *Client) findCampaign(ctx context.Context, dnis string) ([]Match, error) {
 	field := c.cfg.Lookup.CampaignDNISField
 	if !isAPIName(field) {
 		return nil, &Error{StatusCode: http.StatusBadRequest, ErrorCode: "INVALID_FIELD", Message: "bad Campaign DNIS field name", Fields: []string{field}}
 	}
-	variants := PhoneVariants(dnis, c.cfg.DefaultRegion)
-	if len(variants) == 0 {
-		variants = []string{cleanText(strings.TrimSpace(dnis))}
+	if phone.Withheld(dnis) {
+		return []Match{}, nil
 	}
-	soql := "SELECT Id, Name, " + field + " FROM Campaign WHERE IsActive = true AND " + field + " IN (" + quoteAll(variants) + ") ORDER BY Name LIMIT " + strconv.Itoa(c.cfg.Lookup.MaxMatches)
+	pattern := digitsPattern(dnis, c.cfg.DefaultRegion)
+	cond := field + " = " + QuoteSOQL(cleanText(strings.TrimSpace(dnis)))
+	limit := c.cfg.Lookup.MaxMatches
+	if pattern != "" {
+		cond = field + " LIKE " + QuoteSOQL(pattern)
+		limit = 200 // candidates; most are the number itself
+	}
+	soql := "SELECT Id, Name, " + field + " FROM Campaign WHERE IsActive = true AND " + cond + " ORDER BY Name LIMIT " + strconv.Itoa(limit)
 	recs, err := c.Query(ctx, soql)
 	if err != nil {
 		return nil, err
 	}
 	ms := make([]Match, 0, len(recs))
 	for _, r := range recs {
-		ms = append(ms, Match{ID: r.ID(), Name: r.String("Name"), Type: "Campaign", Phone: r.String(field)})
+		stored := r.String(field)
+		if pattern != "" && !SamePhone(stored, dnis, c.cfg.DefaultRegion) {
+			continue
+		}
+		ms = append(ms, Match{ID: r.ID(), Name: r.String("Name"), Type: "Campaign", Phone: stored})
+		if len(ms) == c.cfg.Lookup.MaxMatches {
+			break
+		}
 	}
 	return ms, nil
 }
@@ -421,6 +443,9 @@ func (c *Client) SearchContacts(ctx context.Context, term string, limit int) ([]
 	}
 	var find, group, number string
 	if phoneLike(term) {
+		if phone.Withheld(term) {
+			return []Match{}, nil // "000 000 0000" is nobody's number
+		}
 		group = "PHONE"
 		if vs := PhoneVariants(term, c.cfg.DefaultRegion); len(vs) > 0 {
 			q := make([]string, len(vs))

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // minDigits is the fewest digits a number needs before it is looked up:
@@ -18,7 +20,8 @@ const maxPhoneInput = 64
 // numbers without a country code as numbers of region (e.g. "US"). It
 // accepts the forms a PBX or a person writes: "(415) 555-0123",
 // "+1 415.555.0123", "tel:+14155550123", "sip:+14155550123@pbx". ok is false
-// when number is not a possible phone number.
+// when number is not a possible phone number, or is a withheld caller id
+// ("anonymous", "0000000000", ...: phone.Withheld).
 func NormalizePhone(number, region string) (e164 string, ok bool) {
 	pn, ok := parsePhone(number, region)
 	if !ok {
@@ -30,9 +33,12 @@ func NormalizePhone(number, region string) (e164 string, ok bool) {
 // PhoneVariants returns the forms people store a number in, for searching:
 // E.164, the national form with and without punctuation ("(415) 555-0123",
 // "4155550123") and the international form. For numbers that do not parse
-// but have at least 7 digits it returns just the digits; for anything else,
-// nil.
+// but have at least 7 digits it returns just the digits; for a withheld
+// caller id and anything else, nil.
 func PhoneVariants(number, region string) []string {
+	if phone.Withheld(number) {
+		return nil
+	}
 	pn, ok := parsePhone(number, region)
 	if !ok {
 		d := digitsOf(stripURI(number))
@@ -61,8 +67,13 @@ func PhoneVariants(number, region string) []string {
 }
 
 // SamePhone reports whether a and b are the same number once normalized
-// (or, for numbers that do not parse, have the same digits).
+// (or, for numbers that do not parse, have the same digits). An extension
+// is not part of the number: "(415) 555-0154 x22" is +14155550154. A
+// withheld caller id is the same as nothing.
 func SamePhone(a, b, region string) bool {
+	if phone.Withheld(a) || phone.Withheld(b) {
+		return false
+	}
 	ea, oka := NormalizePhone(a, region)
 	eb, okb := NormalizePhone(b, region)
 	if oka && okb {
@@ -78,6 +89,9 @@ func parsePhone(number, region string) (pn *phonenumbers.PhoneNumber, ok bool) {
 			pn, ok = nil, false
 		}
 	}()
+	if phone.Withheld(number) {
+		return nil, false
+	}
 	s := stripURI(number)
 	if len(s) > maxPhoneInput || len(digitsOf(s)) < minDigits-1 {
 		return nil, false
@@ -108,6 +122,27 @@ func stripURI(s string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// digitsPattern is a SOQL LIKE pattern matching any text that holds the
+// national significant digits of number in order, whatever is between
+// them ("%8%0%0%5%5%5%0%1%2%2%" finds "1-800-555-0122", "800.555.0122",
+// "+1 (800) 555-0122 x5"). "" for a withheld caller id or a number too
+// short to search.
+func digitsPattern(number, region string) string {
+	if phone.Withheld(number) {
+		return ""
+	}
+	d := ""
+	if pn, ok := parsePhone(number, region); ok {
+		d = phonenumbers.GetNationalSignificantNumber(pn)
+	} else {
+		d = digitsOf(stripURI(number))
+	}
+	if len(d) < minDigits || len(d) > 20 {
+		return ""
+	}
+	return "%" + strings.Join(strings.Split(d, ""), "%") + "%"
 }
 
 func digitsOf(s string) string {

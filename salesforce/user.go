@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // User is a Salesforce user as the adapter needs it.
@@ -19,6 +20,9 @@ type User struct {
 	// Extension is the PBX extension from Config.UserExtensionField
 	// (standard User.Extension by default).
 	Extension string `json:"extension"`
+	// ACDAgentID is the ACD agent id the user may log in with, from
+	// Config.UserACDAgentField (standard User.EmployeeNumber by default).
+	ACDAgentID string `json:"acdAgentId,omitempty"`
 }
 
 // User reads one user by id. ErrNotFound when there is none, ErrInvalid
@@ -49,6 +53,16 @@ func (c *Client) userWhere(ctx context.Context, field, value string) (User, erro
 	if ext != "Id" && ext != "Username" && ext != "Name" && ext != "Email" {
 		fields += ", " + ext
 	}
+	acd := c.cfg.UserACDAgentField
+	if acd == "-" {
+		acd = ""
+	}
+	if acd != "" && !isAPIName(acd) {
+		return User{}, fmt.Errorf("salesforce: user: %w", &Error{StatusCode: http.StatusBadRequest, ErrorCode: "INVALID_FIELD", Message: "bad ACD agent field name", Fields: []string{acd}})
+	}
+	if acd != "" && !strings.Contains(", "+fields+", ", ", "+acd+", ") {
+		fields += ", " + acd
+	}
 	soql := "SELECT " + fields + " FROM User WHERE " + field + " = " + QuoteSOQL(value)
 	if field != "Id" {
 		soql += " AND IsActive = true"
@@ -62,5 +76,5 @@ func (c *Client) userWhere(ctx context.Context, field, value string) (User, erro
 		return User{}, fmt.Errorf("salesforce: user by %s: %w", field, &Error{StatusCode: http.StatusNotFound, ErrorCode: "NOT_FOUND", Message: "no such user"})
 	}
 	r := recs[0]
-	return User{ID: r.ID(), Username: r.String("Username"), Name: r.String("Name"), Email: r.String("Email"), Extension: r.String(ext)}, nil
+	return User{ID: r.ID(), Username: r.String("Username"), Name: r.String("Name"), Email: r.String("Email"), Extension: r.String(ext), ACDAgentID: r.String(acd)}, nil
 }

@@ -81,12 +81,26 @@ type idResponse struct {
 	ID string `json:"id"`
 }
 
+// makeCallBody is POST /api/v1/calls: {"number", "record"?}; record is
+// the Salesforce record clicked to dial (click-to-dial): {"recordId",
+// "objectType", "name"}.
+type makeCallBody struct {
+	Number string                `json:"number"`
+	Record *adapter.DialedRecord `json:"record"`
+}
+
 func (s *Server) makeCall(c *echo.Context) error {
-	var b numberBody
+	var b makeCallBody
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	id, err := s.cfg.Service.MakeCall(c.Request().Context(), agentOf(c), b.Number)
+	var id string
+	var err error
+	if b.Record != nil {
+		id, err = s.cfg.Service.MakeCallFor(c.Request().Context(), agentOf(c), b.Number, *b.Record)
+	} else {
+		id, err = s.cfg.Service.MakeCall(c.Request().Context(), agentOf(c), b.Number)
+	}
 	if err != nil {
 		return err
 	}

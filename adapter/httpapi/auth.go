@@ -65,25 +65,41 @@ func (s *Server) login(c *echo.Context) error {
 	default:
 		return fmt.Errorf("prompt: use interactive or login, or leave it out for a silent sign-in: %w", adapter.ErrInvalid)
 	}
-	u, err := s.cfg.Auth.Begin(c.Request().Context(), c.QueryParam("return"), prompt)
+	ctx := c.Request().Context()
+	if s.cfg.Demo {
+		ctx = adapter.WithBaseURL(ctx, s.publicBase(c.Request()))
+	}
+	u, state, err := s.cfg.Auth.Begin(ctx, c.QueryParam("return"), prompt)
 	if err != nil {
 		return err
 	}
+	s.bindState(c, state)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, u)
 }
 
+// callbackPage hands the session token to the softphone without a URL:
+// opened as the sign-in popup (window.opener set) it posts
+// {type: "switchboard.session", token | error} to the opener with this
+// origin as the exact target origin and closes, storing nothing; loaded in
+// the softphone's own frame (the redirect sign-in) it puts the token in
+// sessionStorage where the browser allows it, then goes back. With storage
+// blocked the softphone finds no token and offers its Sign in button.
 var callbackPage = template.Must(template.New("cb").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Switchboard</title></head>
-<body><script>
+<body><p id="m"></p><script>
 (function () {
   var token = {{.Token}}, ret = {{.Return}}, err = {{.Error}};
-  if (token) { sessionStorage.setItem("switchboard.session", token); sessionStorage.removeItem("switchboard.loginFailed"); }
-  else { sessionStorage.setItem("switchboard.loginFailed", err || "sign-in failed"); }
   if (window.opener && window.opener !== window) {
     try { window.opener.postMessage({type: "switchboard.session", token: token, error: err}, location.origin); } catch (e) {}
     window.close();
+    document.getElementById("m").textContent = err || "Signed in: you can close this window.";
+    return;
   }
+  try {
+    if (token) { sessionStorage.setItem("switchboard.session", token); sessionStorage.removeItem("switchboard.loginFailed"); }
+    else { sessionStorage.setItem("switchboard.loginFailed", err || "sign-in failed"); }
+  } catch (e) { /* storage blocked: the softphone offers its Sign in button */ }
   location.replace(ret);
 })();
 </script><noscript>Sign-in needs JavaScript.</noscript></body></html>`))
@@ -99,21 +115,23 @@ func (s *Server) callback(c *echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	data := callbackData{Return: "/softphone/"}
+	state := c.QueryParam("state")
+	if reason, msg := s.checkState(c, state); reason != "" {
+		return s.refuseSignIn(c, data, http.StatusForbidden, "login_csrf", reason, msg)
+	}
 	if e := c.QueryParam("error"); e != "" {
-		data.Error = "Salesforce sign-in: " + e
-		if l, err := s.cfg.Auth.Store.TakeLogin(c.Request().Context(), c.QueryParam("state")); err == nil {
+		if l, err := s.cfg.Auth.Store.TakeLogin(c.Request().Context(), state); err == nil {
 			data.Return = l.Return
 		}
-		c.Response().WriteHeader(http.StatusUnauthorized)
-		return callbackPage.Execute(c.Response(), data)
+		return s.refuseSignIn(c, data, http.StatusUnauthorized, "unauthorized", "idp_"+oauthErrorCode(e), "Salesforce sign-in: "+clipText(e, 100))
 	}
-	ag, sid, ret, err := s.cfg.Auth.Complete(c.Request().Context(), c.QueryParam("state"), c.QueryParam("code"))
+	ag, sid, ret, err := s.cfg.Auth.Complete(c.Request().Context(), state, c.QueryParam("code"))
 	if err != nil {
-		status, _, msg := classify(err)
-		data.Error = msg
-		c.Response().WriteHeader(status)
-		s.cfg.Log.Info().Int("status", status).Msg("sign-in refused")
-		return callbackPage.Execute(c.Response(), data)
+		status, code, msg := classify(err)
+		if status >= 500 {
+			msg = "sign-in failed: a service is unavailable; try again"
+		}
+		return s.refuseSignIn(c, data, status, code, adapter.RefusalReason(err), msg)
 	}
 	tok, _, err := s.cfg.Tokens.Issue(ag.UserID, sid)
 	if err != nil {
@@ -151,5 +169,6 @@ func (s *Server) logout(c *echo.Context) error {
 	if err := s.cfg.Auth.Logout(c.Request().Context(), sid); err != nil {
 		return err
 	}
+	s.hub.EndSession(sid) // this instance's sockets now; others' at their next check
 	return c.NoContent(http.StatusNoContent)
 }

@@ -47,6 +47,7 @@ var statusTable = []struct {
 	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{pbx.ErrNotSupported, http.StatusNotImplemented, "not_supported"},
 	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
 	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},
@@ -114,9 +115,15 @@ func (s *Server) handleError(c *echo.Context, err error) {
 		if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
 			ev = s.cfg.Log.Warn()
 		}
-		ev.Err(err).Str("method", c.Request().Method).Str("path", c.Request().URL.Path).Int("status", status).Msg("request failed")
-		if status == http.StatusInternalServerError {
+		ev.Err(err).Str("method", c.Request().Method).Str("path", c.Request().URL.Path).Int("status", status).Str("request_id", requestID(c)).Msg("request failed")
+		// The log has the cause; the caller gets no hosts or internal text.
+		switch {
+		case status == http.StatusInternalServerError:
 			msg = "internal error"
+		case code == "unavailable":
+			msg = "a service Switchboard needs is unavailable; try again shortly"
+		case code == "salesforce_auth":
+			msg = "Switchboard cannot sign in to Salesforce; tell your admin"
 		}
 	}
 	_ = c.JSON(status, map[string]errorBody{"error": {Code: code, Message: msg}})

@@ -52,6 +52,10 @@ type Config struct {
 	// Registry collects metrics (served at /metrics when set).
 	Registry *prometheus.Registry
 	Now      func() time.Time
+	// KeepAlive is how often a socket is pinged and its session checked
+	// (a session ended on another instance, expired or revoked ends the
+	// socket within it); default 25 s.
+	KeepAlive time.Duration
 }
 
 // Server is the HTTP handler of the whole service.
@@ -59,6 +63,8 @@ type Server struct {
 	cfg  Config
 	echo *echo.Echo
 	hub  *Hub
+	// mismatches: origins already logged as not SWITCHBOARD_PUBLIC_URL.
+	mismatches mismatchLog
 }
 
 // New builds the server and its routes.
@@ -66,16 +72,21 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 25 * time.Second
+	}
 	e := echo.New()
 	s := &Server{cfg: cfg, echo: e, hub: NewHub(cfg.Log)}
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID)
 	e.Use(middleware.Recover())
 	e.Use(s.securityHeaders)
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
-		// Sockets and the simulator/demo-org mounts are not compressed.
+		// Sockets and the simulator/demo-org mounts are not compressed;
+		// /metrics compresses itself (promhttp), so it is gzipped once.
 		Skipper: func(c *echo.Context) bool {
 			r := c.Request()
-			return r.Header.Get("Upgrade") != "" || strings.HasPrefix(r.URL.Path, "/demo-org/") || strings.HasPrefix(r.URL.Path, "/sim/")
+			return r.Header.Get("Upgrade") != "" || strings.HasPrefix(r.URL.Path, "/demo-org/") || strings.HasPrefix(r.URL.Path, "/sim/") || r.URL.Path == "/metrics"
 		},
 	}))
 
@@ -158,6 +169,10 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.FrameAncestors != "" {
 			h.Set("Content-Security-Policy", "frame-ancestors "+s.cfg.FrameAncestors)
 		}
+		if s.https(c.Request()) {
+			// RFC 6797: browsers that saw this reach us only over https.
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
 		return next(c)
 	}
 }
@@ -167,9 +182,12 @@ func (s *Server) ready(c *echo.Context) error {
 	defer cancel()
 	dep, err := s.cfg.Service.Ready(ctx)
 	if err != nil {
+		// The reason goes to the log; the answer names only the
+		// dependency (no addresses or internal error text).
+		s.cfg.Log.Warn().Err(err).Str("failing", dep).Msg("not ready")
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{
 			"status":  "unavailable",
-			"error":   errorBody{Code: "unavailable", Message: dep + " is not usable: " + err.Error()},
+			"error":   errorBody{Code: "unavailable", Message: dep + " is not usable; see the service's log"},
 			"failing": dep,
 		})
 	}
@@ -183,15 +201,39 @@ func (s *Server) ready(c *echo.Context) error {
 }
 
 func (s *Server) callCenter(c *echo.Context) error {
-	base := s.cfg.PublicURL
-	if base == "" {
-		scheme := "http"
-		if c.Request().TLS != nil || c.Request().Header.Get("X-Forwarded-Proto") == "https" {
-			scheme = "https"
+	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(s.publicBase(c.Request())))
+}
+
+// requestID gives every request an id: the caller's X-Request-Id when it
+// is short and plain, else a random one. It is echoed in the response and
+// logged with the request's errors.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainID(id) {
+			id = adapter.NewSessionID()[:16]
 		}
-		base = scheme + "://" + c.Request().Host
+		c.Set("request_id", id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
 	}
-	return c.Blob(http.StatusOK, "application/xml; charset=utf-8", s.cfg.CallCenter(base))
+}
+
+func requestID(c *echo.Context) string {
+	id, _ := c.Get("request_id").(string)
+	return id
+}
+
+func plainID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Tokens returns the session token issuer.

@@ -31,10 +31,18 @@ func NewHub(log zerolog.Logger) *Hub {
 // socket is one connected softphone tab.
 type socket struct {
 	ext  string
+	sid  string
 	send chan []byte
-	// dropped is closed when the hub gave up on the socket (too slow).
+	// dropped is closed when the socket must end (too slow, resync,
+	// session ended, shutdown); end says why.
 	dropped  chan struct{}
 	dropOnce sync.Once
+	end      closeReason
+}
+
+// drop ends the socket with a close code and reason (first call wins).
+func (sk *socket) drop(r closeReason) {
+	sk.dropOnce.Do(func() { sk.end = r; close(sk.dropped) })
 }
 
 // sendBuffer is how many events a socket may lag behind before it is
@@ -82,7 +90,7 @@ func (h *Hub) Deliver(ext string, ev adapter.AgentEvent) {
 		h.mu.RLock()
 		for _, m := range h.conns {
 			for sk := range m {
-				sk.dropOnce.Do(func() { close(sk.dropped) })
+				sk.drop(closeResync)
 			}
 		}
 		h.mu.RUnlock()
@@ -103,7 +111,7 @@ func (h *Hub) Deliver(ext string, ev adapter.AgentEvent) {
 		select {
 		case sk.send <- b:
 		default:
-			sk.dropOnce.Do(func() { close(sk.dropped) })
+			sk.drop(closeTooSlow)
 		}
 	}
 	h.mu.RUnlock()
@@ -132,23 +140,24 @@ func (s *Server) websocket(c *echo.Context) error {
 	err = readJSON(actx, conn, &hello)
 	cancel()
 	if err != nil || hello.Type != "auth" {
+		s.socketEnded(closeReason{code: websocket.StatusPolicyViolation, reason: "no_auth_message"})
 		conn.Close(websocket.StatusPolicyViolation, "first message must be {\"type\":\"auth\",\"token\":...}")
 		return nil
 	}
 	ag, sid, err := s.resolve(c.Request(), hello.Token)
 	if err != nil {
 		_, _, msg := classify(err)
+		s.socketEnded(closeReason{code: StatusSessionEnded, reason: "unauthorized"})
 		writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "unauthorized", Message: msg}})
 		conn.Close(4401, "unauthorized")
 		return nil
 	}
-	sk := &socket{ext: ag.Extension, send: make(chan []byte, sendBuffer), dropped: make(chan struct{})}
-	if ag.Extension != "" {
-		s.hub.add(sk)
-		defer s.hub.remove(sk)
-	}
+	sk := &socket{ext: ag.Extension, sid: sid, send: make(chan []byte, sendBuffer), dropped: make(chan struct{})}
+	s.hub.add(sk) // sockets without a phone too: they end with their session
+	defer s.hub.remove(sk)
 	st, err := s.cfg.Service.CurrentState(ctx, ag)
 	if err != nil {
+		s.socketEnded(closeReason{code: websocket.StatusTryAgainLater, reason: "state_unavailable"})
 		conn.Close(websocket.StatusTryAgainLater, "state unavailable")
 		return nil
 	}
@@ -163,7 +172,7 @@ func (s *Server) websocket(c *echo.Context) error {
 	defer cancelAll()
 	go s.readLoop(ctx, cancelAll, conn, ag, sid)
 
-	ping := time.NewTicker(25 * time.Second)
+	ping := time.NewTicker(s.cfg.KeepAlive)
 	defer ping.Stop()
 	for {
 		select {
@@ -171,7 +180,11 @@ func (s *Server) websocket(c *echo.Context) error {
 			conn.Close(websocket.StatusNormalClosure, "")
 			return nil
 		case <-sk.dropped:
-			conn.Close(websocket.StatusTryAgainLater, "too slow: resync")
+			s.socketEnded(sk.end)
+			if sk.end == closeSessionEnded {
+				writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "unauthorized", Message: sk.end.text}})
+			}
+			conn.Close(sk.end.code, sk.end.text)
 			return nil
 		case b := <-sk.send:
 			var head struct {
@@ -185,13 +198,19 @@ func (s *Server) websocket(c *echo.Context) error {
 			err := conn.Write(wctx, websocket.MessageText, b)
 			cancel()
 			if err != nil {
+				s.socketEnded(closeReason{reason: "write_failed"})
 				return nil
 			}
 		case <-ping.C:
+			if r, ended := s.sessionEnded(ctx, sid, ag.UserID); ended {
+				sk.drop(r)
+				continue
+			}
 			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
+				s.socketEnded(closeReason{reason: "ping_failed"})
 				return nil
 			}
 		}
@@ -203,6 +222,7 @@ func (s *Server) websocket(c *echo.Context) error {
 func (s *Server) readLoop(ctx context.Context, done func(), conn *websocket.Conn, ag adapter.Agent, sid string) {
 	defer done()
 	tab := adapter.NewSessionID()
+	claims := newClaimLimiter(s.cfg.Now)
 	for {
 		var m clientMessage
 		if err := readJSON(ctx, conn, &m); err != nil {
@@ -216,12 +236,7 @@ func (s *Server) readLoop(ctx context.Context, done func(), conn *websocket.Conn
 		case "ping":
 			writeJSON(ctx, conn, map[string]string{"type": "pong"})
 		case "claim_pop":
-			granted := false
-			if m.CallID != "" && len(m.CallID) <= 128 {
-				ok, err := s.cfg.Service.Store.Claim(ctx, "pop:"+ag.UserID+":"+m.CallID, tab, time.Hour)
-				granted = err == nil && ok
-			}
-			writeJSON(ctx, conn, map[string]any{"type": "pop_claim", "callId": m.CallID, "granted": granted})
+			writeJSON(ctx, conn, s.claimPop(ctx, claims, ag, tab, m.CallID))
 		default:
 			writeJSON(ctx, conn, map[string]any{"type": "error", "error": errorBody{Code: "invalid_input", Message: "unknown message type; use ping or claim_pop"}})
 		}

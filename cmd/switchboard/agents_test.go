@@ -594,3 +594,60 @@ func TestAnOutgoingCallIsLoggedFromTheMomentTheFarEndAnswers(t *testing.T) {
 		t.Errorf("Task %v %v %v, want an Outbound 20 s call to Lucy Hall", got["CallType"], got["CallDurationInSeconds"], got["WhoId"])
 	}
 }
+
+func TestClickToDialOnASharedNumberLogsTheClickedRecord(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	var riley string
+	for _, c := range a.Org.Records("Contact") {
+		if c["FirstName"] == "Riley" {
+			riley = c["Id"].(string)
+		}
+	}
+	if riley == "" {
+		t.Fatal("the demo org has no Riley Patel")
+	}
+	var made struct{ ID string }
+	body := `{"number":"(415) 555-0142","record":{"recordId":"` + riley + `","objectType":"Contact","name":"Riley Patel"}}`
+	if st := a.do(t, "POST", "/api/v1/calls", alex, body, &made); st != http.StatusCreated {
+		t.Fatalf("make call: %d", st)
+	}
+	ev := sock.waitFor("the call with the clicked record", func(ev wsEvent) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == made.ID
+	})
+	if len(ev.Call.Matches) != 1 || ev.Call.Matches[0].ID != riley || ev.Call.Matches[0].Name != "Riley Patel" {
+		t.Fatalf("matches %+v, want only the clicked Riley Patel", ev.Call.Matches)
+	}
+	a.clock.Advance(3 * time.Second)
+	a.clock.Advance(10 * time.Second)
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", alex, nil, nil)
+	a.wrapUp(t, alex, sock, made.ID)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 || tasks[0]["WhoId"] != riley {
+		t.Fatalf("Tasks %v, want one with WhoId %s", tasks, riley)
+	}
+}
+
+func TestClickToDialFromAnAccountLogsItAsWhatId(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	acct := a.Org.Records("Account")[0]["Id"].(string)
+	var made struct{ ID string }
+	body := `{"number":"+14155550199","record":{"recordId":"` + acct + `","name":"Acme"}}`
+	if st := a.do(t, "POST", "/api/v1/calls", alex, body, &made); st != http.StatusCreated {
+		t.Fatalf("make call: %d", st)
+	}
+	ev := sock.waitFor("the call", func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.ID == made.ID })
+	if len(ev.Call.Matches) != 1 || ev.Call.Matches[0].Type != "Account" {
+		t.Fatalf("matches %+v, want the Account (type from the 001 key prefix)", ev.Call.Matches)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", alex, nil, nil)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	tasks := a.Org.Records("Task")
+	if len(tasks) != 1 || tasks[0]["WhatId"] != acct || tasks[0]["WhoId"] != nil {
+		t.Fatalf("Task WhoId %v WhatId %v, want WhatId %s only", tasks[0]["WhoId"], tasks[0]["WhatId"], acct)
+	}
+}

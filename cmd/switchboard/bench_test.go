@@ -48,7 +48,7 @@ func benchPush(b *testing.B, n int) {
 	}
 	env := map[string]string{
 		"SWITCHBOARD_ADDR": "127.0.0.1:0", "SWITCHBOARD_REDIS_URL": benchRedisURL(b),
-		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("sbbench:%d:", time.Now().UnixNano()), "SWITCHBOARD_LOG_LEVEL": "error",
+		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("%sbench:%d:", testPrefix, time.Now().UnixNano()), "SWITCHBOARD_LOG_LEVEL": "error",
 	}
 	m, err := NewMain(nil, func(k string) string { return env[k] }, os.Stderr)
 	if err != nil {
@@ -60,6 +60,7 @@ func benchPush(b *testing.B, n int) {
 	if err := m.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
+	defer deleteKeys(b, m.Config.RedisURL, m.Config.RedisPrefix)
 	defer m.Close()
 
 	// Sessions for every agent, straight into the store.

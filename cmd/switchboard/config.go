@@ -4,9 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // Config is every setting of the service. Each comes from a flag or from
@@ -34,6 +37,7 @@ type Config struct {
 	SFCampaignDNIS string
 	SFCaseDigits   string
 	SFUserExtField string
+	SFUserACDField string
 
 	SessionKeys string
 	SessionTTL  time.Duration
@@ -46,8 +50,21 @@ type Config struct {
 	PBX      string
 	LeaseTTL time.Duration
 
-	// Demo is set when no Salesforce settings are given: the demo org,
-	// demo users and the demo page.
+	// Region is the default region of national numbers (dialing and
+	// Salesforce lookups).
+	Region string
+	// The call center's dialing options (reqDialingOptions), applied to
+	// outgoing external calls.
+	DialOutsidePrefix       string
+	DialLongDistancePrefix  string
+	DialInternationalPrefix string
+
+	// SimAPIToken, when set outside demo mode, mounts the simulator's
+	// control API (/sim/v1) behind "Authorization: Bearer <token>".
+	SimAPIToken string
+
+	// Demo is set when no Salesforce setting at all is given: the demo
+	// org, demo users, the demo page and the simulator's control API.
 	Demo bool
 }
 
@@ -75,9 +92,14 @@ func (c *Config) settings() []setting {
 		{name: "sf-private-key", usage: "PEM RSA private key of the connected app's certificate (use _FILE)", str: &c.SFPrivateKey, secret: true},
 		{name: "sf-api-version", usage: "REST API version", str: &c.SFAPIVersion, def: "67.0"},
 		{name: "sf-write-as", usage: "who creates Tasks: integration (the integration user, OwnerId = agent) or agent (JWT as the agent)", str: &c.SFWriteAs, def: "integration"},
-		{name: "sf-region", usage: "default phone region for numbers without country code (ISO 3166)", str: &c.SFRegion, def: "US"},
+		{name: "region", usage: "default region of phone numbers written without country code, for dialing and Salesforce lookups (ISO 3166 code: US, GB, DE, ...)", str: &c.Region, def: "US"},
+		{name: "sf-region", usage: "former name of region (used when region is not set)", str: &c.SFRegion},
+		{name: "dial-outside-prefix", usage: "dialing option Outside Prefix: dialled before every external number to get an outside line (e.g. 9); never before internal extensions", str: &c.DialOutsidePrefix},
+		{name: "dial-long-distance-prefix", usage: "dialing option Long Distance Prefix: dialled before a national number with area code (e.g. 1 in North America, 0 in the UK)", str: &c.DialLongDistancePrefix},
+		{name: "dial-international-prefix", usage: "dialing option International Prefix: dialled before the country code of a number abroad (e.g. 011, 00); empty uses the region's own when another option is set", str: &c.DialInternationalPrefix},
 		{name: "sf-pop-order", usage: "admin default Pop-Up Order: comma-separated of ani,dnis,digits,new_contact (agents may reorder theirs)", str: &c.SFPopOrder, def: "ani,dnis,digits,new_contact"},
 		{name: "sf-user-extension-field", usage: "User field holding the agent's extension", str: &c.SFUserExtField, def: "Extension"},
+		{name: "sf-user-acd-agent-field", usage: "User field holding the one ACD agent id the user may log in with (make it read-only to agents; - for none: ACD login refused)", str: &c.SFUserACDField, def: "EmployeeNumber"},
 		{name: "sf-campaign-dnis-field", usage: "Campaign field holding the DNIS that pops it", str: &c.SFCampaignDNIS},
 		{name: "sf-case-digits-field", usage: "Case field matched against collected digits", str: &c.SFCaseDigits, def: "CaseNumber"},
 		{name: "session-keys", usage: "HMAC keys for agent session tokens, comma-separated id:secret, the first signs (rotate by prepending); random in demo mode", str: &c.SessionKeys, secret: true},
@@ -87,7 +109,13 @@ func (c *Config) settings() []setting {
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
 		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
 	}
+}
+
+// Dialing returns the call center's dialing options.
+func (c *Config) Dialing() phone.Options {
+	return phone.Options{Outside: c.DialOutsidePrefix, LongDistance: c.DialLongDistancePrefix, International: c.DialInternationalPrefix}
 }
 
 func envName(flagName string) string {
@@ -114,7 +142,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: switchboard [flags]\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce settings it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address).\n\nFlags (each also from the environment):\n")
+		fmt.Fprintf(out, "Usage: switchboard [flags]\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +150,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	regionSet := set["region"] || getenv(envName("region")) != ""
 	for _, s := range ss {
 		if set[s.name] {
 			continue
@@ -152,7 +181,21 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		}
 		*s.dur = d
 	}
-	c.Demo = c.SFLoginURL == "" && c.SFClientID == "" && c.SFUsername == ""
+	// Demo mode only when no Salesforce setting at all is given: a partial
+	// set is an error naming what is missing, never a silent demo.
+	c.Demo = true
+	for _, v := range c.salesforceSettings() {
+		if v.value != "" {
+			c.Demo = false
+		}
+	}
+	if !regionSet && c.SFRegion != "" {
+		c.Region = c.SFRegion
+	}
+	if r, ok := phone.Region(c.Region); ok {
+		c.Region = r
+	}
+	c.SFRegion = c.Region
 	return c, c.validate()
 }
 
@@ -167,6 +210,12 @@ func (c *Config) validate() error {
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
 	}
+	if _, ok := phone.Region(c.Region); !ok {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_REGION: %q is not a region (use an ISO 3166 code like US, GB or DE)", c.Region))
+	}
+	if err := c.Dialing().Validate(); err != nil {
+		problems = append(problems, "SWITCHBOARD_DIAL_*_PREFIX: "+strings.TrimSuffix(err.Error(), ": "+phone.ErrInvalid.Error()))
+	}
 	if c.LeaseTTL < time.Second {
 		problems = append(problems, "SWITCHBOARD_LEASE_TTL: at least 1s")
 	}
@@ -174,6 +223,12 @@ func (c *Config) validate() error {
 		problems = append(problems, "SWITCHBOARD_SESSION_TTL / SWITCHBOARD_TOKEN_TTL: token TTL at least 30s and at most the session TTL")
 	}
 	if !c.Demo {
+		var given []string
+		for _, v := range c.salesforceSettings() {
+			if v.value != "" {
+				given = append(given, v.name)
+			}
+		}
 		for _, req := range []struct{ v, name string }{
 			{c.SFLoginURL, "SWITCHBOARD_SF_LOGIN_URL"}, {c.SFClientID, "SWITCHBOARD_SF_CLIENT_ID"},
 			{c.SFUsername, "SWITCHBOARD_SF_USERNAME"}, {c.SFPrivateKey, "SWITCHBOARD_SF_PRIVATE_KEY_FILE"},
@@ -181,15 +236,60 @@ func (c *Config) validate() error {
 			{c.RedisURL, "SWITCHBOARD_REDIS_URL"},
 		} {
 			if req.v == "" {
-				problems = append(problems, req.name+": required outside demo mode")
+				problems = append(problems, fmt.Sprintf("%s: required outside demo mode (Salesforce settings given: %s; give none of them for demo mode)", req.name, strings.Join(given, ", ")))
 			}
 		}
+		if c.SFLoginURL != "" {
+			if msg := httpsURLProblem(c.SFLoginURL); msg != "" {
+				problems = append(problems, "SWITCHBOARD_SF_LOGIN_URL: "+msg+" (e.g. https://login.salesforce.com, https://test.salesforce.com or https://<my-domain>.my.salesforce.com)")
+			}
+		}
+		if c.SFAudience != "" && httpsURLProblem(c.SFAudience) != "" {
+			problems = append(problems, "SWITCHBOARD_SF_AUDIENCE: "+httpsURLProblem(c.SFAudience))
+		}
+	}
+	if c.SimAPIToken != "" && len(c.SimAPIToken) < 32 {
+		problems = append(problems, "SWITCHBOARD_SIM_API_TOKEN: at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		problems = append(problems, "SWITCHBOARD_PUBLIC_URL: must start with https:// (or http:// for local use)")
+	}
+	if c.RedisURL != "" {
+		if _, err := url.Parse(c.RedisURL); err != nil || !(strings.HasPrefix(c.RedisURL, "redis://") || strings.HasPrefix(c.RedisURL, "rediss://") || strings.HasPrefix(c.RedisURL, "unix://")) {
+			problems = append(problems, "SWITCHBOARD_REDIS_URL: use redis://[user:password@]host:6379/0 (rediss:// for TLS)")
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+type namedValue struct{ name, value string }
+
+// salesforceSettings are the settings that leave demo mode when any is
+// given.
+func (c *Config) salesforceSettings() []namedValue {
+	return []namedValue{
+		{"SWITCHBOARD_SF_LOGIN_URL", c.SFLoginURL}, {"SWITCHBOARD_SF_CLIENT_ID", c.SFClientID},
+		{"SWITCHBOARD_SF_CLIENT_SECRET", c.SFClientSecret}, {"SWITCHBOARD_SF_USERNAME", c.SFUsername},
+		{"SWITCHBOARD_SF_AUDIENCE", c.SFAudience}, {"SWITCHBOARD_SF_PRIVATE_KEY_FILE", c.SFPrivateKey},
+	}
+}
+
+// httpsURLProblem says what is wrong with a URL that must be an https
+// origin, or "" when nothing is.
+func httpsURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a URL", raw)
+	case u.Scheme != "https":
+		return fmt.Sprintf("%q must start with https:// (Salesforce is only reached over TLS)", raw)
+	case u.Host == "":
+		return fmt.Sprintf("%q has no host name", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Sprintf("%q must be only https://host", raw)
+	}
+	return ""
 }

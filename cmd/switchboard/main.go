@@ -1,6 +1,6 @@
 // Command switchboard runs the Switchboard Open CTI adapter: the softphone
 // server, the agent API and WebSocket, the switch monitor and the Salesforce
-// call logger. With no Salesforce settings it runs in demo mode.
+// call logger. With no Salesforce setting at all it runs in demo mode.
 package main
 
 import (
@@ -77,13 +77,19 @@ type Main struct {
 	Server  *httpapi.Server
 	Store   *redisstore.Store
 
+	// keepAlive, when set (tests), is how often sockets are pinged and
+	// their sessions checked.
+	keepAlive time.Duration
+
 	listener net.Listener
 	http     *http.Server
 	mini     *miniredis.Miniredis
 	rdb      redis.UniversalClient
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closers  []func()
+	// stopRequests ends what is left of requests and sockets at Close.
+	stopRequests context.CancelFunc
+	wg           sync.WaitGroup
+	closers      []func()
 }
 
 // NewMain loads the configuration.
@@ -96,11 +102,18 @@ func NewMain(args []string, getenv func(string) string, stdout io.Writer) (*Main
 	if cfg.LogFormat == "console" {
 		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.TimeOnly}
 	}
+	// Identical warnings and errors (an outage) are written once per
+	// window, then with a count.
+	w = newRepeatLimiter(w, repeatWindow, time.Now)
 	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
 	if err != nil || cfg.LogLevel == "" {
 		return nil, fmt.Errorf("configuration: SWITCHBOARD_LOG_LEVEL: %q is not debug, info, warn or error", cfg.LogLevel)
 	}
 	log := zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	// The Redis client's own lines (reconnects, pool trouble) go through
+	// zerolog too, so every line is JSON. The client has one logger per
+	// process: the last Main made owns it.
+	redis.SetLogger(redisLogger{log})
 	return &Main{Config: cfg, Log: log, Clock: sim.RealClock()}, nil
 }
 
@@ -134,7 +147,8 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	instance := randomHex(6)
-	ctx, m.cancel = context.WithCancel(ctx)
+	// Background work stops at Close, after requests in flight are done.
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 
 	// Redis.
 	if cfg.RedisURL == "" {
@@ -165,7 +179,14 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Sim = sw
 	}
 	sw := m.Sim
-	mounts := map[string]http.Handler{"/sim/v1/": sw.Handler()}
+	mounts := map[string]http.Handler{}
+	switch {
+	case cfg.Demo:
+		mounts["/sim/v1/"] = sw.Handler()
+	case cfg.SimAPIToken != "":
+		mounts["/sim/v1/"] = requireBearer(cfg.SimAPIToken, "SWITCHBOARD_SIM_API_TOKEN", sw.Handler())
+		m.Log.Warn().Msg("simulator control API served at /sim/v1 (SWITCHBOARD_SIM_API_TOKEN is set): anyone with the token can place and end calls")
+	}
 
 	// Salesforce.
 	reg := prometheus.NewRegistry()
@@ -183,6 +204,8 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.DefaultPopOrder = sf.popOrder
+	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
+	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
 	keys, err := sessionKeys(cfg)
 	if err != nil {
@@ -196,7 +219,7 @@ func (m *Main) Start(ctx context.Context) error {
 	srv := httpapi.New(httpapi.Config{
 		AdminToken: cfg.AdminToken, DeadLetters: &adapter.DeadLetters{Store: m.Store, Wake: svc.Wake}, ReadyDetail: persistence,
 		Service: svc, Auth: auth, Log: m.Log, Static: static.FS, PublicURL: cfg.PublicURL,
-		CallCenter: callCenterXML, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now,
+		CallCenter: func(u string) []byte { return callCenterXMLFor(u, cfg.Dialing()) }, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now, KeepAlive: m.keepAlive,
 		Tokens: &httpapi.TokenIssuer{Keys: keys, TTL: cfg.TokenTTL, Issuer: "switchboard", Audience: "switchboard-softphone", Now: now},
 	})
 	m.Server = srv
@@ -221,7 +244,7 @@ func (m *Main) Start(ctx context.Context) error {
 		redisUp = false
 		// Start anyway: /readyz says Redis is not usable, and the lease
 		// loop claims the devices once it is back.
-		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Msg("Redis not usable at start; serving and retrying")
+		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Str("reason", netReason(err)).Msg("Redis not usable at start; serving and retrying")
 	}
 	busReady := make(chan struct{})
 	m.goRun(func() {
@@ -242,9 +265,12 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Log.Error().Err(err).Msg("switch monitor stopped")
 		}
 	})
+	// Requests and sockets outlive ctx: Close stops accepting, tells the
+	// sockets to reconnect elsewhere and lets requests in flight finish.
+	reqCtx, stopRequests := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopRequests = stopRequests
 	m.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		// Sockets end with the program.
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+		BaseContext: func(net.Listener) context.Context { return reqCtx }}
 	m.goRun(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Log.Error().Err(err).Msg("http server stopped")
@@ -252,6 +278,7 @@ func (m *Main) Start(ctx context.Context) error {
 	})
 	ev := m.Log.Info().Str("url", public).Str("instance", instance)
 	if cfg.Demo {
+		m.Log.Warn().Str("mode", "demo").Msg("DEMO MODE: no Salesforce setting is given, so this runs the demo org, demo users and the unauthenticated simulator control API (/sim/v1). Never expose it. Set SWITCHBOARD_SF_LOGIN_URL, SWITCHBOARD_SF_CLIENT_ID, SWITCHBOARD_SF_USERNAME and SWITCHBOARD_SF_PRIVATE_KEY_FILE to connect a real org")
 		ev = ev.Str("demo_org", public+"/demo-org").Str("demo_agent_extension", "1001")
 		ev.Msg("Switchboard demo running: open " + public + "/ (demo org REST API at " + public + "/demo-org/services/data/v" + cfg.SFAPIVersion + ")")
 	} else {
@@ -267,13 +294,37 @@ func (m *Main) goRun(f func()) {
 
 // Close stops serving (letting requests in flight finish), stops the
 // background work and closes connections.
+//
+// Graceful shutdown, in order: stop accepting connections; close every
+// softphone socket with 1012 (Service Restart) so it reconnects, through
+// the load balancer, to another instance; wait up to ShutdownTimeout for
+// requests in flight (agent commands, sign-ins); stop the switch monitor
+// and the outbox; write the call logs still held in memory.
 func (m *Main) Close() error {
 	if m.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = m.http.Shutdown(ctx)
-		cancel()
+		done := make(chan struct{})
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			if err := m.http.Shutdown(ctx); err != nil {
+				m.Log.Warn().Err(err).Msg("requests still in flight at shutdown were cut")
+			}
+			close(done)
+		}()
+		if m.Server != nil {
+			n := m.Server.Hub().Count()
+			m.Server.Hub().CloseAll()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m.Server.Hub().WaitEmpty(ctx)
+			cancel()
+			m.Log.Info().Int("sockets", n).Msg("stopped accepting; softphones told to reconnect elsewhere (close code 1012)")
+		}
+		<-done
 	} else if m.listener != nil {
 		_ = m.listener.Close()
+	}
+	if m.stopRequests != nil {
+		m.stopRequests()
 	}
 	if m.cancel != nil {
 		m.cancel()
@@ -298,6 +349,9 @@ func (m *Main) Close() error {
 	}
 	return nil
 }
+
+// shutdownTimeout bounds how long Close waits for requests in flight.
+const shutdownTimeout = 10 * time.Second
 
 // keepMiniredisTime makes the embedded Redis expire keys in real time.
 func keepMiniredisTime(ctx context.Context, mr *miniredis.Miniredis) {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,11 +47,93 @@ func testRedisURL(t *testing.T) string {
 	return u
 }
 
+// testPrefix starts every Redis key this test process writes, so that
+// TestMain can check that none is left (other processes may share the
+// Redis).
+var testPrefix = "sbtest:" + randomHex(4) + ":"
+
+// TestMain fails the run when a test left keys in the shared Redis.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild()) // the program itself, for end-to-end log tests
+	}
+	code := m.Run()
+	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	if opt, err := redis.ParseURL(u); err == nil {
+		c := redis.NewClient(opt)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var keys []string
+		iter := c.Scan(ctx, 0, globEscape(testPrefix)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		cancel()
+		c.Close()
+		if len(keys) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: tests left %d Redis keys, e.g. %s\n", len(keys), keys[0])
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// deleteKeys removes every key under prefix from the Redis at url (a test
+// leaves nothing behind); nothing for the embedded Redis.
+func deleteKeys(tb testing.TB, url, prefix string) {
+	tb.Helper()
+	if url == "" || prefix == "" {
+		return
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Errorf("deleting test keys: %v", err)
+		return
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pattern := globEscape(prefix) + "*"
+	iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		tb.Errorf("deleting test keys: %v", err)
+		return
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		if err := c.Del(ctx, keys[:n]...).Err(); err != nil {
+			tb.Errorf("deleting test keys: %v", err)
+			return
+		}
+		keys = keys[n:]
+	}
+}
+
+// globEscape quotes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // app is a running program for a test.
 type app struct {
 	*Main
 	clock *sim.FakeClock
 	http  *http.Client
+	logs  *syncBuffer
 }
 
 func startApp(t *testing.T, env map[string]string) *app {
@@ -64,14 +147,14 @@ func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app
 	base := map[string]string{
 		"SWITCHBOARD_ADDR":         "127.0.0.1:0",
 		"SWITCHBOARD_REDIS_URL":    testRedisURL(t),
-		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano()),
+		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("%s%s:%d:", testPrefix, t.Name(), time.Now().UnixNano()),
 		"SWITCHBOARD_LOG_LEVEL":    "warn",
 	}
 	for k, v := range env {
 		base[k] = v
 	}
-	var logs bytes.Buffer
-	m, err := NewMain(nil, func(k string) string { return base[k] }, &logs)
+	logs := &syncBuffer{}
+	m, err := NewMain(nil, func(k string) string { return base[k] }, logs)
 	if err != nil {
 		t.Fatalf("NewMain: %v", err)
 	}
@@ -88,12 +171,31 @@ func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app
 	t.Cleanup(func() {
 		cancel()
 		m.Close()
+		deleteKeys(t, m.Config.RedisURL, m.Config.RedisPrefix)
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs.String())
 		}
 	})
 	jar, _ := cookiejar.New(nil)
-	return &app{Main: m, clock: clock, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	return &app{Main: m, clock: clock, logs: logs, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+// syncBuffer is a log buffer the program writes while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 var tokenRE = regexp.MustCompile(`var token = "([A-Za-z0-9_\-.]+)"`)
@@ -320,6 +422,10 @@ func TestBadInputGetsAClearJSONError(t *testing.T) {
 		{"making a call without a number", "POST", "/api/v1/calls", true, `{}`, 400, "invalid_input", "number"},
 		{"making a call with an unknown field", "POST", "/api/v1/calls", true, `{"number":"1002","extension":"1002"}`, 400, "invalid_input", "extension"},
 		{"making a call with a number that is not a string", "POST", "/api/v1/calls", true, `{"number":1002}`, 400, "invalid_input", "number"},
+		{"click-to-dial with a record id that is not an id", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":{"recordId":"Lucy"}}`, 400, "invalid_input", "recordId"},
+		{"click-to-dial with an Account id called a Contact", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":{"recordId":"001000000000001AAA","objectType":"Contact"}}`, 400, "invalid_input", "003"},
+		{"click-to-dial with a bad object type", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":{"recordId":"a00000000000001AAA","objectType":"Contact; DROP"}}`, 400, "invalid_input", "objectType"},
+		{"click-to-dial with a record that is not an object", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":"003000000000001AAA"}`, 400, "invalid_input", "record"},
 		{"a huge body", "POST", "/api/v1/calls", true, `{"number":"` + strings.Repeat("1", 70000) + `"}`, 413, "too_large", ""},
 		{"DTMF with a letter", "POST", "/api/v1/calls/" + placed.ID + "/dtmf", true, `{"digits":"12A"}`, 400, "invalid_input", "DTMF"},
 		{"a redirect without a target", "POST", "/api/v1/calls/" + placed.ID + "/redirect", true, `{"number":""}`, 400, "invalid_input", "number"},

@@ -18,7 +18,7 @@ import (
 // sfParts is the Salesforce side, wired.
 type sfParts struct {
 	client   *salesforce.Client
-	identity *identity
+	identity adapter.IdentityProvider
 	popOrder []salesforce.PopRule
 }
 
@@ -46,6 +46,40 @@ func (i *identity) Login(ctx context.Context, code, verifier string) (salesforce
 
 func (i *identity) User(ctx context.Context, id string) (salesforce.User, error) {
 	return i.client.User(ctx, id)
+}
+
+// demoIdentity is the demo org's sign-in under whatever host name and port
+// the browser reached the server by (adapter.BaseURLProvider): the browser
+// goes to base/demo-org and comes back to base/auth/callback, while the
+// server exchanges the code at its own address (self).
+type demoIdentity struct {
+	*identity
+	self string
+}
+
+var _ adapter.BaseURLProvider = demoIdentity{}
+
+func (d demoIdentity) at(base, login string) salesforce.OAuthConfig {
+	o := d.oauth
+	o.LoginURL, o.RedirectURL = login+"/demo-org", base+"/auth/callback"
+	return o
+}
+
+func (d demoIdentity) AuthorizeURLAt(base, state, challenge, prompt string) string {
+	u := d.at(base, base).AuthorizeURL(state, challenge, prompt == adapter.PromptNone)
+	if prompt == adapter.PromptLogin {
+		u += "&prompt=login"
+	}
+	return u
+}
+
+func (d demoIdentity) LoginAt(ctx context.Context, base, code, verifier string) (salesforce.UserInfo, error) {
+	o := d.at(base, d.self)
+	tok, err := o.Exchange(ctx, code, verifier)
+	if err != nil {
+		return salesforce.UserInfo{}, err
+	}
+	return o.UserInfo(ctx, tok)
 }
 
 const (
@@ -77,7 +111,7 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 		key = m.demoKey
 		org := m.Org
 		mounts["/demo-org/"] = http.StripPrefix("/demo-org", org.Handler())
-		mounts["/demo/api/"] = demoAPI(org, cfg.SFAPIVersion, public)
+		mounts["/demo/api/"] = demoAPI(org, cfg.SFAPIVersion)
 		loginURL, browserLogin = self+"/demo-org", public+"/demo-org"
 		clientID, username, audience = demoClientID, demoIntegrationUser, "https://login.salesforce.com"
 	} else {
@@ -105,10 +139,11 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	}
 	scfg := salesforce.Config{
 		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
-		DefaultRegion: cfg.SFRegion, Now: m.Clock.Now,
+		DefaultRegion: cfg.Region, Now: m.Clock.Now,
 		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
 		Cache:              storeCache{m},
 		UserExtensionField: cfg.SFUserExtField,
+		UserACDAgentField:  cfg.SFUserACDField,
 	}
 	if cfg.SFWriteAs == "agent" {
 		scfg.UserTokens = jwtFor
@@ -118,7 +153,11 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 		LoginURL: browserLogin, ClientID: clientID, ClientSecret: cfg.SFClientSecret,
 		RedirectURL: public + "/auth/callback", HTTPClient: httpClient,
 	}
-	return &sfParts{client: client, identity: &identity{oauth: oauth, client: client}, popOrder: order}, nil
+	var idp adapter.IdentityProvider = &identity{oauth: oauth, client: client}
+	if cfg.Demo {
+		idp = demoIdentity{identity: idp.(*identity), self: self}
+	}
+	return &sfParts{client: client, identity: idp, popOrder: order}, nil
 }
 
 // storeCache lends the Redis store to the Salesforce client as its lookup
@@ -135,7 +174,7 @@ func (c storeCache) Set(ctx context.Context, key string, val []byte, ttl time.Du
 
 // demoAPI serves what the demo page shows: the org's Tasks and the demo
 // numbers.
-func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
+func demoAPI(org *fakeorg.Org, apiVersion string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/api/tasks", func(w http.ResponseWriter, r *http.Request) {
 		tasks := org.Records("Task")
@@ -145,6 +184,7 @@ func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
 	})
 	mux.HandleFunc("GET /demo/api/info", func(w http.ResponseWriter, r *http.Request) {
+		public := requestBase(r) // the demo answers under any host name
 		writeJSON(w, http.StatusOK, map[string]any{
 			"agentExtension": "1001",
 			"orgBaseUrl":     public + "/demo-org",
@@ -161,6 +201,15 @@ func demoAPI(org *fakeorg.Org, apiVersion, public string) http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such demo endpoint: " + r.URL.Path}})
 	})
 	return mux
+}
+
+// requestBase is scheme://host as the browser reached this server.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -29,6 +29,8 @@ type call struct {
 	// orphan: the held call's far party hung up; on the consultation call
 	// the consulting device may only clear until somebody answers.
 	orphan bool
+	// farDigits: DTMF devices sent while an external party was connected.
+	farDigits string
 }
 
 // party is one leg of a call.
@@ -335,6 +337,9 @@ func (c *call) deviceConnected() bool {
 
 // sendDigits reports DTMF from one party to the other connected devices.
 func (s *Sim) sendDigits(c *call, from *party, digits string) {
+	if from.dev != nil && slices.ContainsFunc(c.parties, func(p *party) bool { return p.dev == nil && p.State == pbx.Connected }) && len(c.farDigits) < 256 {
+		c.farDigits += digits
+	}
 	snap := c.snapshot()
 	for i, p := range c.parties {
 		if p == from || p.dev == nil || p.State != pbx.Connected || (from.dev != nil && p.dev == from.dev) ||

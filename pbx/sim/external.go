@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // ExternalCall is a call from the outside world into the switch.
@@ -90,8 +91,8 @@ func (ec ExternalCall) validate() error {
 	switch {
 	case ec.From == "":
 		return fmt.Errorf("from: required: %w", pbx.ErrInvalid)
-	case !isNumber(ec.From):
-		return fmt.Errorf("from %q: must be a phone number like +14155550123: %w", ec.From, pbx.ErrInvalid)
+	case !isNumber(ec.From) && !phone.Withheld(ec.From):
+		return fmt.Errorf("from %q: must be a phone number like +14155550123 or a withheld caller id like anonymous: %w", ec.From, pbx.ErrInvalid)
 	case ec.To == "" && ec.Queue == "":
 		return fmt.Errorf("to: required (an extension or a queue): %w", pbx.ErrInvalid)
 	case ec.To != "" && !isNumber(ec.To) && len(ec.To) > 100:
@@ -234,6 +235,18 @@ func (s *Sim) Calls() []pbx.Call {
 }
 
 // Call returns the call in progress with that id.
+// DigitsHeard returns the DTMF digits devices sent to the external parties
+// of a call in progress (what an IVR on the far end heard), in order.
+func (s *Sim) DigitsHeard(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[id]
+	if !ok {
+		return "", false
+	}
+	return c.farDigits, true
+}
+
 func (s *Sim) Call(id string) (pbx.Call, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

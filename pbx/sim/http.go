@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 )
 
 // MaxBodyBytes is the largest request body the control API reads.
@@ -111,8 +112,8 @@ func (ec ExternalCall) fieldProblem(toQueue bool) string {
 	switch {
 	case ec.From == "":
 		return "from: required, a phone number like +14155550123"
-	case !isNumber(ec.From):
-		return "from: must be a phone number like +14155550123"
+	case !isNumber(ec.From) && !phone.Withheld(ec.From):
+		return "from: must be a phone number like +14155550123 or a withheld caller id like anonymous"
 	case ec.To == "" && ec.Queue == "":
 		return "to: required, an extension like 1001 or a queue number"
 	case ec.To != "" && !isNumber(ec.To) && !toQueue:
@@ -138,7 +139,12 @@ func (s *Sim) routeCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("call %q: no such call in progress", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	far, _ := s.DigitsHeard(id)
+	writeJSON(w, http.StatusOK, struct {
+		pbx.Call
+		// DigitsHeard: the DTMF the far end heard from devices.
+		DigitsHeard string `json:"digitsHeard,omitempty"`
+	}{c, far})
 }
 
 func (s *Sim) routeCallAction(w http.ResponseWriter, r *http.Request) {

@@ -44,7 +44,7 @@ func TestHandler(t *testing.T) {
 		{name: "a call without from is refused", method: "POST", path: "/sim/v1/calls",
 			body: `{"to":"1001"}`, status: 400, want: `{"error":{"code":"invalid_input","message":"from: required, a phone number like +14155550123"}}`},
 		{name: "a malformed from is refused", method: "POST", path: "/sim/v1/calls",
-			body: `{"from":"lucy","to":"1001"}`, status: 400, want: `{"error":{"code":"invalid_input","message":"from: must be a phone number like +14155550123"}}`},
+			body: `{"from":"lucy","to":"1001"}`, status: 400, want: `{"error":{"code":"invalid_input","message":"from: must be a phone number like +14155550123 or a withheld caller id like anonymous"}}`},
 		{name: "a call without to is refused", method: "POST", path: "/sim/v1/calls",
 			body: `{"from":"+14155550123"}`, status: 400, want: `{"error":{"code":"invalid_input","message":"to: required, an extension like 1001 or a queue number"}}`},
 		{name: "a malformed to is refused", method: "POST", path: "/sim/v1/calls",

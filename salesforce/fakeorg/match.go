@@ -2,6 +2,7 @@ package fakeorg
 
 import (
 	"strings"
+	"unicode"
 )
 
 // How SOSL terms match field values: tokens for text, digits for phones.
@@ -95,8 +96,26 @@ func wildMatch(s, p []rune) bool {
 }
 
 // phoneMatch compares a stored number with a term on digits.
+//
+// Salesforce documents the pieces this follows: IN PHONE FIELDS searches
+// only Phone fields (SOQL and SOSL Reference, "IN SearchGroup"); the search
+// engine splits text into tokens at spaces, punctuation and changes from
+// letters to digits (SOQL and SOSL Reference, "FIND {SearchQuery}", Search
+// Terms), so formatting is noise and in "(415) 555-0154 x22" the extension
+// "x22" is a token of its own, apart from the number; and its own example
+// searches phone fields for "4155551212" (SOAP API Developer Guide, "Sample
+// search Call"), which finds numbers stored with punctuation. So the stored
+// number's digits are those before its extension (a letter, ',' or ';'),
+// and a term matches when the digits are equal, or one ends with the
+// other with at least 7 digits (a country code or trunk 0 in one form
+// only: "4155550123" finds "+1 (415) 555-0123"). Unverified against a live
+// org: the client searches several forms of each number and compares the
+// results by number, so it does not depend on this detail. Sources:
+// https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-sosl-in.html
+// https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_sosl_find.htm
+// https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sample_search_call.htm
 func phoneMatch(stored string, t sterm) bool {
-	sd, td := digitsOf(stored), digitsOf(t.raw)
+	sd, td := digitsOf(beforeExtension(stored)), digitsOf(beforeExtension(t.raw))
 	if sd == "" || td == "" {
 		return false
 	}
@@ -117,6 +136,17 @@ func phoneMatch(stored string, t sterm) bool {
 		return true
 	}
 	return false
+}
+
+// beforeExtension cuts a stored phone value at its extension: the first
+// letter ("x22", "ext. 22"), comma or semicolon.
+func beforeExtension(s string) string {
+	for i, r := range s {
+		if unicode.IsLetter(r) || r == ',' || r == ';' {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 func digitsOf(s string) string {

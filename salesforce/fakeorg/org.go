@@ -38,6 +38,9 @@ type User struct {
 	Email string
 	// Extension is the standard User.Extension field.
 	Extension string
+	// EmployeeNumber is the standard User.EmployeeNumber field (the demo
+	// keeps ACD agent ids there).
+	EmployeeNumber string
 	// Unapproved users are refused by the JWT bearer flow with "user
 	// hasn't approved this consumer", as when the connected app does not
 	// pre-authorize them.
@@ -155,7 +158,7 @@ func (o *Org) AddUser(u User) string {
 	defer o.mu.Unlock()
 	o.put("User", map[string]any{
 		"Id": u.ID, "Username": u.Username, "FirstName": u.FirstName, "LastName": u.LastName,
-		"Name": name, "Email": u.Email, "Extension": u.Extension, "IsActive": true,
+		"Name": name, "Email": u.Email, "Extension": u.Extension, "EmployeeNumber": u.EmployeeNumber, "IsActive": true,
 		"unapproved": u.Unapproved,
 	})
 	return u.ID

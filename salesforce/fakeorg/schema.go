@@ -134,7 +134,7 @@ func init() {
 		{name: "User", prefix: "005", nameFld: []string{"FirstName", "LastName", "Username"}, fields: []fieldDef{
 			ro(str("Username", "Username", 80)), ro(str("Name", "Full Name", 121)), ro(str("FirstName", "First Name", 40)),
 			ro(str("LastName", "Last Name", 80)), {name: "Email", label: "Email", typ: tEmail, length: 128},
-			str("Extension", "Extension", 40), {name: "IsActive", label: "Active", typ: tBool},
+			str("Extension", "Extension", 40), str("EmployeeNumber", "Employee Number", 20), {name: "IsActive", label: "Active", typ: tBool},
 		}},
 	}
 	for _, d := range defs {

@@ -20,7 +20,8 @@ import (
 // stored number when their digits are equal, or one ends with the other
 // with at least 7 digits (so "4155550123" finds "+1 (415) 555-0123" and
 // "+14155550123" finds "415-555-0123"), also after dropping a trunk 0
-// ("02079460958" finds "+44 20 7946 0958"). Unverified against a live org:
+// ("02079460958" finds "+44 20 7946 0958"); a stored extension ("x22") is
+// a token of its own, not part of the number (see phoneMatch). Unverified against a live org:
 // the client searches several forms of each number so it does not depend
 // on this detail.
 

@@ -35,8 +35,8 @@ var DemoUsers = []User{
 	{Username: "casey.chen@demo.switchboard", FirstName: "Casey", LastName: "Chen", Extension: "1003"},
 	{Username: "dana.diaz@demo.switchboard", FirstName: "Dana", LastName: "Diaz", Extension: "2001"},
 	{Username: "eli.evans@demo.switchboard", FirstName: "Eli", LastName: "Evans", Extension: "2002"},
-	{Username: "frankie.fox@demo.switchboard", FirstName: "Frankie", LastName: "Fox", Extension: "3001"},
-	{Username: "gray.garcia@demo.switchboard", FirstName: "Gray", LastName: "Garcia", Extension: "3002"},
+	{Username: "frankie.fox@demo.switchboard", FirstName: "Frankie", LastName: "Fox", Extension: "3001", EmployeeNumber: "5001"},
+	{Username: "gray.garcia@demo.switchboard", FirstName: "Gray", LastName: "Garcia", Extension: "3002", EmployeeNumber: "5002"},
 	{Username: IntegrationUsername, FirstName: "Switchboard", LastName: "Integration"},
 }
 

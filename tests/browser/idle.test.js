@@ -84,7 +84,7 @@ describe('idle state in Lightning', () => {
     const bar = frame.getByRole('searchbox', { name: 'Search' });
     await bar.fill('555-CALL-ME');
     await btn(frame, 'Make call').click();
-    await frame.getByRole('alert').filter({ hasText: 'is not a number' }).waitFor();
+    await frame.getByRole('alert').filter({ hasText: 'cannot be dialled' }).waitFor();
     assert.equal(await bar.inputValue(), '555-CALL-ME');
     assert.equal(await bar.getAttribute('aria-invalid'), 'true');
     await bar.fill('');

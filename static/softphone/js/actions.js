@@ -11,16 +11,17 @@ import { resync } from './live.js';
 export const MAX_FAVORITES = 50;
 
 /**
- * run performs an API call, showing a failure next to `where`. Returns the
- * response, or undefined when it failed (what the agent typed is kept).
+ * run performs an API call, showing a failure next to `where` (invalidText,
+ * when given, for a 400 invalid_input). Returns the response, or undefined
+ * when it failed (what the agent typed is kept).
  */
-export async function run(where, method, path, body) {
+export async function run(where, method, path, body, invalidText) {
   unsay(where);
   try {
     return (await api(method, path, body)) ?? null;
   } catch (e) {
     log('api failed', method, path, e.status, e.code);
-    if (e.status !== 401) say(where, e.status === 0 ? t('err.network') : errText(e.code));
+    if (e.status !== 401) say(where, e.status === 0 ? t('err.network') : (e.code === 'invalid_input' && invalidText) || errText(e.code));
     // The call is not what this view showed: take the server's state again.
     if ((e.status === 404 || e.status === 409) && path.startsWith('/api/v1/calls/')) resync().catch(() => {});
     return undefined;
@@ -45,24 +46,23 @@ export async function dial(raw, where = 'search') {
     say(where, t(key));
     return;
   }
-  const number = cleanNumber(text);
-  if (!number) {
-    say(where, t('number.invalid', { value: text }));
-    return;
-  }
+  // The server reads the number (extensions, pauses, vanity letters,
+  // Unicode punctuation) with the same rule as click-to-dial and Flows.
+  const number = text;
+  const invalid = t('number.invalid', { value: text });
   let r;
   if (target && target.mode === 'redirect') {
-    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/redirect`, { number });
+    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/redirect`, { number }, invalid);
     if (r !== undefined) update((s) => { s.ui.target = null; });
   } else if (target) {
     // transfer / conference: consult the target (the call goes on consultation hold)
-    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/consult`, { number });
+    r = await run(where, 'POST', `/api/v1/calls/${target.callId}/consult`, { number }, invalid);
     if (r) update((s) => { s.ui.target = { ...target, consultId: r.id }; s.ui.focusId = r.id; });
   } else if ([...state.calls.values()].some((c) => c.state === 'connected' && !c.postCall)) {
     say(where, t('call.busyHint'), 'info');
     return;
   } else {
-    r = await run(where, 'POST', '/api/v1/calls', { number });
+    r = await run(where, 'POST', '/api/v1/calls', { number }, invalid);
   }
   if (r !== undefined) update((s) => { s.ui.query = ''; s.ui.results = null; s.ui.selected = null; });
 }

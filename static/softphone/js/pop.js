@@ -117,7 +117,7 @@ export async function onCall(call, before) {
 function alertIfHidden(call) {
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
   const m = (call.matches || [])[0];
-  const who = (m && call.matches.length === 1 && m.name) || call.number || call.ani || '';
+  const who = (m && call.matches.length === 1 && m.name) || (call.withheld ? t('number.withheld') : call.number || call.ani || '');
   try {
     const n = new Notification(t('notify.title'), { body: t('notify.body', { name: who }), tag: `switchboard-${call.id}` });
     n.onclick = () => { window.focus(); n.close(); };

@@ -29,6 +29,7 @@ export function nameOf(c) {
   if (c.matches && c.matches.length === 1) return c.matches[0].name;
   const o = others(c);
   if (o.length === 1 && o[0].name) return o[0].name;
+  if (c.withheld) return t('number.withheld');
   return c.number || (o[0] && o[0].number) || c.ani || t('call.unknown');
 }
 

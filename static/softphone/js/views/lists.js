@@ -22,6 +22,11 @@ function show(list) {
 function historyRow(e) {
   const kind = e.direction === 'outgoing' || e.direction === 'outbound' ? 'history.out' : e.missed ? 'history.missed' : 'history.in';
   const extra = [t(kind), when(e.time), e.duration ? duration(e.duration) : ''].filter(Boolean).join(' · ');
+  if (e.withheld) {
+    // No number to call back or keep as a favorite.
+    return h('li', { class: 'entry withheld' }, h('span', { class: 'ic sm' }),
+      h('span', { class: 'dialnum' }, h('span', { class: 'nm' }, t('number.withheld')), h('span', { class: 'sub' }, extra)));
+  }
   return entry({ id: e.recordId, name: e.name, number: e.number, type: e.type }, 'list', extra);
 }
 

@@ -1,0 +1,162 @@
+package flowapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// The Flow API's own errors, besides the adapter's vocabulary.
+var (
+	// ErrScope: the token is valid but lacks the operation's scope (403).
+	ErrScope = errors.New("insufficient scope")
+	// ErrRateLimited: the client sent more requests than its limit (429).
+	ErrRateLimited = errors.New("rate limited")
+)
+
+// ErrorBody is the JSON error every endpoint answers:
+// {"error":{"code":"...","message":"what to fix"}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// statusTable maps errors to HTTP, first match wins. Salesforce or switch
+// outages are 503 (the Flow may retry); everything the caller can fix is
+// a 4xx.
+var statusTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{ErrScope, http.StatusForbidden, "insufficient_scope"},
+	{adapter.ErrInvalid, http.StatusBadRequest, "invalid_input"},
+	{pbx.ErrInvalid, http.StatusBadRequest, "invalid_input"},
+	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{adapter.ErrUnauthorized, http.StatusUnauthorized, "invalid_token"},
+	{adapter.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{adapter.ErrNotFound, http.StatusNotFound, "not_found"},
+	{pbx.ErrUnknownCall, http.StatusNotFound, "not_found"},
+	{pbx.ErrUnknownDevice, http.StatusNotFound, "not_found"},
+	{salesforce.ErrNotFound, http.StatusNotFound, "not_found"},
+	{adapter.ErrConflict, http.StatusConflict, "conflict"},
+	{pbx.ErrNotAllowed, http.StatusConflict, "not_allowed"},
+	{pbx.ErrBusy, http.StatusConflict, "busy"},
+	{pbx.ErrDND, http.StatusConflict, "do_not_disturb"},
+	{pbx.ErrNotLoggedIn, http.StatusConflict, "not_logged_in"},
+	{pbx.ErrLimit, http.StatusConflict, "limit_reached"},
+	{adapter.ErrLimit, http.StatusConflict, "limit_reached"},
+	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
+	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},
+	{salesforce.ErrInvalid, http.StatusBadGateway, "salesforce_rejected"},
+}
+
+func classify(err error) (int, string, string) {
+	for _, row := range statusTable {
+		if errors.Is(err, row.err) {
+			return row.status, row.code, err.Error()
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body: at most %d bytes", mbe.Limit)
+	}
+	if sc := echo.StatusCode(err); sc != 0 {
+		switch sc {
+		case http.StatusNotFound:
+			return sc, "not_found", ""
+		case http.StatusMethodNotAllowed:
+			return sc, "method_not_allowed", ""
+		}
+		return sc, "error", strings.ToLower(http.StatusText(sc))
+	}
+	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+// handleError is the one place errors become responses. Only 5xx are
+// logged; 4xx are the caller's to fix.
+func (a *API) handleError(c *echo.Context, err error) {
+	if resp, _ := echo.UnwrapResponse(c.Response()); resp != nil && resp.Committed {
+		return
+	}
+	r := c.Request()
+	status, code, msg := classify(err)
+	switch {
+	case code == "not_found" && msg == "":
+		msg = "no such endpoint: " + r.Method + " " + r.URL.Path + " (see " + Base + "/openapi.json)"
+	case code == "method_not_allowed":
+		msg = "method " + r.Method + " not allowed on " + r.URL.Path + " (see " + Base + "/openapi.json)"
+	case status == http.StatusUnauthorized:
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="switchboard-flow", error="invalid_token"`)
+	case status == http.StatusForbidden && code == "insufficient_scope":
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="switchboard-flow", error="insufficient_scope"`)
+	}
+	if status >= 500 {
+		ev := a.log.Error()
+		if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
+			ev = a.log.Warn()
+		}
+		ev.Err(err).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Msg("flow api request failed")
+		if status == http.StatusInternalServerError {
+			msg = "internal error"
+		}
+	}
+	_ = c.JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+}
+
+// maxBody bounds every request body.
+const maxBody = 16 << 10
+
+// decode reads a JSON body strictly: unknown fields, trailing data, wrong
+// types and oversize bodies are errors that say what to fix.
+func decode(c *echo.Context, v any) error {
+	r := c.Request()
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("body: send Content-Type application/json: %w", adapter.ErrInvalid)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return fmt.Errorf("body: at most %d bytes: %w", maxBody, adapter.ErrTooLarge)
+		case errors.Is(err, io.EOF):
+			return fmt.Errorf("body: a JSON object is required: %w", adapter.ErrInvalid)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("body: malformed JSON (it ends too early): %w", adapter.ErrInvalid)
+		case errors.As(err, &se):
+			return fmt.Errorf("body: malformed JSON at byte %d: %w", se.Offset, adapter.ErrInvalid)
+		case errors.As(err, &te):
+			return fmt.Errorf("body: field %q must be %s: %w", te.Field, te.Type, adapter.ErrInvalid)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return fmt.Errorf("body: %s (see %s/openapi.json): %w", strings.TrimPrefix(err.Error(), "json: "), Base, adapter.ErrInvalid)
+		default:
+			return fmt.Errorf("body: %v: %w", err, adapter.ErrInvalid)
+		}
+	}
+	if dec.More() {
+		return fmt.Errorf("body: one JSON object only: %w", adapter.ErrInvalid)
+	}
+	return nil
+}

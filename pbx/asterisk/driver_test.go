@@ -1,0 +1,437 @@
+package asterisk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+)
+
+func testDriver(t *testing.T, f *fakeAMI) *Driver {
+	t.Helper()
+	d, err := New(Config{
+		AMI:        testClientConfig(f.addr()),
+		Extensions: []Extension{{Number: "1001", Name: "Ann"}, {Number: "1002", Name: "Bob"}, {Number: "2001", Endpoint: "1003", Kind: pbx.KindACD}},
+		Context:    "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"},
+		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
+		Log:     zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func startDriver(t *testing.T, d *Driver) {
+	t.Helper()
+	go d.Run(runCtx(t))
+	select {
+	case <-d.Resynced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync within 10s")
+	}
+}
+
+func mustSubscribe(t *testing.T, d *Driver, ext string) <-chan pbx.Event {
+	t.Helper()
+	ch, cancel, err := d.Subscribe(context.Background(), ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	return ch
+}
+
+// line summarises an event for the scenario tables.
+func line(ev pbx.Event) string {
+	switch ev.Type {
+	case pbx.DeviceUpdated:
+		s := ev.State
+		return fmt.Sprintf("%s %s loggedIn=%v agent=%s busy=%v reason=%s dnd=%v", ev.Type, ev.Cause, s.LoggedIn, s.AgentID, s.MakeBusy, s.Reason, s.DND)
+	case pbx.DigitsReceived:
+		return fmt.Sprintf("%s %s", ev.Type, ev.Digits)
+	}
+	c := ev.Call
+	var ps []string
+	for _, p := range c.Parties {
+		ps = append(ps, p.Number+":"+string(p.State))
+	}
+	return fmt.Sprintf("%s %s %s ani=%s dnis=%s digits=%s queue=%s [%s]", ev.Type, ev.Cause, c.Direction, c.ANI, c.DNIS, c.Digits, c.Queue, strings.Join(ps, " "))
+}
+
+// collect reads events until one satisfies stop (included).
+func collect(t *testing.T, ch <-chan pbx.Event, stop func(pbx.Event) bool) []string {
+	t.Helper()
+	var out []string
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("subscription closed after %q", out)
+			}
+			out = append(out, line(ev))
+			if stop(ev) {
+				return out
+			}
+		case <-deadline:
+			t.Fatalf("no stop event within 10s; got:\n%s", strings.Join(out, "\n"))
+		}
+	}
+}
+
+func ended(ev pbx.Event) bool { return ev.Type == pbx.CallEnded }
+
+func TestDriverMapsRecordedQueueCall(t *testing.T) {
+	tests := []struct {
+		name string
+		// channels alive before the recording starts (what resync finds)
+		before []Message
+		// queue callers and members before it (QueueStatus)
+		queue []Message
+		want  []string
+	}{{
+		name: "ast22.10-queue-answer-hold-unhold.ami",
+		want: []string{
+			"call.updated new inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:alerting]",
+			"call.updated answered inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:connected]",
+			"call.updated held inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:held]",
+			"call.updated retrieved inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:connected]",
+			"call.updated cleared inbound ani=sipp dnis=5551000 digits= queue=support [sipp:disconnected 1001:connected]",
+			"call.ended cleared inbound ani=sipp dnis=5551000 digits= queue=support [sipp:disconnected 1001:disconnected]",
+		},
+	}, {
+		// Asterisk 16 sends no Unhold here (the phone hung up while
+		// holding); an earlier caller still waits in the queue, known only
+		// from the resync.
+		name: "ast16.28-queue-answer-hold.ami",
+		before: []Message{{Fields: []Field{{"Event", "CoreShowChannel"}, {"Channel", "PJSIP/trunk-00000000"}, {"Uniqueid", "testpbx-1796059283.0"},
+			{"Linkedid", "testpbx-1796059283.0"}, {"ChannelState", "4"}, {"CallerIDNum", "sipp"}, {"Exten", "5551000"}, {"Application", "Queue"}}}},
+		queue: []Message{
+			ev("QueueParams", "Queue", "support"),
+			ev("QueueMember", "Queue", "support", "Name", "PJSIP/1001", "Location", "PJSIP/1001", "StateInterface", "PJSIP/1001", "Membership", "static", "Paused", "0"),
+			ev("QueueEntry", "Queue", "support", "Position", "1", "Channel", "PJSIP/trunk-00000000", "Uniqueid", "testpbx-1796059283.0"),
+		},
+		want: []string{
+			"call.updated new inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:alerting]",
+			"call.updated answered inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:connected]",
+			"call.updated held inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:held]",
+			"call.updated new inbound ani=sipp dnis=5551000 digits= queue=support [sipp:connected 1001:alerting]",
+			"call.updated cleared inbound ani=sipp dnis=5551000 digits= queue=support [sipp:disconnected 1001:held]",
+			"call.ended cleared inbound ani=sipp dnis=5551000 digits= queue=support [sipp:disconnected 1001:disconnected]",
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			banner, body := recording(t, tt.name)
+			f := newFakeAMI(t, banner)
+			f.answers["coreshowchannels"] = func(a Message) []Message { return listOf(a, "CoreShowChannelsComplete", tt.before...) }
+			f.answers["queuestatus"] = func(a Message) []Message { return listOf(a, "QueueStatusComplete", tt.queue...) }
+			d := testDriver(t, f)
+			ev := mustSubscribe(t, d, "1001")
+			startDriver(t, d)
+			f.stream(body)
+			got := collect(t, ev, ended)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("events of 1001 (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// ev builds an AMI event.
+func ev(name string, kv ...string) Message {
+	m := Message{Fields: []Field{{"Event", name}}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Add(kv[i], kv[i+1])
+	}
+	return m
+}
+
+func chanEv(name, channel, uid, linked, state string, kv ...string) Message {
+	return ev(name, append([]string{"Channel", channel, "Uniqueid", uid, "Linkedid", linked, "ChannelState", state, "CallerIDNum", "5551234", "Exten", "8005550100"}, kv...)...)
+}
+
+func wire(ms ...Message) []byte {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString(m.String())
+	}
+	return []byte(b.String())
+}
+
+func TestDriverScenarios(t *testing.T) {
+	trunk, a1, b2 := "PJSIP/trunk-00000001", "PJSIP/1001-00000002", "PJSIP/1002-00000003"
+	tests := []struct {
+		name   string
+		device string
+		events []Message
+		want   []string
+	}{{
+		name:   "an IVR call with digits rings and the caller gives up: missed",
+		device: "1001",
+		events: []Message{
+			chanEv("Newchannel", trunk, "u.1", "u.1", "4"),
+			chanEv("VarSet", trunk, "u.1", "u.1", "4", "Variable", "SB_DIGITS", "Value", "4711"),
+			chanEv("Newchannel", a1, "u.2", "u.1", "0"),
+			chanEv("Newstate", a1, "u.2", "u.1", "5"),
+			chanEv("Hangup", trunk, "u.1", "u.1", "4", "Cause", "16"),
+			chanEv("Hangup", a1, "u.2", "u.1", "5", "Cause", "16"),
+		},
+		want: []string{
+			"call.updated new inbound ani=5551234 dnis=8005550100 digits=4711 queue= [5551234:connected 1001:alerting]",
+			"call.updated cleared inbound ani=5551234 dnis=8005550100 digits=4711 queue= [5551234:disconnected 1001:alerting]",
+			"call.ended cleared inbound ani=5551234 dnis=8005550100 digits=4711 queue= [5551234:disconnected 1001:disconnected]",
+		},
+	}, {
+		name:   "a blind transfer from 1001 to 1002: 1001 leaves as transferred",
+		device: "1001",
+		events: []Message{
+			chanEv("Newchannel", trunk, "u.1", "u.1", "6"),
+			chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+			ev("BlindTransfer", "Result", "Success", "TransfererUniqueid", "u.2", "Extension", "1002"),
+			chanEv("Hangup", a1, "u.2", "u.1", "6", "Cause", "16"),
+			chanEv("Newchannel", b2, "u.3", "u.1", "0"),
+		},
+		want: []string{
+			"call.updated new inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:connected 1001:connected]",
+			"call.ended transferred inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:connected 1001:disconnected]",
+		},
+	}, {
+		name:   "DTMF from the far party, and the phone's own DTMF is not reported",
+		device: "1001",
+		events: []Message{
+			chanEv("Newchannel", trunk, "u.1", "u.1", "6"),
+			chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+			chanEv("DTMFEnd", trunk, "u.1", "u.1", "6", "Digit", "5", "Direction", "Received"),
+			chanEv("DTMFEnd", a1, "u.2", "u.1", "6", "Digit", "7", "Direction", "Received"),
+			chanEv("Hangup", a1, "u.2", "u.1", "6", "Cause", "16"),
+		},
+		want: []string{
+			"call.updated new inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:connected 1001:connected]",
+			"call.digits 5",
+			"call.ended cleared inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:connected 1001:disconnected]",
+		},
+	}, {
+		name:   "an ACD agent logs in, pauses with a reason, unpauses, logs out",
+		device: "2001",
+		events: []Message{
+			ev("QueueMemberAdded", "Queue", "support", "MemberName", "7001", "Interface", "PJSIP/1003", "StateInterface", "PJSIP/1003", "Membership", "dynamic", "Paused", "0"),
+			ev("QueueMemberPause", "Queue", "support", "MemberName", "7001", "Interface", "PJSIP/1003", "Paused", "1", "PausedReason", "lunch"),
+			ev("QueueMemberPause", "Queue", "support", "MemberName", "7001", "Interface", "PJSIP/1003", "Paused", "0", "PausedReason", ""),
+			ev("QueueMemberRemoved", "Queue", "support", "MemberName", "7001", "Interface", "PJSIP/1003"),
+		},
+		want: []string{
+			"device.updated login loggedIn=true agent=7001 busy=false reason= dnd=false",
+			"device.updated  loggedIn=true agent=7001 busy=true reason=lunch dnd=false",
+			"device.updated  loggedIn=true agent=7001 busy=false reason= dnd=false",
+			"device.updated login loggedIn=false agent= busy=false reason= dnd=false",
+		},
+	}, {
+		name:   "an outbound call from 1001 through the trunk",
+		device: "1001",
+		events: []Message{
+			chanEv("Newchannel", a1, "sb-1", "sb-1", "0"),
+			chanEv("Newstate", a1, "sb-1", "sb-1", "6"),
+			chanEv("Newchannel", "PJSIP/trunk-00000009", "u.9", "sb-1", "0"),
+			ev("DialBegin", "Uniqueid", "sb-1", "DestUniqueid", "u.9", "DialString", "5550199@trunk"),
+			chanEv("Newstate", "PJSIP/trunk-00000009", "u.9", "sb-1", "6"),
+			chanEv("Hangup", "PJSIP/trunk-00000009", "u.9", "sb-1", "6", "Cause", "16"),
+			chanEv("Hangup", a1, "sb-1", "sb-1", "6", "Cause", "16"),
+		},
+		want: []string{
+			"call.updated new internal ani=1001 dnis= digits= queue= [1001:alerting]",
+			"call.updated answered internal ani=1001 dnis= digits= queue= [1001:connected]",
+			"call.updated new outbound ani=1001 dnis= digits= queue= [1001:connected 5551234:alerting]",
+			"call.updated  outbound ani=1001 dnis=5550199 digits= queue= [1001:connected 5550199:alerting]",
+			"call.updated answered outbound ani=1001 dnis=5550199 digits= queue= [1001:connected 5550199:connected]",
+			"call.updated cleared outbound ani=1001 dnis=5550199 digits= queue= [1001:connected 5550199:disconnected]",
+			"call.ended cleared outbound ani=1001 dnis=5550199 digits= queue= [1001:disconnected 5550199:disconnected]",
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAMI(t, "11.0.0")
+			d := testDriver(t, f)
+			ch := mustSubscribe(t, d, tt.device)
+			startDriver(t, d)
+			f.stream(wire(append(tt.events, ev("End"))...))
+			n := 0
+			got := collect(t, ch, func(pbx.Event) bool { n++; return n == len(tt.want) })
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("events of %s (-want +got):\n%s", tt.device, diff)
+			}
+		})
+	}
+}
+
+func TestDriverResyncAfterDrop(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	d := testDriver(t, f)
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	f.stream(wire(chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("Newchannel", "PJSIP/1001-2", "u.2", "u.1", "6")))
+	collect(t, ch, func(pbx.Event) bool { return true })
+	// While the link is down the caller hangs up and a new call rings.
+	f.answers["coreshowchannels"] = func(a Message) []Message {
+		return listOf(a, "CoreShowChannelsComplete",
+			chanEv("CoreShowChannel", "PJSIP/trunk-3", "u.3", "u.3", "4"),
+			chanEv("CoreShowChannel", "PJSIP/1001-4", "u.4", "u.3", "5"))
+	}
+	f.answers["dbget"] = func(a Message) []Message {
+		if a.Get("Key") != "1001" {
+			return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Database entry not found"}}}}
+		}
+		return listOf(a, "DBGetComplete", ev("DBGetResponse", "Family", "DND", "Key", "1001", "Val", "1"))
+	}
+	f.drop()
+	n := 0
+	got := collect(t, ch, func(pbx.Event) bool { n++; return n == 3 })
+	want := []string{
+		"device.updated  loggedIn=true agent= busy=false reason= dnd=true",
+		"call.ended cleared inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:disconnected 1001:disconnected]",
+		"call.updated  inbound ani=5551234 dnis=8005550100 digits= queue= [5551234:connected 1001:alerting]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after resync (-want +got):\n%s", diff)
+	}
+	if err := d.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after resync: %v", err)
+	}
+}
+
+func TestDriverCommands(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	d := testDriver(t, f)
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	ctx := context.Background()
+	trunk, a1 := "PJSIP/trunk-00000001", "PJSIP/1001-00000002"
+	f.stream(wire(chanEv("Newchannel", trunk, "u.1", "u.1", "6"),
+		chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+		chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b1")))
+	collect(t, ch, func(pbx.Event) bool { return true })
+
+	t.Run("make call originates from the agent's endpoint", func(t *testing.T) {
+		id, err := d.MakeCall(ctx, "1001", "5550199")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.waitAction(t, "Originate")
+		want := map[string]string{"Channel": "PJSIP/1001", "Context": "internal", "Exten": "5550199", "Async": "true", "ChannelId": id, "CallerID": `"Ann" <1001>`}
+		for k, v := range want {
+			if a.Get(k) != v {
+				t.Errorf("Originate %s = %q, want %q", k, a.Get(k), v)
+			}
+		}
+	})
+	t.Run("hold redirects both channels, retrieve bridges them", func(t *testing.T) {
+		if err := d.Hold(ctx, "1001", "u.1"); err != nil {
+			t.Fatal(err)
+		}
+		a := f.waitAction(t, "Redirect")
+		if a.Get("Channel") != trunk || a.Get("Exten") != "sb-hold" || a.Get("ExtraChannel") != a1 || a.Get("ExtraExten") != "sb-wait" || a.Get("Context") != "switchboard" {
+			t.Errorf("Redirect = %v", a.Fields)
+		}
+		if got := line(<-ch); !strings.HasPrefix(got, "call.updated held") || !strings.Contains(got, "1001:held") {
+			t.Errorf("after hold: %s", got)
+		}
+		if err := d.Retrieve(ctx, "1001", "u.1"); err != nil {
+			t.Fatal(err)
+		}
+		a = f.waitAction(t, "Bridge")
+		if a.Get("Channel1") != a1 || a.Get("Channel2") != trunk {
+			t.Errorf("Bridge = %v", a.Fields)
+		}
+		f.stream(wire(chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2")))
+		if got := line(<-ch); !strings.HasPrefix(got, "call.updated retrieved") || !strings.Contains(got, "1001:connected") {
+			t.Errorf("after retrieve: %s", got)
+		}
+	})
+	t.Run("dtmf plays each digit to the far party", func(t *testing.T) {
+		if err := d.SendDTMF(ctx, "1001", "u.1", "12#"); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"1", "2", "#"} {
+			if a := f.waitAction(t, "PlayDTMF"); a.Get("Channel") != trunk || a.Get("Digit") != want {
+				t.Errorf("PlayDTMF = %v", a.Fields)
+			}
+		}
+	})
+	t.Run("blind transfer uses BlindTransfer on the agent's channel", func(t *testing.T) {
+		if err := d.BlindTransfer(ctx, "1001", "u.1", "1002"); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "BlindTransfer"); a.Get("Channel") != a1 || a.Get("Exten") != "1002" || a.Get("Context") != "internal" {
+			t.Errorf("BlindTransfer = %v", a.Fields)
+		}
+	})
+	t.Run("bad input and unsupported commands answer clear errors", func(t *testing.T) {
+		cases := []struct {
+			err  error
+			want error
+		}{
+			{func() error { _, err := d.MakeCall(ctx, "1001", "12; Action: Hangup"); return err }(), pbx.ErrInvalid},
+			{func() error { _, err := d.MakeCall(ctx, "9999", "100"); return err }(), pbx.ErrUnknownDevice},
+			{d.SendDTMF(ctx, "1001", "u.1", "x"), pbx.ErrInvalid},
+			{d.Clear(ctx, "1001", "nope"), pbx.ErrUnknownCall},
+			{d.Answer(ctx, "1001", "u.1"), pbx.ErrNotSupported},
+			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotSupported},
+			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotSupported},
+			{d.CancelWorkTimer(ctx, "1001"), pbx.ErrNotSupported},
+			{d.SetMakeBusy(ctx, "1001", true, "nap"), pbx.ErrInvalid},
+			{d.SetMakeBusy(ctx, "1002", true, "lunch"), pbx.ErrNotAllowed},
+			{d.ACDLogin(ctx, "2001", "bad id!"), pbx.ErrAuth},
+			{d.Redirect(ctx, "1001", "u.1", "1002"), pbx.ErrNotAllowed}, // answered, not ringing
+		}
+		for i, c := range cases {
+			if !errors.Is(c.err, c.want) {
+				t.Errorf("case %d: err = %v, want %v", i, c.err, c.want)
+			}
+		}
+		if caps := d.Capabilities(); caps[pbx.CmdAnswer] || !caps[pbx.CmdHold] || caps[pbx.CmdConference] {
+			t.Errorf("capabilities = %v", caps)
+		}
+	})
+	t.Run("acd login adds the member to each queue, make busy pauses it", func(t *testing.T) {
+		if err := d.ACDLogin(ctx, "2001", "7001"); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "QueueAdd"); a.Get("Queue") != "support" || a.Get("Interface") != "PJSIP/1003" || a.Get("MemberName") != "7001" {
+			t.Errorf("QueueAdd = %v", a.Fields)
+		}
+		ch2 := mustSubscribe(t, d, "2001")
+		f.stream(wire(ev("QueueMemberAdded", "Queue", "support", "MemberName", "7001", "Interface", "PJSIP/1003", "Membership", "dynamic")))
+		if got := collect(t, ch2, func(pbx.Event) bool { return true }); got[0] != "device.updated login loggedIn=true agent=7001 busy=false reason= dnd=false" {
+			t.Errorf("after QueueMemberAdded: %s", got[0])
+		}
+		if err := d.SetMakeBusy(ctx, "2001", true, "lunch"); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "true" || a.Get("Reason") != "lunch" {
+			t.Errorf("QueuePause = %v", a.Fields)
+		}
+	})
+	t.Run("commands while the link is down answer unavailable", func(t *testing.T) {
+		f.ln.Close()
+		f.drop()
+		deadline := time.Now().Add(10 * time.Second)
+		for d.Ping(ctx) == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("still up after the drop")
+			}
+			<-time.After(time.Millisecond)
+		}
+		if _, err := d.MakeCall(ctx, "1001", "100"); !errors.Is(err, pbx.ErrUnavailable) {
+			t.Errorf("MakeCall while down: %v", err)
+		}
+	})
+}

@@ -1,0 +1,548 @@
+package asterisk
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+)
+
+// The mapping from AMI events to the contract.
+//
+// A call is everything that shares one Linkedid (Asterisk gives every
+// channel created on behalf of a call the Linkedid of the channel that
+// started it), so Call.ID is that Linkedid. Each channel is one party: a
+// channel of a mapped PJSIP endpoint is the internal party of that
+// extension; any other channel (a trunk) is an external party, numbered by
+// its caller id when it started the call (ANI) or by the number it was
+// dialled with. Local channels are plumbing and are not parties.
+//
+// Names handled (Asterisk 12+ AMI, checked against 16.28 and 22.10):
+// Newchannel, Newstate, NewCallerid, NewConnectedLine, DialBegin,
+// DialEnd, Hangup, Hold, Unhold, MusicOnHoldStart/Stop (a fallback for
+// phones whose hold shows only as music on hold), BridgeEnter,
+// BridgeLeave, BlindTransfer, AttendedTransfer, VarSet (the digits
+// variable), QueueCallerJoin, AgentCalled, AgentRingNoAnswer,
+// QueueMemberAdded, QueueMemberRemoved, QueueMemberPause (and 13's
+// QueueMemberPaused), QueueMemberStatus, DTMFEnd (and the older DTMF). Every
+// other event is ignored.
+
+// channel is one Asterisk channel.
+type channel struct {
+	id, linked, name string
+	dev              *device // nil for an external (trunk) channel
+	local            bool
+	state            int // ChannelState
+	cidNum, cidName  string
+	exten            string
+	dialed           string // number from the DialString that created it
+	bridge           string
+	held             bool // on hold (phone hold or ours)
+	parked           bool // waiting in the hold context by our Hold
+	gone             bool
+	everUp           bool
+	endCause         pbx.Cause
+	since            time.Time
+	seq              int // creation order
+}
+
+// acall is the calls of one Linkedid.
+type acall struct {
+	id                 string
+	created            time.Time
+	chans              []*channel
+	members            map[*device]bool
+	ani, dnis, digits  string
+	queue              string
+	acd                bool
+	dnisSet            bool
+	account, classCode string
+}
+
+func (d *Driver) endpointOf(name string) (*device, bool) {
+	tech, rest, ok := strings.Cut(name, "/")
+	if !ok {
+		return nil, false
+	}
+	if strings.EqualFold(tech, "Local") {
+		return nil, true
+	}
+	if i := strings.LastIndexByte(rest, '-'); i > 0 {
+		rest = rest[:i]
+	}
+	return d.byEP[rest], false
+}
+
+func clean(v string) string {
+	if v == "<unknown>" {
+		return ""
+	}
+	return v
+}
+
+// Connected resyncs every device from the PBX's current state (AMI
+// Handler). Events read meanwhile wait and are applied after it.
+func (d *Driver) Connected(ctx context.Context, banner string) {
+	if err := d.resync(ctx); err != nil {
+		d.log.Warn().Err(err).Msg("AMI resync failed; dropping the link to retry")
+		d.client.Close()
+		return
+	}
+	d.mu.Lock()
+	d.up, d.version = true, banner
+	d.mu.Unlock()
+	d.syncOnce.Do(func() { close(d.resynced) })
+}
+
+// Disconnected marks the link down (AMI Handler). Calls stay as they were
+// until the resync after the next login corrects them.
+func (d *Driver) Disconnected(err error) {
+	d.mu.Lock()
+	d.up = false
+	d.mu.Unlock()
+}
+
+// Event applies one AMI event (AMI Handler).
+func (d *Driver) Event(m Message) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.apply(m)
+}
+
+func (d *Driver) apply(m Message) {
+	switch strings.ToLower(m.Event()) {
+	case "newchannel":
+		ch := d.newChannel(m)
+		if ch != nil {
+			d.publish(d.calls[ch.linked], pbx.CauseNew)
+		}
+	case "newstate":
+		ch := d.chanOf(m, "Uniqueid")
+		if ch == nil {
+			return
+		}
+		st, _ := strconv.Atoi(m.Get("ChannelState"))
+		if st == ch.state {
+			return
+		}
+		ch.state, ch.since = st, d.now()
+		cause := pbx.CauseNone
+		if st == 6 {
+			ch.everUp = true
+			cause = pbx.CauseAnswered
+		}
+		d.publish(d.calls[ch.linked], cause)
+	case "newcallerid":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
+			ch.cidNum, ch.cidName = clean(m.Get("CallerIDNum")), clean(m.Get("CallerIDName"))
+			d.publish(d.calls[ch.linked], pbx.CauseNone)
+		}
+	case "dialbegin":
+		if ch := d.chanOf(m, "DestUniqueid"); ch != nil {
+			ds := m.Get("DialString")
+			if _, rest, ok := strings.Cut(ds, "/"); ok && !strings.Contains(ds[:strings.IndexByte(ds, '/')], "@") {
+				ds = rest
+			}
+			num, _, _ := strings.Cut(ds, "@")
+			ch.dialed = num
+			if c := d.calls[ch.linked]; c != nil && ch.dev == nil && !c.dnisSet && c.inboundOrigin() == nil {
+				c.dnis, c.dnisSet = num, true
+			}
+			d.publish(d.calls[ch.linked], pbx.CauseNone)
+		}
+	case "queuecallerjoin":
+		if c := d.callOf(m, "Uniqueid"); c != nil {
+			c.queue, c.acd = m.Get("Queue"), true
+			d.publish(c, pbx.CauseNone)
+		}
+	case "agentcalled":
+		if c := d.callOf(m, "DestUniqueid"); c != nil {
+			c.queue, c.acd = m.Get("Queue"), true
+			d.publish(c, pbx.CauseNone)
+		}
+	case "agentringnoanswer":
+		if ch := d.chanOf(m, "DestUniqueid"); ch != nil {
+			ch.endCause = pbx.CauseNoAnswer
+		}
+	case "varset":
+		if d.cfg.DigitsVar != "" && strings.EqualFold(m.Get("Variable"), d.cfg.DigitsVar) {
+			if c := d.callOf(m, "Uniqueid"); c != nil {
+				c.digits = m.Get("Value")
+				d.publish(c, pbx.CauseNone)
+			}
+		}
+	case "hold", "musiconholdstart":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil && ch.dev != nil && !ch.held {
+			ch.held, ch.since = true, d.now()
+			d.publish(d.calls[ch.linked], pbx.CauseHeld)
+		}
+	case "unhold", "musiconholdstop":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil && ch.held && !ch.parked {
+			ch.held, ch.since = false, d.now()
+			d.publish(d.calls[ch.linked], pbx.CauseRetrieved)
+		}
+	case "bridgeenter":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
+			ch.bridge = m.Get("BridgeUniqueid")
+			if ch.parked {
+				ch.parked, ch.held, ch.since = false, false, d.now()
+				d.publish(d.calls[ch.linked], pbx.CauseRetrieved)
+			}
+		}
+	case "bridgeleave":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
+			ch.bridge = ""
+		}
+	case "blindtransfer":
+		if ch := d.chanOf(m, "TransfererUniqueid"); ch != nil && strings.EqualFold(m.Get("Result"), "Success") {
+			ch.endCause = pbx.CauseTransferred
+		}
+	case "attendedtransfer":
+		if strings.EqualFold(m.Get("Result"), "Success") {
+			for _, k := range []string{"OrigTransfererUniqueid", "SecondTransfererUniqueid"} {
+				if ch := d.chanOf(m, k); ch != nil {
+					ch.endCause = pbx.CauseTransferred
+				}
+			}
+		}
+	case "hangup":
+		ch := d.chanOf(m, "Uniqueid")
+		if ch == nil {
+			return
+		}
+		ch.gone, ch.since = true, d.now()
+		if ch.endCause == pbx.CauseNone {
+			ch.endCause = hangupCause(m.Get("Cause"))
+		}
+		c := d.calls[ch.linked]
+		d.publish(c, ch.endCause)
+		d.cleanupHold(c)
+	case "dtmfend", "dtmf":
+		if strings.EqualFold(m.Event(), "DTMF") && !strings.EqualFold(m.Get("End"), "Yes") {
+			return
+		}
+		if !strings.EqualFold(m.Get("Direction"), "Received") {
+			return
+		}
+		ch := d.chanOf(m, "Uniqueid")
+		if ch == nil || ch.dev != nil {
+			return // digits a phone sends are not "received from a far party"
+		}
+		if c := d.calls[ch.linked]; c != nil {
+			for dv := range c.members {
+				cp := d.snapshot(c)
+				d.emit(dv, pbx.Event{Type: pbx.DigitsReceived, Cause: pbx.CauseDigits, Call: &cp, Digits: m.Get("Digit")})
+			}
+		}
+	case "queuememberadded", "queuememberremoved", "queuememberpause", "queuememberpaused", "queuememberstatus":
+		d.member(m, strings.EqualFold(m.Event(), "QueueMemberRemoved"))
+	}
+}
+
+// hangupCause maps a Q.850 cause (Hangup's Cause) to the contract.
+func hangupCause(code string) pbx.Cause {
+	switch code {
+	case "17":
+		return pbx.CauseBusy
+	case "18", "19":
+		return pbx.CauseNoAnswer
+	case "21":
+		return pbx.CauseRejected
+	}
+	return pbx.CauseCleared
+}
+
+func (d *Driver) chanOf(m Message, key string) *channel { return d.chans[m.Get(key)] }
+
+func (d *Driver) callOf(m Message, key string) *acall {
+	if ch := d.chanOf(m, key); ch != nil {
+		return d.calls[ch.linked]
+	}
+	return nil
+}
+
+// newChannel records a channel from a Newchannel or CoreShowChannel event.
+func (d *Driver) newChannel(m Message) *channel {
+	id := m.Get("Uniqueid")
+	if id == "" || d.chans[id] != nil {
+		return nil
+	}
+	dev, local := d.endpointOf(m.Get("Channel"))
+	if local {
+		return nil
+	}
+	linked := m.Get("Linkedid")
+	if linked == "" {
+		linked = id
+	}
+	st, _ := strconv.Atoi(m.Get("ChannelState"))
+	d.chanSeq++
+	ch := &channel{
+		id: id, linked: linked, name: m.Get("Channel"), dev: dev, state: st,
+		cidNum: clean(m.Get("CallerIDNum")), cidName: clean(m.Get("CallerIDName")),
+		exten: m.Get("Exten"), since: d.now(), everUp: st == 6, seq: d.chanSeq,
+	}
+	d.chans[id] = ch
+	c := d.calls[linked]
+	if c == nil {
+		c = &acall{id: linked, created: d.now(), members: map[*device]bool{}}
+		d.calls[linked] = c
+		if dev == nil {
+			c.ani, c.dnis = ch.cidNum, clean(ch.exten)
+			if c.dnis == "s" {
+				c.dnis = ""
+			}
+		}
+	}
+	c.chans = append(c.chans, ch)
+	return ch
+}
+
+// inboundOrigin is the call's first channel when it is external.
+func (c *acall) inboundOrigin() *channel {
+	if len(c.chans) > 0 && c.chans[0].dev == nil {
+		return c.chans[0]
+	}
+	return nil
+}
+
+// member applies a queue membership event to its device.
+func (d *Driver) member(m Message, removed bool) {
+	iface := m.Get("StateInterface")
+	if iface == "" {
+		iface = m.Get("Interface")
+	}
+	if iface == "" {
+		iface = m.Get("Location") // QueueStatus' QueueMember
+	}
+	dv, _ := d.endpointOf(iface + "-x")
+	if dv == nil {
+		return
+	}
+	q := m.Get("Queue")
+	before := dv.state
+	if dv.qs == nil {
+		dv.qs = map[string]membership{}
+	}
+	if removed {
+		delete(dv.qs, q)
+	} else {
+		ms := dv.qs[q]
+		ms.name = m.Get("MemberName")
+		if ms.name == "" {
+			ms.name = m.Get("Name")
+		}
+		if v, ok := m.Lookup("Membership"); ok {
+			ms.dynamic = strings.EqualFold(v, "dynamic")
+		} else if strings.EqualFold(m.Event(), "QueueMemberAdded") {
+			ms.dynamic = true
+		}
+		if v, ok := m.Lookup("Paused"); ok {
+			ms.paused = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
+			ms.reason = m.Get("PausedReason")
+			if !ms.paused {
+				ms.reason = ""
+			}
+		}
+		dv.qs[q] = ms
+	}
+	d.deriveState(dv)
+	if dv.state != before {
+		cause := pbx.CauseNone
+		if dv.state.LoggedIn != before.LoggedIn {
+			cause = pbx.CauseLogin
+		}
+		d.emitState(dv, cause)
+	}
+}
+
+type membership struct {
+	name    string
+	dynamic bool
+	paused  bool
+	reason  string
+}
+
+// deriveState recomputes Make Busy and ACD login from memberships.
+func (d *Driver) deriveState(dv *device) {
+	st := &dv.state
+	st.MakeBusy, st.Reason = false, ""
+	loggedIn, agent := false, ""
+	for _, q := range sortedKeys(dv.qs) {
+		ms := dv.qs[q]
+		if ms.paused {
+			st.MakeBusy = true
+			if st.Reason == "" {
+				st.Reason = ms.reason
+			}
+		}
+		if ms.dynamic {
+			loggedIn = true
+			if agent == "" && !strings.Contains(ms.name, "/") {
+				agent = ms.name
+			}
+		}
+	}
+	if dv.ext.Kind == pbx.KindACD {
+		st.LoggedIn, st.AgentID = loggedIn, agent
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// partyOf is a channel as a party of its call.
+func (d *Driver) partyOf(c *acall, ch *channel) pbx.Party {
+	p := pbx.Party{Since: ch.since}
+	if ch.dev != nil {
+		p.Number, p.Name, p.Internal = ch.dev.ext.Number, ch.dev.ext.Name, true
+	} else {
+		p.Number, p.Name = ch.dialed, ch.cidName
+		if ch == c.chans[0] || p.Number == "" {
+			p.Number = ch.cidNum
+		}
+	}
+	origin := ch == c.chans[0]
+	switch {
+	case ch.gone:
+		p.State = pbx.Disconnected
+	case ch.held:
+		p.State = pbx.Held
+	case ch.state == 6, origin && ch.state != 0 && ch.state != 5:
+		p.State = pbx.Connected
+	default:
+		p.State = pbx.Alerting
+	}
+	return p
+}
+
+// snapshot is c in the contract's shape.
+func (d *Driver) snapshot(c *acall) pbx.Call {
+	out := pbx.Call{ID: c.id, ANI: c.ani, DNIS: c.dnis, Digits: c.digits, Queue: c.queue, ACD: c.acd,
+		AccountCode: c.account, ClassificationCode: c.classCode, Created: c.created, Parties: make([]pbx.Party, 0, len(c.chans))}
+	external := false
+	for _, ch := range c.chans {
+		out.Parties = append(out.Parties, d.partyOf(c, ch))
+		if ch.dev == nil {
+			external = true
+		}
+	}
+	switch {
+	case c.inboundOrigin() != nil:
+		out.Direction = pbx.Inbound
+	case external:
+		out.Direction = pbx.Outbound
+	default:
+		out.Direction = pbx.Internal
+	}
+	if out.Direction != pbx.Inbound && len(c.chans) > 0 {
+		out.ANI = c.chans[0].dev.ext.Number
+	}
+	if slices.IndexFunc(c.chans, func(ch *channel) bool { return !ch.gone }) < 0 {
+		out.Ended = d.now()
+	}
+	return out
+}
+
+// key summarises what a device sees of a call, to skip repeats.
+func key(c pbx.Call) string {
+	var b strings.Builder
+	b.WriteString(c.ANI + "|" + c.DNIS + "|" + c.Digits + "|" + c.Queue + "|" + c.AccountCode + "|" + c.ClassificationCode)
+	for _, p := range c.Parties {
+		b.WriteString("|" + p.Number + ":" + string(p.State))
+	}
+	return b.String()
+}
+
+// publish reports c to every device on it: CallUpdated to devices with a
+// live channel (when what they see changed), CallEnded to devices whose
+// last channel has gone. A call without live channels is forgotten.
+func (d *Driver) publish(c *acall, cause pbx.Cause) {
+	if c == nil {
+		return
+	}
+	snap := d.snapshot(c)
+	k := key(snap)
+	live := map[*device]*channel{}
+	anyLive := false
+	for _, ch := range c.chans {
+		if !ch.gone {
+			anyLive = true
+			if ch.dev != nil {
+				live[ch.dev] = ch
+			}
+		}
+	}
+	send := func(dv *device, typ pbx.EventType, cause pbx.Cause) {
+		cp := snap
+		cp.Parties = slices.Clone(snap.Parties)
+		d.emit(dv, pbx.Event{Type: typ, Cause: cause, Call: &cp})
+	}
+	for _, dv := range d.order {
+		if _, ok := live[dv]; ok {
+			if !c.members[dv] {
+				c.members[dv] = true
+				dv.calls[c.id] = c
+			}
+			if dv.last[c.id] != k {
+				dv.last[c.id] = k
+				send(dv, pbx.CallUpdated, cause)
+			}
+			continue
+		}
+		if c.members[dv] {
+			delete(c.members, dv)
+			delete(dv.calls, c.id)
+			delete(dv.last, c.id)
+			end := cause
+			for i := len(c.chans) - 1; i >= 0; i-- {
+				if ch := c.chans[i]; ch.dev == dv && ch.endCause != pbx.CauseNone {
+					end = ch.endCause
+					break
+				}
+			}
+			send(dv, pbx.CallEnded, end)
+		}
+	}
+	if !anyLive {
+		for _, ch := range c.chans {
+			delete(d.chans, ch.id)
+		}
+		delete(d.calls, c.id)
+	}
+}
+
+// cleanupHold ends a call whose only live channels are agents parked by
+// our Hold (the far party hung up while held): Asterisk would leave them
+// waiting in the hold context.
+func (d *Driver) cleanupHold(c *acall) {
+	if c == nil || d.calls[c.id] == nil {
+		return
+	}
+	var parked []string
+	for _, ch := range c.chans {
+		if ch.gone {
+			continue
+		}
+		if !ch.parked {
+			return
+		}
+		parked = append(parked, ch.name)
+	}
+	for _, name := range parked {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name))
+		}()
+	}
+}

@@ -1,0 +1,162 @@
+package asterisk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+)
+
+// resync rebuilds every device's calls and state from the PBX's current
+// state after a (re)connect: CoreShowChannels (channels, their call and
+// bridge), QueueStatus (queue callers and members: ACD login, Make Busy),
+// DBGet DND/<ext> (Do Not Disturb) and Getvar of the digits variable.
+// Devices then get CallEnded for calls that ended while the link was down,
+// CallUpdated for the calls they are on, DeviceUpdated when their state
+// changed.
+func (d *Driver) resync(ctx context.Context) error {
+	_, chans, err := d.client.List(ctx, NewAction("CoreShowChannels"))
+	if err != nil {
+		return fmt.Errorf("asterisk: resync: CoreShowChannels: %w", err)
+	}
+	_, qs, err := d.client.List(ctx, NewAction("QueueStatus"))
+	if err != nil {
+		qs = nil // app_queue not loaded: no queues
+	}
+	dnd := map[string]bool{}
+	d.mu.Lock()
+	exts := make([]string, 0, len(d.order))
+	for _, dv := range d.order {
+		exts = append(exts, dv.ext.Number)
+	}
+	d.mu.Unlock()
+	for _, ext := range exts {
+		_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "DND", "Key", ext))
+		if err == nil && len(evs) > 0 && evs[0].Get("Val") != "" {
+			dnd[ext] = true
+		}
+	}
+	slices.SortStableFunc(chans, func(a, b Message) int { return compareUniqueid(a.Get("Uniqueid"), b.Get("Uniqueid")) })
+	digits := map[string]string{}
+	if d.cfg.DigitsVar != "" {
+		seen := map[string]bool{}
+		for _, m := range chans {
+			l := m.Get("Linkedid")
+			if seen[l] {
+				continue
+			}
+			seen[l] = true
+			r, err := d.client.Action(ctx, NewAction("Getvar", "Channel", m.Get("Channel"), "Variable", d.cfg.DigitsVar))
+			if err == nil && r.Get("Value") != "" {
+				digits[l] = r.Get("Value")
+			}
+		}
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// The new model.
+	oldCalls := map[*device]map[string]*acall{}
+	for _, dv := range d.order {
+		oldCalls[dv] = dv.calls
+		dv.calls = map[string]*acall{}
+		dv.qs = nil
+	}
+	d.chans, d.calls = map[string]*channel{}, map[string]*acall{}
+	for _, m := range chans {
+		ch := d.newChannel(m)
+		if ch == nil {
+			continue
+		}
+		ch.bridge = m.Get("BridgeId")
+		if strings.EqualFold(m.Get("Application"), "Wait") && m.Get("Exten") == "sb-wait" {
+			ch.parked, ch.held = true, true
+		}
+	}
+	for _, m := range qs {
+		switch strings.ToLower(m.Event()) {
+		case "queuemember":
+			d.member(m, false)
+		case "queueentry":
+			if c := d.callOf(m, "Uniqueid"); c != nil {
+				c.queue, c.acd = m.Get("Queue"), true
+			} else {
+				for _, ch := range d.chans {
+					if ch.name == m.Get("Channel") {
+						c := d.calls[ch.linked]
+						c.queue, c.acd = m.Get("Queue"), true
+					}
+				}
+			}
+		}
+	}
+	for l, v := range digits {
+		if c := d.calls[l]; c != nil {
+			c.digits = v
+		}
+	}
+	for _, dv := range d.order {
+		before := dv.state
+		dv.state.DND = dnd[dv.ext.Number]
+		d.deriveState(dv)
+		if dv.state != before {
+			d.emitState(dv, pbx.CauseNone)
+		}
+		// Calls that ended while the link was down.
+		for id, c := range oldCalls[dv] {
+			if d.calls[id] != nil {
+				continue
+			}
+			delete(dv.last, id)
+			snap := d.snapshot(c)
+			for i := range snap.Parties {
+				snap.Parties[i].State = pbx.Disconnected
+			}
+			snap.Ended = d.now()
+			d.emit(dv, pbx.Event{Type: pbx.CallEnded, Cause: pbx.CauseCleared, Call: &snap})
+		}
+	}
+	ids := make([]string, 0, len(d.calls))
+	for id := range d.calls {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := d.calls[id]
+		for _, dv := range d.order {
+			if oldCalls[dv][id] != nil {
+				c.members[dv] = true
+				dv.calls[id] = c
+			}
+		}
+		d.publish(c, pbx.CauseNone)
+	}
+	return nil
+}
+
+// compareUniqueid orders Uniqueids ([system-]epoch.sequence) by creation.
+func compareUniqueid(a, b string) int {
+	pa, pb := uidParts(a), uidParts(b)
+	for i := range pa {
+		if pa[i] != pb[i] {
+			if pa[i] < pb[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+func uidParts(u string) [2]int64 {
+	if i := strings.LastIndexByte(u, '-'); i >= 0 {
+		u = u[i+1:]
+	}
+	s, q, _ := strings.Cut(u, ".")
+	a, _ := strconv.ParseInt(s, 10, 64)
+	b, _ := strconv.ParseInt(q, 10, 64)
+	return [2]int64{a, b}
+}
