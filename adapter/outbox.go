@@ -444,7 +444,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 	if cause == nil {
 		cause = recordError(w.res)
 	}
-	retry := func(after time.Duration) TaskEnd {
+	retry := func(j TaskJob, after time.Duration) TaskEnd {
 		s.outboxStats.retried.Add(1)
 		j.NotBefore = now.Add(after)
 		if j.Attempts == 1 || j.Attempts&(j.Attempts-1) == 0 { // 1, 2, 4, 8, ...: no flood in an outage
@@ -461,7 +461,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 			// The agent's token is refused: the integration user writes
 			// it (OwnerId still credits the agent).
 			j.AsUsername = ""
-			return retry(0)
+			return retry(j, 0)
 		case errors.Is(w.err, salesforce.ErrInvalid) && errors.As(w.err, &se):
 			return s.refused(j, w.task, *se, now, retry)
 		}
@@ -469,26 +469,26 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 			// No answer, or a 5xx: the create may have been applied.
 			j.Uncertain = true
 		}
-		return retry(backoff)
+		return retry(j, backoff)
 	}
 	e := recordErr(w.res)
 	j.LastError = clip(e.Error(), 300)
 	if transient(e.ErrorCode) {
-		return retry(backoff)
+		return retry(j, backoff)
 	}
 	return s.refused(j, w.task, e, now, retry)
 }
 
 // refused handles a record Salesforce refused: repaired and retried once,
 // then a dead letter.
-func (s *Service) refused(j TaskJob, sent salesforce.Task, e salesforce.Error, now time.Time, retry func(time.Duration) TaskEnd) TaskEnd {
+func (s *Service) refused(j TaskJob, sent salesforce.Task, e salesforce.Error, now time.Time, retry func(TaskJob, time.Duration) TaskEnd) TaskEnd {
 	if !j.Repaired {
 		if t, ok := repair(sent, e); ok {
 			s.outboxStats.repaired.Add(1)
 			t.AsUsername = ""
 			j.Task, j.Repaired = t, true
 			s.Log.Warn().Str("call", j.CallID).Str("code", e.ErrorCode).Strs("fields", e.Fields).Msg("call log refused by Salesforce; repaired, retrying once")
-			return retry(0)
+			return retry(j, 0)
 		}
 	}
 	s.outboxStats.deadLettered.Add(1)

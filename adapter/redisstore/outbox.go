@@ -25,15 +25,16 @@ import (
 //   - a hash of per-call-log write locks ("<owner>|<expiry ms>");
 //   - a hash of dead letters (id -> adapter.DeadLetter JSON).
 //
-// Every outbox key carries the hash tag "{<prefix>v1:outbox}", so each
-// script and transaction touches one hash slot (Redis Cluster).
+// Every outbox key is "<prefix>v1:{outbox}..." (hash tag "outbox"), so each
+// script and transaction touches one hash slot (Redis Cluster), and every
+// key stays under the prefix.
 
 const outboxGroup = "writers"
 
 type outboxKeys struct{ stream, delayed, marks, markAge, locks, dead string }
 
 func (s *Store) outboxKeys() outboxKeys {
-	tag := "{" + s.prefix + "outbox}"
+	tag := s.key("{outbox}")
 	return outboxKeys{stream: tag, delayed: tag + ":delayed", marks: tag + ":marks", markAge: tag + ":markage", locks: tag + ":locks", dead: tag + ":dead"}
 }
 
