@@ -51,6 +51,11 @@ type OutboxConfig struct {
 	WrapUpGrace time.Duration
 	// MaxBackoff caps the wait between attempts (default 5 min).
 	MaxBackoff time.Duration
+	// Linger is how long the outbox gathers new call logs after the
+	// first one arrives before sending, so that several share one
+	// Collections request (default 0: send at once). A full round
+	// (BatchSize x InFlight) never waits.
+	Linger time.Duration
 }
 
 func (c OutboxConfig) withDefaults() OutboxConfig {
@@ -137,7 +142,8 @@ func (s *Service) enqueue(ctx context.Context, job TaskJob) {
 
 // runOutbox writes queued Tasks to Salesforce until ctx ends.
 func (s *Service) runOutbox(ctx context.Context) {
-	tick := time.NewTicker(s.Outbox.withDefaults().Interval)
+	cfg := s.Outbox.withDefaults()
+	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
 	for {
 		s.FlushOutbox(ctx)
@@ -145,6 +151,16 @@ func (s *Service) runOutbox(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+			if cfg.Linger > 0 {
+				// Let more call logs arrive, so they share a request.
+				t := time.NewTimer(cfg.Linger)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
 		case <-tick.C:
 		}
 	}

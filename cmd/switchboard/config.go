@@ -45,7 +45,8 @@ type Config struct {
 
 	FrameAncestors string
 
-	AdminToken string
+	AdminToken   string
+	OutboxLinger time.Duration
 
 	PBX      string
 	LeaseTTL time.Duration
@@ -107,6 +108,7 @@ func (c *Config) settings() []setting {
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
+		{name: "outbox-linger", usage: "how long new call logs gather before they are sent to Salesforce together (one request per up to 200); 0 sends each at once", dur: &c.OutboxLinger, def: "2s"},
 		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},

@@ -203,6 +203,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc := adapter.NewService(pbx.Switch(sw), sf.client, m.Store, m.Store, instance, m.Log)
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
+	svc.Outbox.Linger = cfg.OutboxLinger
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }

@@ -145,10 +145,11 @@ func startApp(t *testing.T, env map[string]string) *app {
 func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app {
 	t.Helper()
 	base := map[string]string{
-		"SWITCHBOARD_ADDR":         "127.0.0.1:0",
-		"SWITCHBOARD_REDIS_URL":    testRedisURL(t),
-		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("%s%s:%d:", testPrefix, t.Name(), time.Now().UnixNano()),
-		"SWITCHBOARD_LOG_LEVEL":    "warn",
+		"SWITCHBOARD_ADDR":          "127.0.0.1:0",
+		"SWITCHBOARD_REDIS_URL":     testRedisURL(t),
+		"SWITCHBOARD_REDIS_PREFIX":  fmt.Sprintf("%s%s:%d:", testPrefix, t.Name(), time.Now().UnixNano()),
+		"SWITCHBOARD_OUTBOX_LINGER": "0s", // tests wait on each call log
+		"SWITCHBOARD_LOG_LEVEL":     "warn",
 	}
 	for k, v := range env {
 		base[k] = v
