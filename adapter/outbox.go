@@ -192,9 +192,16 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 		if len(jobs) == 0 {
 			return
 		}
-		s.deliver(ctx, cfg, jobs)
+		// A round under way finishes even when ctx ends (shutdown):
+		// cutting it could leave Tasks created with their answers lost.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout)
+		s.deliver(wctx, cfg, jobs)
+		cancel()
 	}
 }
+
+// roundTimeout bounds one delivery round (lookups, requests, settling).
+const roundTimeout = time.Minute
 
 // write is one Task write in a delivery round.
 type write struct {

@@ -77,7 +77,7 @@ func TestNoClientsConfiguredSaysWhatToSet(t *testing.T) {
 	wantError(t, r, http.StatusUnauthorized, "invalid_token", "SWITCHBOARD_FLOW_CLIENTS")
 }
 
-func token(t *testing.T, e *env, form url.Values, basicID, basicSecret string) resp {
+func token(t testing.TB, e *env, form url.Values, basicID, basicSecret string) resp {
 	t.Helper()
 	req, _ := http.NewRequest("POST", e.srv.URL+flowapi.Base+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -87,7 +87,7 @@ func token(t *testing.T, e *env, form url.Values, basicID, basicSecret string) r
 	return send(t, req)
 }
 
-func mustToken(t *testing.T, e *env, id, sec, scope string) string {
+func mustToken(t testing.TB, e *env, id, sec, scope string) string {
 	t.Helper()
 	f := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {sec}}
 	if scope != "" {

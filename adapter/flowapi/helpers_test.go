@@ -36,6 +36,18 @@ var (
 
 type fakeUsers map[string]salesforce.User
 
+// countingUsers counts reads (the Salesforce API calls a real org would
+// see).
+type countingUsers struct {
+	fakeUsers
+	n int
+}
+
+func (c *countingUsers) User(ctx context.Context, id string) (salesforce.User, error) {
+	c.n++
+	return c.fakeUsers.User(ctx, id)
+}
+
 func (f fakeUsers) User(_ context.Context, id string) (salesforce.User, error) {
 	u, ok := f[id]
 	if !ok {
@@ -66,6 +78,8 @@ type env struct {
 	store *redisstore.Store
 	sim   *sim.Sim
 	key   *rsa.PrivateKey
+	users *countingUsers
+	mr    *miniredis.Miniredis
 }
 
 var testKey = func() *rsa.PrivateKey {
@@ -84,7 +98,7 @@ var otherKey = func() *rsa.PrivateKey {
 	return k
 }()
 
-func newEnv(t *testing.T, tweak func(*flowapi.AuthConfig)) *env {
+func newEnv(t testing.TB, tweak func(*flowapi.AuthConfig)) *env {
 	t.Helper()
 	clock := sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	sw, err := sim.New(sim.DemoConfig(), clock)
@@ -108,14 +122,15 @@ func newEnv(t *testing.T, tweak func(*flowapi.AuthConfig)) *env {
 	if tweak != nil {
 		tweak(&auth)
 	}
-	api := flowapi.New(flowapi.Config{Service: svc, Users: users, Auth: auth, PublicURL: ncAudience, Log: zerolog.Nop(), Now: clock.Now})
+	counted := &countingUsers{fakeUsers: users}
+	api := flowapi.New(flowapi.Config{Service: svc, Users: counted, Auth: auth, PublicURL: ncAudience, Log: zerolog.Nop(), Now: clock.Now})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{api: api, srv: srv, clock: clock, svc: svc, store: st, sim: sw, key: testKey}
+	return &env{api: api, srv: srv, clock: clock, svc: svc, store: st, sim: sw, key: testKey, users: counted, mr: mr}
 }
 
 // jwtFor mints a Named Credential style JWT; edit changes its claims.
-func (e *env) jwtFor(t *testing.T, edit func(jwt.MapClaims)) string {
+func (e *env) jwtFor(t testing.TB, edit func(jwt.MapClaims)) string {
 	t.Helper()
 	now := e.clock.Now()
 	c := jwt.MapClaims{"iss": ncIssuer, "sub": "flow@example.com", "aud": ncAudience, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix()}
@@ -170,7 +185,7 @@ func (e *env) do(t *testing.T, method, path, token string, body any) resp {
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) resp {
+func send(t testing.TB, req *http.Request) resp {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

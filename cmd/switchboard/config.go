@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,20 @@ type Config struct {
 
 	PBX      string
 	LeaseTTL time.Duration
+	// SimExtensions is how many extra regular extensions (100000 up) the
+	// simulator has, for load tests (cmd/switchboard-load).
+	SimExtensions int
+	simExtensions string
+
+	// The Flow API (/api/flow/v1): Named Credential JWTs and OAuth clients.
+	FlowJWTIssuer      string
+	FlowJWTAudience    string
+	FlowJWTCert        string // PEM certificate or public key
+	FlowJWTScopes      string
+	FlowJWTMaxLifetime time.Duration
+	FlowClients        string
+	FlowTokenTTL       time.Duration
+	FlowRateLimit      string
 
 	// Region is the default region of national numbers (dialing and
 	// Salesforce lookups).
@@ -107,11 +122,20 @@ func (c *Config) settings() []setting {
 		{name: "session-ttl", usage: "how long an agent stays signed in without activity", dur: &c.SessionTTL, def: "12h"},
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
-		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
+		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing (renewed every second, all devices in one Redis round trip); an instance that dies is replaced after it, one that stops cleanly within a second", dur: &c.LeaseTTL, def: "5s"},
 		{name: "outbox-linger", usage: "how long new call logs gather before they are sent to Salesforce together (one request per up to 200); 0 sends each at once", dur: &c.OutboxLinger, def: "2s"},
 		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
+		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},
+		{name: "flow-jwt-cert", usage: "Flow API: PEM certificate (or public key) the Named Credential signs with (use _FILE)", str: &c.FlowJWTCert, secret: true},
+		{name: "flow-jwt-scopes", usage: "Flow API: scopes granted to the Named Credential, space-separated; default all (calls.read calls.write presence.read presence.write codes.read tasks.write)", str: &c.FlowJWTScopes},
+		{name: "flow-jwt-max-lifetime", usage: "Flow API: longest JWT lifetime (exp - iat) accepted", dur: &c.FlowJWTMaxLifetime, def: "5m"},
+		{name: "flow-clients", usage: "Flow API: OAuth client-credentials clients, comma-separated id:secret[:scopes] (secret >= 32 characters); a demo client in demo mode", str: &c.FlowClients, secret: true},
+		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
+		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
+		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
 	}
 }
 
@@ -144,7 +168,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: switchboard [flags]\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
+		fmt.Fprintf(out, "Usage: switchboard [flags]\n       switchboard doctor [flags]   check the configuration and say what to fix\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -165,7 +189,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 					return Config{}, fmt.Errorf("%s_FILE: %w", envName(s.name), err)
 				}
 				v = strings.TrimSpace(string(b))
-				if s.name == "sf-private-key" {
+				if s.name == "sf-private-key" || s.name == "flow-jwt-cert" {
 					v = string(b)
 				}
 			}
@@ -212,6 +236,11 @@ func (c *Config) validate() error {
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
 	}
+	if n, err := strconv.Atoi(c.simExtensions); err != nil || n < 0 || n > 100000 {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_SIM_EXTENSIONS: %q is not a number from 0 to 100000", c.simExtensions))
+	} else {
+		c.SimExtensions = n
+	}
 	if _, ok := phone.Region(c.Region); !ok {
 		problems = append(problems, fmt.Sprintf("SWITCHBOARD_REGION: %q is not a region (use an ISO 3166 code like US, GB or DE)", c.Region))
 	}
@@ -256,6 +285,7 @@ func (c *Config) validate() error {
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		problems = append(problems, "SWITCHBOARD_PUBLIC_URL: must start with https:// (or http:// for local use)")
 	}
+	problems = append(problems, c.flowProblems()...)
 	if c.RedisURL != "" {
 		if _, err := url.Parse(c.RedisURL); err != nil || !(strings.HasPrefix(c.RedisURL, "redis://") || strings.HasPrefix(c.RedisURL, "rediss://") || strings.HasPrefix(c.RedisURL, "unix://")) {
 			problems = append(problems, "SWITCHBOARD_REDIS_URL: use redis://[user:password@]host:6379/0 (rediss:// for TLS)")

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/adapter/flowapi"
 	"github.com/switchboard-cti/switchboard/adapter/httpapi"
 	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx"
@@ -50,6 +52,9 @@ func main() {
 
 // run loads the configuration and runs the service until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctor(ctx, args[1:], getenv, stdout)
+	}
 	m, err := NewMain(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -172,7 +177,7 @@ func (m *Main) Start(ctx context.Context) error {
 
 	// The switch (a test may hand in one shared by several instances).
 	if m.Sim == nil {
-		sw, err := sim.New(sim.DemoConfig(), m.Clock)
+		sw, err := sim.New(simConfig(cfg), m.Clock)
 		if err != nil {
 			return fmt.Errorf("pbx simulator: %w", err)
 		}
@@ -208,6 +213,11 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
+	flow, err := m.flowAPI(public, svc, sf.client)
+	if err != nil {
+		return err
+	}
+	mounts[flowapi.Base+"/"] = flow
 	keys, err := sessionKeys(cfg)
 	if err != nil {
 		return err
@@ -286,6 +296,17 @@ func (m *Main) Start(ctx context.Context) error {
 		ev.Msg("Switchboard running")
 	}
 	return nil
+}
+
+// simConfig is the demo switch, plus cfg.SimExtensions regular extensions
+// numbered from 100000 for load tests.
+func simConfig(cfg Config) sim.Config {
+	c := sim.DemoConfig()
+	for i := range cfg.SimExtensions {
+		n := strconv.Itoa(100000 + i)
+		c.Extensions = append(c.Extensions, sim.Extension{Number: n, Name: "Load " + n, Kind: pbx.KindRegular})
+	}
+	return c
 }
 
 func (m *Main) goRun(f func()) {
