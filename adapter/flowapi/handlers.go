@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/switchboard-cti/switchboard/adapter"
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -67,12 +69,9 @@ func (a *API) agent(ctx context.Context, rawID string) (adapter.Agent, error) {
 	} else if err != nil && !errors.Is(err, adapter.ErrNotFound) {
 		return adapter.Agent{}, err
 	}
-	u, err := a.users.User(ctx, id)
+	u, err := a.user(ctx, id)
 	if err != nil {
-		if errors.Is(err, salesforce.ErrNotFound) {
-			return adapter.Agent{}, fmt.Errorf("user %s: no such Salesforce user: %w", id, adapter.ErrNotFound)
-		}
-		return adapter.Agent{}, fmt.Errorf("user %s: %w", id, err)
+		return adapter.Agent{}, err
 	}
 	if u.Extension == "" {
 		return adapter.Agent{}, fmt.Errorf("user %s has no phone: an admin sets the Extension field on the Salesforce user: %w", id, adapter.ErrConflict)
@@ -91,6 +90,34 @@ func (a *API) agent(ctx context.Context, rawID string) (adapter.Agent, error) {
 		return adapter.Agent{UserID: id, Username: u.Username, Name: u.Name, Extension: u.Extension, Kind: d.Kind, HomeExtension: u.Extension}, nil
 	}
 	return adapter.Agent{}, fmt.Errorf("user %s: extension %q is not on the phone system: an admin fixes the user's Extension field: %w", id, clip(u.Extension, 20), adapter.ErrConflict)
+}
+
+// userCacheTTL is how long a user read from Salesforce is reused: a Flow
+// calling for the same user again costs no API call, and an admin's change
+// of the phone mapping applies within a minute.
+const userCacheTTL = time.Minute
+
+// user reads a Salesforce user through a short cache in the store
+// (ErrNotFound when there is none).
+func (a *API) user(ctx context.Context, id string) (salesforce.User, error) {
+	key := "flowuser:" + id
+	if b, ok, err := a.svc.Store.Cache(ctx, key); err == nil && ok {
+		var u salesforce.User
+		if json.Unmarshal(b, &u) == nil && u.ID != "" {
+			return u, nil
+		}
+	}
+	u, err := a.users.User(ctx, id)
+	if err != nil {
+		if errors.Is(err, salesforce.ErrNotFound) {
+			return salesforce.User{}, fmt.Errorf("user %s: no such Salesforce user: %w", id, adapter.ErrNotFound)
+		}
+		return salesforce.User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	if b, err := json.Marshal(u); err == nil {
+		_ = a.svc.Store.SetCache(ctx, key, b, userCacheTTL)
+	}
+	return u, nil
 }
 
 // DialRequest is the body of click-to-dial.
@@ -272,8 +299,11 @@ type Call struct {
 	DNIS   string `json:"dnis"`
 	Digits string `json:"digits"`
 	Queue  string `json:"queue"`
-	// Number is the other party's number as the user sees it.
-	Number             string    `json:"number"`
+	// Number is the other party's number as the user sees it ("" when
+	// Withheld).
+	Number string `json:"number"`
+	// Withheld: the caller withheld the number.
+	Withheld           bool      `json:"withheld"`
 	Started            time.Time `json:"started"`
 	AccountCode        string    `json:"accountCode"`
 	ClassificationCode string    `json:"classificationCode"`
@@ -304,7 +334,7 @@ func (a *API) currentCall(c *echo.Context) error {
 	if rec := pickCall(st.Calls); rec != nil {
 		out.Active = true
 		call := Call{CallID: rec.ID, Direction: string(rec.Direction), State: string(rec.State), ANI: rec.ANI, DNIS: rec.DNIS,
-			Digits: rec.Digits, Queue: rec.Queue, Number: rec.Number, Started: rec.Started,
+			Digits: rec.Digits, Queue: rec.Queue, Number: rec.Number, Withheld: rec.Withheld, Started: rec.Started,
 			AccountCode: rec.AccountCode, ClassificationCode: rec.ClassificationCode, Matches: []Record{}}
 		for _, m := range rec.Matches {
 			call.Matches = append(call.Matches, Record{ID: m.ID, Type: m.Type, Name: m.Name})
@@ -391,8 +421,12 @@ func (in *LogCallRequest) validate() error {
 	var problems []string
 	if strings.TrimSpace(in.Number) == "" {
 		problems = append(problems, "number: required")
+	} else if phone.Withheld(in.Number) {
+		if in.Direction != "Inbound" {
+			problems = append(problems, "number: a withheld caller id is only for an Inbound call")
+		}
 	} else if err := adapter.ValidateNumber(in.Number); err != nil {
-		problems = append(problems, "number: "+strings.TrimSuffix(err.Error(), ": "+adapter.ErrInvalid.Error()))
+		problems = append(problems, strings.TrimSuffix(err.Error(), ": "+adapter.ErrInvalid.Error()))
 	}
 	switch in.Direction {
 	case "Inbound", "Outbound", "Internal":
@@ -450,11 +484,8 @@ func (a *API) logCall(c *echo.Context) error {
 	}
 	// The owner must exist, or Salesforce would refuse the Task later.
 	if _, err := a.svc.Store.Agent(ctx, uid); err != nil {
-		if _, err := a.users.User(ctx, uid); err != nil {
-			if errors.Is(err, salesforce.ErrNotFound) {
-				return fmt.Errorf("user %s: no such Salesforce user: %w", uid, adapter.ErrNotFound)
-			}
-			return fmt.Errorf("user %s: %w", uid, err)
+		if _, err := a.user(ctx, uid); err != nil {
+			return err
 		}
 	}
 	now := a.now()
@@ -473,7 +504,7 @@ func (a *API) logCall(c *echo.Context) error {
 		subject = "Call"
 	}
 	task := salesforce.Task{
-		Subject:               truncate(fmt.Sprintf("%s: %s %s", subject, in.Direction, in.Number), 255),
+		Subject:               truncate(fmt.Sprintf("%s: %s %s", subject, in.Direction, taskNumber(in.Number)), 255),
 		Description:           in.Notes,
 		Status:                "Completed",
 		Priority:              "Normal",
@@ -494,6 +525,14 @@ func (a *API) logCall(c *echo.Context) error {
 	}
 	a.log.Info().Str("client", clientOf(c)).Str("user", uid).Str("call_object", clip(callObject, 40)).Msg("flow call log queued")
 	return c.JSON(http.StatusAccepted, LogCallResponse{Status: "queued", CallObject: callObject})
+}
+
+// taskNumber is the number a Task names, or that the caller withheld it.
+func taskNumber(n string) string {
+	if phone.Withheld(n) {
+		return adapter.WithheldText
+	}
+	return n
 }
 
 func truncate(s string, n int) string {

@@ -36,6 +36,18 @@ var (
 
 type fakeUsers map[string]salesforce.User
 
+// countingUsers counts reads (the Salesforce API calls a real org would
+// see).
+type countingUsers struct {
+	fakeUsers
+	n int
+}
+
+func (c *countingUsers) User(ctx context.Context, id string) (salesforce.User, error) {
+	c.n++
+	return c.fakeUsers.User(ctx, id)
+}
+
 func (f fakeUsers) User(_ context.Context, id string) (salesforce.User, error) {
 	u, ok := f[id]
 	if !ok {
@@ -66,6 +78,8 @@ type env struct {
 	store *redisstore.Store
 	sim   *sim.Sim
 	key   *rsa.PrivateKey
+	users *countingUsers
+	mr    *miniredis.Miniredis
 }
 
 var testKey = func() *rsa.PrivateKey {
@@ -108,10 +122,11 @@ func newEnv(t testing.TB, tweak func(*flowapi.AuthConfig)) *env {
 	if tweak != nil {
 		tweak(&auth)
 	}
-	api := flowapi.New(flowapi.Config{Service: svc, Users: users, Auth: auth, PublicURL: ncAudience, Log: zerolog.Nop(), Now: clock.Now})
+	counted := &countingUsers{fakeUsers: users}
+	api := flowapi.New(flowapi.Config{Service: svc, Users: counted, Auth: auth, PublicURL: ncAudience, Log: zerolog.Nop(), Now: clock.Now})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{api: api, srv: srv, clock: clock, svc: svc, store: st, sim: sw, key: testKey}
+	return &env{api: api, srv: srv, clock: clock, svc: svc, store: st, sim: sw, key: testKey, users: counted, mr: mr}
 }
 
 // jwtFor mints a Named Credential style JWT; edit changes its claims.

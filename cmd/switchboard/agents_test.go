@@ -50,9 +50,11 @@ func (a *app) place(t *testing.T, from, to string) string {
 	return placed.ID
 }
 
+// ringing matches the push of a ringing call once its Salesforce lookup
+// is done (the first ringing push goes out before it, lookup "pending").
 func ringing(id string) func(wsEvent) bool {
 	return func(ev wsEvent) bool {
-		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "alerting"
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "alerting" && ev.Call.Lookup != "pending"
 	}
 }
 
