@@ -46,6 +46,7 @@ type Config struct {
 	FrameAncestors string
 
 	PBX      string
+	AMI      AMIConfig // SWITCHBOARD_PBX=asterisk (pbx.go)
 	LeaseTTL time.Duration
 
 	// The Flow API (/api/flow/v1): Named Credential JWTs and OAuth clients.
@@ -85,7 +86,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{name: "addr", usage: "listen address", str: &c.Addr, def: ":8080"},
 		{name: "public-url", usage: "public base URL of this deployment (https in production; used in the call center definition and OAuth redirect); default http://localhost<addr>", str: &c.PublicURL},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel, def: "info"},
@@ -115,7 +116,7 @@ func (c *Config) settings() []setting {
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
-		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "pbx", usage: "phone system driver: sim (the embedded simulator) or asterisk (Asterisk over AMI; see the ami-* settings)", str: &c.PBX, def: "sim"},
 		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
 		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},
 		{name: "flow-jwt-cert", usage: "Flow API: PEM certificate (or public key) the Named Credential signs with (use _FILE)", str: &c.FlowJWTCert, secret: true},
@@ -125,7 +126,7 @@ func (c *Config) settings() []setting {
 		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
 		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
-	}
+	}, c.amiSettings()...)
 }
 
 // Dialing returns the call center's dialing options.
@@ -216,9 +217,10 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 
 func (c *Config) validate() error {
 	var problems []string
-	if c.PBX != "sim" {
-		problems = append(problems, fmt.Sprintf("SWITCHBOARD_PBX: %q is not a known driver (use sim)", c.PBX))
+	if c.PBX != "sim" && c.PBX != "asterisk" {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_PBX: %q is not a known driver (use sim or asterisk)", c.PBX))
 	}
+	problems = append(problems, c.validateAMI()...)
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		problems = append(problems, "SWITCHBOARD_LOG_FORMAT: use json or console")
 	}
