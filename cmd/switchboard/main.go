@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,7 +189,7 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Asterisk, sw = d, d
 	} else {
 		if m.Sim == nil {
-			s, err := sim.New(sim.DemoConfig(), m.Clock)
+			s, err := sim.New(simConfig(cfg), m.Clock)
 			if err != nil {
 				return fmt.Errorf("pbx simulator: %w", err)
 			}
@@ -290,6 +291,17 @@ func (m *Main) Start(ctx context.Context) error {
 		ev.Msg("Switchboard running")
 	}
 	return nil
+}
+
+// simConfig is the demo switch, plus cfg.SimExtensions regular extensions
+// numbered from 100000 for load tests.
+func simConfig(cfg Config) sim.Config {
+	c := sim.DemoConfig()
+	for i := range cfg.SimExtensions {
+		n := strconv.Itoa(100000 + i)
+		c.Extensions = append(c.Extensions, sim.Extension{Number: n, Name: "Load " + n, Kind: pbx.KindRegular})
+	}
+	return c
 }
 
 func (m *Main) goRun(f func()) {

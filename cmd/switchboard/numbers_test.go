@@ -21,7 +21,10 @@ type rawCall struct {
 	Number   string `json:"number"`
 	Withheld bool   `json:"withheld"`
 	Answered string `json:"answered"`
-	Matches  []struct {
+	// Lookup is "pending" on the push sent before the Salesforce lookup
+	// returns (the matches follow).
+	Lookup  string `json:"lookup"`
+	Matches []struct {
 		ID, Name, Type string
 	} `json:"matches"`
 	Pop *struct {
@@ -69,7 +72,7 @@ func TestAWithheldCallerIsNotLookedUpPoppedOrPrefilledAndIsLoggedAsWithheld(t *t
 			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": callerID, "to": "1001", "dnis": "+18005550199"}, &placed); st != http.StatusCreated {
 				t.Fatalf("place call from %q: %d", callerID, st)
 			}
-			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" })
+			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" && c.Lookup != "pending" })
 			if !ring.Withheld || ring.Number != "" || len(ring.Matches) != 0 {
 				t.Errorf("ringing call: withheld %v number %q matches %v; want withheld, no number, no match", ring.Withheld, ring.Number, ring.Matches)
 			}
@@ -282,5 +285,27 @@ func TestARingingCallMatchesStoredNumbersByNumberNotSpelling(t *testing.T) {
 				t.Errorf("Task %s = %v, want the %s %s", tc.wantTaskRel, tasks[0][tc.wantTaskRel], tc.object, id)
 			}
 		})
+	}
+}
+
+func TestClickToDialANumberWithAnExtensionKeepsTheRecordAndKeysTheExtension(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	lucy := nameID(a.Org, "Lucy Hall")
+	body := map[string]any{"number": "415-555-0123 ext. 22", "record": map[string]string{"recordId": lucy, "objectType": "Contact", "name": "Lucy Hall"}}
+	var made struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls", token, body, &made); st != http.StatusCreated {
+		t.Fatalf("click to dial: %d", st)
+	}
+	a.clock.Advance(3 * time.Second)
+	sock.waitCall(made.ID, func(c rawCall) bool { return c.Answered != "" })
+	if heard, _ := a.Sim.DigitsHeard(made.ID); heard != "22" {
+		t.Errorf("the far end heard %q, want 22", heard)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", token, nil, nil)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	if tasks := a.Org.Records("Task"); len(tasks) != 1 || tasks[0]["WhoId"] != lucy {
+		t.Errorf("Task %v, want WhoId %s (the record clicked)", tasks, lucy)
 	}
 }
