@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz screenshots
+.PHONY: test deps vet tidy-check go-test browser-test real-pbx-test build run bench fuzz screenshots load-smoke load
 
-test: deps vet tidy-check go-test build browser-test
+test: deps vet tidy-check go-test build load-smoke browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -34,10 +34,28 @@ build:
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
 
+# The real-PBX tier: a real Asterisk (fetched from Debian's archive into
+# ~/.cache/switchboard), baresip phones and SIPp on loopback. Fails loudly
+# when Asterisk cannot be fetched; SWITCHBOARD_SKIP_REAL_PBX=1 skips it.
+real-pbx-test:
+	bash scripts/asterisk-lab.sh test
+
 # Rewrites the README's screenshots in docs/screenshots/ (the browser tests
 # that take them).
 screenshots: deps build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SWITCHBOARD_SCREENSHOTS=docs bash scripts/browser-test.sh idle.test.js calls.test.js settings.test.js agents.test.js demo.test.js
+
+# A small load run whose figures are printed (cmd/switchboard-load).
+load-smoke: build
+	$(GO) run ./cmd/switchboard-load -bin $(BIN) -agents 50 -rate 20 -duration 3s -progress 0
+
+# A full-size load run: make load AGENTS=10000 RATE=200 ORG_LATENCY=50ms
+AGENTS ?= 1000
+RATE ?= 200
+ORG_LATENCY ?= 0s
+DURATION ?= 30s
+load: build
+	$(GO) run ./cmd/switchboard-load -bin $(BIN) -agents $(AGENTS) -rate $(RATE) -org-latency $(ORG_LATENCY) -duration $(DURATION)
 
 run:
 	$(GO) run ./cmd/switchboard

@@ -50,6 +50,10 @@ type CallRecord struct {
 	// LookupError is set when the Salesforce lookup failed (the call still
 	// rings; the agent can search by hand).
 	LookupError string `json:"lookupError,omitempty"`
+	// Lookup is LookupPending ("pending") while the Salesforce lookup
+	// runs: the call rings at once and its matches follow in a later
+	// push; empty once they are in.
+	Lookup string `json:"lookup,omitempty"`
 
 	Log CallLog `json:"log"`
 

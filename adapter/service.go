@@ -47,9 +47,15 @@ type Service struct {
 	Instance string
 	Now      func() time.Time
 	Log      zerolog.Logger
-	// LookupTimeout bounds the Salesforce lookup before a ringing call is
-	// pushed (the call is pushed without matches after it).
+	// LookupTimeout bounds a call's Salesforce lookup (the call keeps
+	// ringing without matches after it). A new call is pushed at once;
+	// its matches follow in a second push.
 	LookupTimeout time.Duration
+	// LookupConcurrency is how many Salesforce lookups run at once;
+	// LookupQueue how many more may wait (beyond it a call rings without
+	// matches).
+	LookupConcurrency int
+	LookupQueue       int
 	// LeaseTTL is how long a device monitor lease lasts without renewal.
 	LeaseTTL time.Duration
 	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
@@ -71,131 +77,25 @@ type Service struct {
 	crmAt          time.Time       // last Salesforce readiness check
 	outboxObserver func(TaskJob, error)
 	crmErr         error
+
+	lk      lookups
+	devices deviceLocks
 }
 
 // NewService returns a Service with defaults filled in.
 func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log zerolog.Logger) *Service {
 	return &Service{
 		Switch: sw, CRM: crm, Store: st, Bus: bus, Instance: instance, Log: log,
-		Now:           time.Now,
-		LookupTimeout: 3 * time.Second,
-		LeaseTTL:      15 * time.Second,
-		Numbers:       Numbers{Region: "US"},
-		DialPause:     2 * time.Second,
-		AfterFunc:     func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		owned:         map[string]bool{},
-		wake:          make(chan struct{}, 1),
-	}
-}
-
-// Run monitors every device of the switch and runs the Task outbox until
-// ctx ends.
-func (s *Service) Run(ctx context.Context) error {
-	devices, err := s.Switch.Devices(ctx)
-	if err != nil {
-		return fmt.Errorf("adapter: list devices: %w", err)
-	}
-	var wg sync.WaitGroup
-	for _, d := range devices {
-		events, cancel, err := s.Switch.Subscribe(ctx, d.Extension)
-		if err != nil {
-			return fmt.Errorf("adapter: monitor %s: %w", d.Extension, err)
-		}
-		wg.Add(1)
-		go func(ext string) {
-			defer wg.Done()
-			defer cancel()
-			s.monitor(ctx, ext, events)
-		}(d.Extension)
-	}
-	wg.Add(2)
-	go func() { defer wg.Done(); s.renewLeases(ctx, devices) }()
-	go func() { defer wg.Done(); s.runOutbox(ctx) }()
-	wg.Wait()
-	return nil
-}
-
-func leaseName(ext string) string { return "monitor:" + ext }
-
-// renewLeases keeps this instance's claim on device monitors, and resyncs a
-// device from the switch when it takes it over.
-func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
-	tick := time.NewTicker(s.LeaseTTL / 3)
-	defer tick.Stop()
-	for {
-		for _, d := range devices {
-			if ctx.Err() != nil {
-				break
-			}
-			ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("device lease not renewed")
-				}
-				continue
-			}
-			s.mu.Lock()
-			was := s.owned[d.Extension]
-			s.owned[d.Extension] = ok
-			s.mu.Unlock()
-			if ok && !was {
-				if err := s.Resync(ctx, d.Extension); err != nil && ctx.Err() == nil {
-					s.Log.Warn().Err(err).Str("extension", d.Extension).Msg("resync failed")
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			for _, d := range devices {
-				_ = s.Store.Release(context.WithoutCancel(ctx), leaseName(d.Extension), s.Instance)
-			}
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// Owns reports whether this instance handles ext's events now.
-func (s *Service) Owns(ext string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.owned[ext]
-}
-
-// ClaimDevices takes the monitor lease of every device at once (used at start
-// so the first events are not missed while the renewal loop starts).
-func (s *Service) ClaimDevices(ctx context.Context) error {
-	devices, err := s.Switch.Devices(ctx)
-	if err != nil {
-		return fmt.Errorf("adapter: list devices: %w", err)
-	}
-	for _, d := range devices {
-		ok, err := s.Store.Claim(ctx, leaseName(d.Extension), s.Instance, s.LeaseTTL)
-		if err != nil {
-			return fmt.Errorf("adapter: claim %s: %w", d.Extension, err)
-		}
-		s.mu.Lock()
-		s.owned[d.Extension] = ok
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-func (s *Service) monitor(ctx context.Context, ext string, events <-chan pbx.Event) {
-	var last uint64
-	for ev := range events {
-		if !s.Owns(ext) {
-			last = ev.Seq
-			continue
-		}
-		if last != 0 && ev.Seq != last+1 {
-			s.Log.Warn().Str("extension", ext).Uint64("expected", last+1).Uint64("got", ev.Seq).Msg("switch events lost; resyncing")
-			if err := s.Resync(ctx, ext); err != nil {
-				s.Log.Warn().Err(err).Str("extension", ext).Msg("resync failed")
-			}
-		}
-		last = ev.Seq
-		s.handleWithRetry(ctx, ext, ev)
+		Now:               time.Now,
+		LookupTimeout:     3 * time.Second,
+		LookupConcurrency: 64,
+		LookupQueue:       10000,
+		LeaseTTL:          5 * time.Second,
+		Numbers:           Numbers{Region: "US"},
+		DialPause:         2 * time.Second,
+		AfterFunc:         func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		owned:             map[string]bool{},
+		wake:              make(chan struct{}, 1),
 	}
 }
 
@@ -322,11 +222,12 @@ func otherNumber(c pbx.Call, ext string) string {
 	return c.ANI
 }
 
+// callUpdated stores and pushes a call's new state: two Redis round trips
+// (read the record; store it and publish in one pipeline). A new call's
+// Salesforce lookup runs after the push, off this path.
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
-	_, err := s.Store.Call(ctx, ext, c.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
+	unlock := s.devices.lock(ext)
+	defer unlock()
 	other := otherNumber(c, ext)
 	fresh := func() CallRecord {
 		return CallRecord{
@@ -340,21 +241,28 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 			Log: CallLog{QuickNotes: []string{}},
 		}
 	}
-	var looked *CallRecord
-	if err != nil {
-		// A new call: look the caller up before storing it (outside the
-		// transaction; the lookup's result goes in only if the call is
-		// still new then).
-		r := fresh()
+	// A call the agent dialled by clicking a record: that record is the
+	// callee, no lookup (read before the transaction; only an outgoing
+	// call pays for it).
+	var dialed *CallRecord
+	outgoing := (&CallRecord{Direction: c.Direction, Parties: c.Parties, Extension: ext}).isOutgoingLeg()
+	if r := fresh(); outgoing {
 		r.Parties = c.Parties
-		s.lookup(ctx, &r)
-		looked = &r
+		if s.takeDialed(ctx, &r) {
+			dialed = &r
+		}
 	}
 	justAnswered := false
-	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+	update := s.updateAndPush
+	if outgoing {
+		// The extension dialled is keyed (sendExtension) before the
+		// agent hears the far end answered.
+		update = s.Store.UpdateCall
+	}
+	rec, err := update(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
 		if !exists {
-			if looked != nil {
-				*rec = *looked
+			if dialed != nil {
+				*rec = *dialed
 			} else {
 				*rec = fresh()
 			}
@@ -364,6 +272,10 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		rec.RelatedID = c.RelatedID
 		rec.Digits = c.Digits
 		rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+		if !exists && dialed == nil && needsLookup(*rec) {
+			// Pushed at once; the matches follow when the lookup returns.
+			rec.Lookup = LookupPending
+		}
 		justAnswered = false
 		if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
 			rec.Answered = now // for a call the agent made: when the far end answered
@@ -380,75 +292,18 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	if err != nil {
 		return err
 	}
-	if justAnswered && !rec.isIncoming() {
-		s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
-	}
-	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec})
-}
-
-// lookup finds the Salesforce records for a new call, bounded by
-// LookupTimeout. A failure leaves the call without matches. A withheld
-// caller is never looked up: only the pop rules that do not need the
-// caller's number (DNIS, collected digits, an empty New Contact) apply.
-func (s *Service) lookup(ctx context.Context, rec *CallRecord) {
-	if rec.Number == "" && !rec.Withheld {
-		return
-	}
-	for _, p := range rec.Parties {
-		if p.Internal && p.Number == rec.Number {
-			return // an internal party is not a Salesforce record to pop
+	if outgoing {
+		if justAnswered && !rec.isIncoming() {
+			s.sendExtension(ctx, ext, rec.ID) // the far end answered: key the extension dialled
+		}
+		if err := s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCall, Call: &rec}); err != nil {
+			return err
 		}
 	}
-	lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
-	defer cancel()
-	outgoing := rec.Direction == pbx.Outbound || (len(rec.Parties) > 0 && rec.Parties[0].Number == rec.Extension)
-	if outgoing && s.takeDialed(ctx, rec) {
-		return // the agent clicked the record to dial it (click-to-dial)
+	if rec.Lookup == LookupPending && s.lookupJob(lookupKey(ext, rec.ID)) == nil {
+		s.startLookup(ctx, rec) // new, or started by an instance that went away
 	}
-	if !outgoing {
-		// What to pop follows the Pop-Up Order (the agent's, else the
-		// admin's): ANI, DNIS -> Campaign, digits -> Case, New Contact.
-		req := salesforce.PopRequest{ANI: rec.Number, DNIS: rec.DNIS, Digits: rec.Digits}
-		if uid, err := s.Store.DeviceUser(ctx, rec.Extension); err == nil {
-			if st, err := s.Store.Settings(ctx, uid); err == nil && st.PopOrder != nil {
-				req.Order = st.PopOrder
-			}
-		}
-		res, err := s.CRM.ScreenPop(lctx, req)
-		if err != nil {
-			rec.LookupError = "Salesforce lookup failed"
-			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("screen-pop lookup failed")
-			return
-		}
-		rec.Pop = &res
-		if res.Rule == "ani" {
-			rec.Matches = nonNil(res.Matches)
-		} else if res.Rule == "dnis" || res.Rule == "digits" {
-			if what := singleWhat(res.Matches); what != "" {
-				rec.Log.WhatID = what
-			}
-		}
-	}
-	if rec.Withheld {
-		return // no number: no records of the caller
-	}
-	// The caller's (or callee's) records: for the call log and the
-	// agent's choice among several matches, whatever pops.
-	if rec.Pop == nil || rec.Pop.Rule != "ani" {
-		ms, err := s.CRM.FindByPhone(lctx, rec.Number)
-		if err != nil {
-			rec.LookupError = "Salesforce lookup failed"
-			s.Log.Warn().Err(err).Str("call", rec.ID).Str("number", maskNumber(rec.Number)).Msg("phone lookup failed")
-			return
-		}
-		rec.Matches = nonNil(ms)
-	}
-	if who := singleWho(rec.Matches); who != "" {
-		rec.Log.WhoID = who
-	}
-	if rec.Log.WhatID == "" {
-		rec.Log.WhatID = singleWhat(rec.Matches)
-	}
+	return nil
 }
 
 func nonNil(ms []salesforce.Match) []salesforce.Match {
@@ -488,11 +343,20 @@ func singleWhat(ms []salesforce.Match) string {
 }
 
 func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
-	if _, err := s.Store.Call(ctx, ext, c.ID); err != nil {
+	unlock := s.devices.lock(ext)
+	defer unlock()
+	before, err := s.Store.Call(ctx, ext, c.ID)
+	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil // never seen (e.g. ended before this instance took over)
 		}
 		return err
+	}
+	var looked *lookupResult
+	if before.Lookup == LookupPending && before.Ended.IsZero() {
+		// The call log needs the caller's records.
+		res := s.awaitLookup(ctx, before)
+		looked = &res
 	}
 	uid := s.deviceUser(ctx, ext)
 	settings := DefaultSettings()
@@ -508,6 +372,9 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			return CallKeep, nil // gone, or already handled
 		}
 		ended = true
+		if looked != nil && rec.Lookup == LookupPending {
+			looked.applyTo(rec)
+		}
 		rec.Ended = now
 		rec.State = pbx.Disconnected
 		rec.Parties = c.Parties

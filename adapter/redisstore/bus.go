@@ -34,6 +34,25 @@ func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) 
 	return wrap("publish", err)
 }
 
+// UpdateCallPublish implements adapter.CallPublisher: UpdateCall, with
+// the event numbered and published (as Publish does) inside the same
+// MULTI when the record is stored.
+func (s *Store) UpdateCallPublish(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
+	keys := []string{s.key("dev", ext, "seq"), s.key("ev", ext)}
+	return s.updateCall(ctx, ext, id, f, func(p redis.Pipeliner, rec adapter.CallRecord) error {
+		b, err := json.Marshal(adapter.AgentEvent{Type: adapter.EventCall, Call: &rec})
+		if err != nil {
+			return fmt.Errorf("redis: encode event: %w", err)
+		}
+		// EVAL, not EVALSHA: a NOSCRIPT inside MULTI would not undo the
+		// stored record; Redis caches the compiled script either way.
+		publishScript.Eval(ctx, p, keys, b)
+		return nil
+	})
+}
+
+var _ adapter.CallPublisher = (*Store)(nil)
+
 // Seq implements adapter.Bus.
 func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
 	n, err := s.rdb.Get(ctx, s.key("dev", ext, "seq")).Uint64()

@@ -102,6 +102,12 @@ const maxCallTries = 100
 // the transaction fails, and f runs again on fresh data, when any other
 // writer changed that hash between the read and the write.
 func (s *Store) UpdateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
+	return s.updateCall(ctx, ext, id, f, nil)
+}
+
+// updateCall is UpdateCall; also, when set, adds to the MULTI that stores
+// the record (the bus's publish).
+func (s *Store) updateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error), also func(redis.Pipeliner, adapter.CallRecord) error) (adapter.CallRecord, error) {
 	k := s.callsKey(ext)
 	var out adapter.CallRecord
 	var own error // an error of f or of decoding: passed on as it is
@@ -142,6 +148,9 @@ func (s *Store) UpdateCall(ctx context.Context, ext, id string, f func(*adapter.
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HSet(ctx, k, id, b)
 				p.Expire(ctx, k, callTTL)
+				if also != nil {
+					return also(p, rec)
+				}
 				return nil
 			})
 			return err

@@ -50,9 +50,11 @@ func (a *app) place(t *testing.T, from, to string) string {
 	return placed.ID
 }
 
+// ringing matches the push of a ringing call once its Salesforce lookup
+// is done (the first ringing push goes out before it, lookup "pending").
 func ringing(id string) func(wsEvent) bool {
 	return func(ev wsEvent) bool {
-		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "alerting"
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "alerting" && ev.Call.Lookup != "pending"
 	}
 }
 
@@ -635,5 +637,27 @@ func TestClickToDialFromAnAccountLogsItAsWhatId(t *testing.T) {
 	tasks := a.Org.Records("Task")
 	if len(tasks) != 1 || tasks[0]["WhatId"] != acct || tasks[0]["WhoId"] != nil {
 		t.Fatalf("Task WhoId %v WhatId %v, want WhatId %s only", tasks[0]["WhoId"], tasks[0]["WhatId"], acct)
+	}
+}
+
+func TestClickToDialFromClassicWithoutANameTakesItFromSalesforce(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	var sam string
+	for _, c := range a.Org.Records("Contact") {
+		if c["FirstName"] == "Sam" {
+			sam = c["Id"].(string)
+		}
+	}
+	var made struct{ ID string }
+	// Classic's onClickToDial: objectId (often the 15-character id), no record name.
+	body := `{"number":"4155550142","record":{"recordId":"` + sam[:15] + `"}}`
+	if st := a.do(t, "POST", "/api/v1/calls", alex, body, &made); st != http.StatusCreated {
+		t.Fatalf("make call: %d", st)
+	}
+	ev := sock.waitFor("the call", func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.ID == made.ID })
+	if len(ev.Call.Matches) != 1 || ev.Call.Matches[0].ID != sam || ev.Call.Matches[0].Name != "Sam Patel" || ev.Call.Matches[0].Type != "Contact" {
+		t.Fatalf("matches %+v, want only Sam Patel (%s)", ev.Call.Matches, sam)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ type Config struct {
 
 	PBX      string
 	LeaseTTL time.Duration
+	// SimExtensions is how many extra regular extensions (100000 up) the
+	// simulator has, for load tests (cmd/switchboard-load).
+	SimExtensions int
+	simExtensions string
 
 	// The Flow API (/api/flow/v1): Named Credential JWTs and OAuth clients.
 	FlowJWTIssuer      string
@@ -114,7 +119,7 @@ func (c *Config) settings() []setting {
 		{name: "session-ttl", usage: "how long an agent stays signed in without activity", dur: &c.SessionTTL, def: "12h"},
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
-		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing; another instance takes over after it", dur: &c.LeaseTTL, def: "15s"},
+		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing (renewed every second, all devices in one Redis round trip); an instance that dies is replaced after it, one that stops cleanly within a second", dur: &c.LeaseTTL, def: "5s"},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
 		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
 		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},
@@ -125,6 +130,7 @@ func (c *Config) settings() []setting {
 		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
 		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
+		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
 	}
 }
 
@@ -224,6 +230,11 @@ func (c *Config) validate() error {
 	}
 	if c.SFWriteAs != "integration" && c.SFWriteAs != "agent" {
 		problems = append(problems, "SWITCHBOARD_SF_WRITE_AS: use integration or agent")
+	}
+	if n, err := strconv.Atoi(c.simExtensions); err != nil || n < 0 || n > 100000 {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_SIM_EXTENSIONS: %q is not a number from 0 to 100000", c.simExtensions))
+	} else {
+		c.SimExtensions = n
 	}
 	if _, ok := phone.Region(c.Region); !ok {
 		problems = append(problems, fmt.Sprintf("SWITCHBOARD_REGION: %q is not a region (use an ISO 3166 code like US, GB or DE)", c.Region))

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,7 +177,7 @@ func (m *Main) Start(ctx context.Context) error {
 
 	// The switch (a test may hand in one shared by several instances).
 	if m.Sim == nil {
-		sw, err := sim.New(sim.DemoConfig(), m.Clock)
+		sw, err := sim.New(simConfig(cfg), m.Clock)
 		if err != nil {
 			return fmt.Errorf("pbx simulator: %w", err)
 		}
@@ -278,6 +279,17 @@ func (m *Main) Start(ctx context.Context) error {
 		ev.Msg("Switchboard running")
 	}
 	return nil
+}
+
+// simConfig is the demo switch, plus cfg.SimExtensions regular extensions
+// numbered from 100000 for load tests.
+func simConfig(cfg Config) sim.Config {
+	c := sim.DemoConfig()
+	for i := range cfg.SimExtensions {
+		n := strconv.Itoa(100000 + i)
+		c.Extensions = append(c.Extensions, sim.Extension{Number: n, Name: "Load " + n, Kind: pbx.KindRegular})
+	}
+	return c
 }
 
 func (m *Main) goRun(f func()) {

@@ -264,6 +264,10 @@ type wsEvent struct {
 			ID, Name, Type string
 		} `json:"matches"`
 		PostCall bool `json:"postCall"`
+		// Lookup is "pending" on the ringing push sent before the
+		// Salesforce lookup returns.
+		Lookup      string `json:"lookup"`
+		LookupError string `json:"lookupError"`
 	} `json:"call"`
 	Calls []json.RawMessage `json:"calls"`
 }
@@ -339,9 +343,13 @@ func TestInboundCallIsPoppedAnsweredClearedAndLogged(t *testing.T) {
 			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": tc.from, "to": "1001", "dnis": "+18005550100"}, &placed); st != http.StatusCreated || placed.ID == "" {
 				t.Fatalf("place call: status %d id %q", st, placed.ID)
 			}
-			ring := sock.waitFor("ringing", func(ev wsEvent) bool {
+			first := sock.waitFor("ringing", func(ev wsEvent) bool {
 				return ev.Type == "call" && ev.Call != nil && ev.Call.ID == placed.ID && ev.Call.State == "alerting"
 			})
+			if first.Call.Lookup != "pending" || len(first.Call.Matches) != 0 {
+				t.Fatalf("first ringing push: lookup %q matches %+v, want it sent before the lookup (pending, none)", first.Call.Lookup, first.Call.Matches)
+			}
+			ring := sock.waitFor("ringing with matches", ringing(placed.ID))
 			var wantWho string
 			if tc.wantMatch == "" {
 				if len(ring.Call.Matches) != 0 {

@@ -166,7 +166,8 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: hold: call %s at %s is not connected to a party: %w", callID, ext, pbx.ErrNotAllowed)
 		} else {
 			ch.parked, ch.held, ch.since = true, true, d.now()
-			ch.byUs, peer.byUs = false, false
+			ch.byUs, peer.byUs, ch.inWait, peer.inHold = false, false, false, false
+			ch.arrived, ch.holdPeer = make(chan struct{}), peer
 		}
 	}
 	d.mu.Unlock()
@@ -207,9 +208,24 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: retrieve: call %s has no party left: %w", callID, pbx.ErrNotAllowed)
 		}
 	}
+	var arrived chan struct{}
+	if err == nil {
+		arrived = ch.arrived
+	}
 	d.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if arrived != nil {
+		// Hold's Redirect moves the channels asynchronously: Bridge them
+		// only once the agent's channel waits in the hold context.
+		wctx, cancel := context.WithTimeout(ctx, d.cfg.AMI.withDefaults().ActionTimeout)
+		defer cancel()
+		select {
+		case <-arrived:
+		case <-wctx.Done():
+			return fmt.Errorf("asterisk: retrieve: the held channel never reached %s,sb-wait: %w", d.cfg.HoldContext, pbx.ErrUnavailable)
+		}
 	}
 	return d.action(ctx, "retrieve", NewAction("Bridge", "Channel1", ch.name, "Channel2", peer.name, "Tone", "no"))
 }

@@ -352,7 +352,8 @@ func TestDriverCommands(t *testing.T) {
 		if got := next(t, ch); !strings.HasPrefix(got, "call.updated held") || !strings.Contains(got, "1001:held") {
 			t.Errorf("after hold: %s", got)
 		}
-		f.stream(wire(chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait")))
+		f.stream(wire(chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+			chanEv("Newexten", trunk, "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait")))
 		if err := d.Retrieve(ctx, "1001", "u.1"); err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +361,7 @@ func TestDriverCommands(t *testing.T) {
 		if a.Get("Channel1") != a1 || a.Get("Channel2") != trunk {
 			t.Errorf("Bridge = %v", a.Fields)
 		}
-		f.stream(wire(chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2")))
+		f.stream(wire(chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2"), chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b2")))
 		if got := next(t, ch); !strings.HasPrefix(got, "call.updated retrieved") || !strings.Contains(got, "1001:connected") {
 			t.Errorf("after retrieve: %s", got)
 		}

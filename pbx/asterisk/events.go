@@ -40,11 +40,13 @@ type channel struct {
 	exten            string
 	dialed           string // number from the DialString that created it
 	bridge           string
-	held             bool // on hold (phone hold or ours)
-	parked           bool // held by our Hold (waiting in the hold context)
-	inWait           bool // seen arriving in HoldContext,sb-wait
-	inHold           bool // seen arriving in HoldContext,sb-hold
-	byUs             bool // in a bridge made by Retrieve (Bridge action)
+	held             bool          // on hold (phone hold or ours)
+	parked           bool          // held by our Hold (waiting in the hold context)
+	inWait           bool          // seen arriving in HoldContext,sb-wait
+	inHold           bool          // seen arriving in HoldContext,sb-hold
+	byUs             bool          // in a bridge made by Retrieve (Bridge action)
+	arrived          chan struct{} // closed once ch and holdPeer reached the hold context
+	holdPeer         *channel
 	gone             bool
 	everUp           bool
 	endCause         pbx.Cause
@@ -215,24 +217,44 @@ func (d *Driver) apply(m Message) {
 		}
 		if exten == "sb-hold" {
 			ch.inHold = true
+		} else {
+			ch.inWait = true
+		}
+		// Both held channels are in place: Retrieve may bridge them.
+		for _, x := range d.calls[ch.linked].chans {
+			if x.arrived != nil && x.inWait && (x.holdPeer == nil || x.holdPeer.inHold || x.holdPeer.gone) {
+				close(x.arrived)
+				x.arrived = nil
+			}
+		}
+		if exten == "sb-hold" {
 			return
 		}
-		ch.inWait = true
 		if !ch.parked {
 			ch.parked, ch.held, ch.since = true, true, d.now()
 			d.publish(d.calls[ch.linked], pbx.CauseHeld)
 		}
 	case "bridgeenter":
-		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
-			ch.bridge = m.Get("BridgeUniqueid")
-			if ch.inHold {
-				ch.inHold, ch.byUs = false, true
+		ch := d.chanOf(m, "Uniqueid")
+		if ch == nil {
+			return
+		}
+		ch.bridge = m.Get("BridgeUniqueid")
+		if ch.inHold {
+			ch.inHold, ch.byUs = false, true
+		}
+		if ch.parked && ch.inWait {
+			ch.byUs = true
+		}
+		// Retrieve's Bridge is done once the agent and a party share it.
+		c := d.calls[ch.linked]
+		for _, x := range c.chans {
+			if x.gone || !x.parked || !x.inWait || x.bridge == "" {
+				continue
 			}
-			if ch.parked && ch.inWait {
-				ch.byUs = true
-				// Retrieve's Bridge: back from the hold context.
-				ch.parked, ch.inWait, ch.held, ch.since = false, false, false, d.now()
-				d.publish(d.calls[ch.linked], pbx.CauseRetrieved)
+			if slices.ContainsFunc(c.chans, func(y *channel) bool { return y != x && !y.gone && y.bridge == x.bridge }) {
+				x.parked, x.inWait, x.held, x.since = false, false, false, d.now()
+				d.publish(c, pbx.CauseRetrieved)
 			}
 		}
 	case "bridgeleave":

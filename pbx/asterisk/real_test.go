@@ -123,11 +123,11 @@ func TestRealAsterisk(t *testing.T) {
 		}
 		p1.Do("accept", "")
 		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		must(t, d.SendDTMF(ctx, "1001", c.ID, "12"))
 		must(t, d.Hold(ctx, "1001", c.ID))
 		w1.until(t, "held", is(pbx.CallUpdated, "1001", pbx.Held))
 		must(t, d.Retrieve(ctx, "1001", c.ID))
 		w1.until(t, "retrieved", is(pbx.CallUpdated, "1001", pbx.Connected))
-		must(t, d.SendDTMF(ctx, "1001", c.ID, "12"))
 		must(t, d.BlindTransfer(ctx, "1001", c.ID, "1002"))
 		end := w1.until(t, "transferred away", is(pbx.CallEnded, "", ""))
 		if end.Cause != pbx.CauseTransferred {

@@ -47,6 +47,9 @@ type Sim struct {
 	calls   map[string]*call
 	scripts map[string]Script
 
+	// allSubs get every device's events (SubscribeAll).
+	allSubs []*subscriber
+
 	// work collected by a command, finished by flush.
 	touched   []*device // devices that left a call
 	workStart []*device // ACD agents whose call just ended
@@ -188,6 +191,37 @@ func (s *Sim) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, func
 	return sub.ch, func() { stop(); cancel() }, nil
 }
 
+// AllSubscriberBuffer is how many events a SubscribeAll subscriber may
+// fall behind, over every device, before events are dropped.
+const AllSubscriberBuffer = 16384
+
+// SubscribeAll returns every device's events on one channel (each names
+// its Device; Seq counts per device), so a monitor of thousands of devices
+// needs neither a channel nor a goroutine per device. A subscriber that
+// falls AllSubscriberBuffer events behind loses events and sees Seq gaps.
+// The channel is closed by cancel or when ctx ends.
+func (s *Sim) SubscribeAll(ctx context.Context) (<-chan pbx.Event, func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sim: subscribe: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := &subscriber{ch: make(chan pbx.Event, AllSubscriberBuffer)}
+	s.allSubs = append(s.allSubs, sub)
+	cancel := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if sub.closed {
+			return
+		}
+		sub.closed = true
+		close(sub.ch)
+		s.allSubs = slices.DeleteFunc(s.allSubs, func(x *subscriber) bool { return x == sub })
+	}
+	stop := context.AfterFunc(ctx, cancel)
+	return sub.ch, func() { stop(); cancel() }, nil
+}
+
 // Codes returns the configured reason, account and classification codes.
 func (s *Sim) Codes(ctx context.Context) (pbx.Codes, error) {
 	if err := ctx.Err(); err != nil {
@@ -228,6 +262,12 @@ func (s *Sim) emit(d *device, ev pbx.Event) {
 		select {
 		case sub.ch <- ev:
 		default: // slow subscriber: drop, the Seq gap tells it
+		}
+	}
+	for _, sub := range s.allSubs {
+		select {
+		case sub.ch <- ev:
+		default:
 		}
 	}
 }

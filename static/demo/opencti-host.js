@@ -171,7 +171,9 @@ export class OpenCtiHost {
     const callId = this.listeners.onClickToDial;
     if (!this.clickToDialEnabled || !callId) return false;
     if (this.mode === 'classic') {
-      this.post('onClickToDial', callId, { result: JSON.stringify({ number, objectId: recordId, objectName: recordName, displayName: recordName }) });
+      // Classic's result: objectName is the object's name, displayName the
+      // tab's (Salesforce's example: "Account", "Company"); no record name.
+      this.post('onClickToDial', callId, { result: JSON.stringify({ number, objectId: recordId, objectName: objectType, displayName: `${objectType}s` }) });
     } else {
       this.post('onClickToDial', callId, { success: true, returnValue: { number, recordId, recordName, objectType }, errors: null });
     }

@@ -269,8 +269,15 @@ export async function openHost(browser, server, name, opts = {}) {
 export async function signedIn(page, frame = page.frameLocator('#softphone'), opts = {}) {
   const top = frame.locator('header.top');
   const button = frame.locator('.signin button');
+  // A minimized panel (host visible=0) is opened for the click, as the
+  // agent would, and minimized again.
+  const closed = await page.evaluate(() => window.panelVisible === false);
+  if (closed) await page.evaluate(() => window.setPanel(true));
   await top.or(button).first().waitFor();
-  if (await top.isVisible() || opts.signIn === false) return false;
+  if (await top.isVisible() || opts.signIn === false) {
+    if (closed) await page.evaluate(() => window.setPanel(false));
+    return false;
+  }
   const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
   try {
     await top.waitFor({ timeout: 15_000 }); // the popup posts the token and closes itself
@@ -278,6 +285,7 @@ export async function signedIn(page, frame = page.frameLocator('#softphone'), op
     const left = popup.isClosed() ? 'closed' : `${popup.url()}: ${await popup.locator('body').innerText().catch(() => '')}`;
     throw new Error(`the softphone did not sign in through its popup (popup ${left})`, { cause: e });
   }
+  if (closed) await page.evaluate(() => window.setPanel(false));
   return true;
 }
 

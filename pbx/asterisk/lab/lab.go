@@ -81,11 +81,19 @@ func Start(t testing.TB) *Lab {
 func freePort(t testing.TB, network string) int {
 	t.Helper()
 	if network == "both" {
-		// SIP stacks bind UDP and TCP on one port: find one free for both.
+		// SIP stacks bind UDP and TCP on one port, and baresip TLS on
+		// the next: find a port free for all three.
 		for range 100 {
 			p := freePort(t, "udp")
-			if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
-				ln.Close()
+			a, err1 := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			b, err2 := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+			if a != nil {
+				a.Close()
+			}
+			if b != nil {
+				b.Close()
+			}
+			if err1 == nil && err2 == nil {
 				return p
 			}
 		}

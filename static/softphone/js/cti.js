@@ -128,7 +128,10 @@ function classic() {
       await call(i.cti.enableClickToDial.bind(i.cti));
       i.cti.onClickToDial((r) => {
         const p = json(r && r.result);
-        if (p.number) listener(String(p.number), { id: p.objectId, name: p.displayName || p.objectName });
+        // objectName is the object (or, for a person account, the record)
+        // name and displayName the tab's: the server reads the type from
+        // the id and the name from Salesforce.
+        if (p.number) listener(String(p.number), { id: p.objectId });
       });
     },
     popRecord: (id) => screenPop(`/${encodeURIComponent(id)}`),

@@ -43,7 +43,8 @@ async function startSession() {
 function onClickToDial(number, rec = {}) {
   log('click to dial', rec.id || '');
   update((s) => { s.ui.query = number; s.ui.results = null; });
-  const record = rec.id ? { recordId: String(rec.id), objectType: rec.type || undefined, name: rec.name || undefined } : null;
+  // A record id that is not one (15 or 18 letters and digits) is left out: the number is still dialled.
+  const record = /^[a-z0-9]{15}([a-z0-9]{3})?$/i.test(rec.id || '') ? { recordId: rec.id, objectType: rec.type || undefined, name: rec.name || undefined } : null;
   dial(number, 'search', record);
 }
 
@@ -79,6 +80,7 @@ async function phoneSessionChanged() {
 // key press (never on load; the browser prompt only follows their "yes").
 function askNotifications() {
   const ask = () => {
+    if (state.phase !== 'ready') return; // the Sign in click does not count
     removeEventListener('click', ask, true);
     removeEventListener('keydown', ask, true);
     if ('Notification' in window && Notification.permission === 'default' && !local.get('switchboard.notifyAsked')) {

@@ -51,9 +51,9 @@ if (q.get('stub') !== '1') {
     if (methodName === 'setVisible') { window.setPanel(!!args.value); result = true; }
     if (id) iframe.contentWindow.postMessage({ stubReply: id, result }, origin);
   });
-  window.clickToDial = ({ number, recordId = '', recordName = '' }) => {
+  window.clickToDial = ({ number, recordId = '', objectType = 'Contact' }) => {
     if (!clickToDial) return false;
-    iframe.contentWindow.postMessage({ stubClick: { result: JSON.stringify({ number, objectId: recordId, objectName: recordName, displayName: recordName }) } }, origin);
+    iframe.contentWindow.postMessage({ stubClick: { result: JSON.stringify({ number, objectId: recordId, objectName: objectType, displayName: `${objectType}s` }) } }, origin);
     return true;
   };
 }

@@ -161,6 +161,7 @@ function card(c) {
     info(c),
     participants(c),
     matches(c),
+    c.lookup === 'pending' ? h('p', { class: 'msg info', role: 'status' }, t('call.lookingUp')) : null,
     c.lookupError ? h('p', { class: 'msg info' }, t('call.lookupError')) : null);
 }
 
