@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet tidy-check go-test browser-test build run bench fuzz load-smoke load
+.PHONY: test deps vet tidy-check go-test browser-test real-pbx-test build run bench fuzz screenshots load-smoke load
 
-test: deps vet tidy-check go-test build load-smoke browser-test
+test: deps vet tidy-check go-test build load-smoke browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -29,8 +29,21 @@ go-test:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
+# Browser test screenshots go to tests/browser/out/ (ignored): `make test`
+# leaves the tree clean.
 browser-test: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) bash scripts/browser-test.sh
+
+# The real-PBX tier: a real Asterisk (fetched from Debian's archive into
+# ~/.cache/switchboard), baresip phones and SIPp on loopback. Fails loudly
+# when Asterisk cannot be fetched; SWITCHBOARD_SKIP_REAL_PBX=1 skips it.
+real-pbx-test:
+	bash scripts/asterisk-lab.sh test
+
+# Rewrites the README's screenshots in docs/screenshots/ (the browser tests
+# that take them).
+screenshots: deps build
+	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SWITCHBOARD_SCREENSHOTS=docs bash scripts/browser-test.sh idle.test.js calls.test.js settings.test.js agents.test.js demo.test.js
 
 # A small load run whose figures are printed (cmd/switchboard-load).
 load-smoke: build

@@ -149,10 +149,20 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 			return
 		}
 		for _, job := range jobs {
-			s.writeTask(ctx, job)
+			if ctx.Err() != nil {
+				break // not started: left in the outbox for the next writer
+			}
+			// A write under way finishes even when ctx ends (shutdown):
+			// cutting it could leave a Task created with its answer lost.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskWriteTimeout)
+			s.writeTask(wctx, job)
+			cancel()
 		}
 	}
 }
+
+// taskWriteTimeout bounds one Task write (its lookups and retries).
+const taskWriteTimeout = 30 * time.Second
 
 // writeTask performs one outbox job. Jobs of one call log share a key: the
 // first creates the Task, later ones update it, and an older version never
@@ -162,7 +172,9 @@ func (s *Service) writeTask(ctx context.Context, job TaskJob) {
 	// version cannot create a second Task while the first is in flight.
 	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
 	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
-		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
+		// Not a Salesforce failure: another writer holds the call log, or
+		// the store is down (logged where that is noticed).
+		s.Log.Debug().Err(err).Str("call", job.CallID).Msg("call log busy; retried later")
 		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
 			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
 		}

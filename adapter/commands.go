@@ -421,7 +421,11 @@ func (s *Service) MakeCallFor(ctx context.Context, a Agent, number string, r Dia
 	if err != nil {
 		return "", err
 	}
-	b, _ := json.Marshal(dialedJSON{Number: number, Record: r})
+	dialed := number
+	if _, d, err := s.Numbers.Dial(number); err == nil {
+		dialed = d // what the switch dials (no extension, letters read as digits)
+	}
+	b, _ := json.Marshal(dialedJSON{Number: dialed, Record: r})
 	if err := s.Store.SetCache(ctx, dialedKey(ext), b, dialedTTL); err != nil {
 		return "", fmt.Errorf("make call: remember the dialed record: %w", err)
 	}
@@ -442,6 +446,18 @@ func (s *Service) takeDialed(ctx context.Context, rec *CallRecord) bool {
 	}
 	_ = s.Store.SetCache(ctx, dialedKey(rec.Extension), nil, time.Millisecond) // used: forget it
 	r := d.Record
+	if r.Name == "" {
+		// Classic's click-to-dial gives no record name: read it from
+		// Salesforce's matches for the number.
+		lctx, cancel := context.WithTimeout(ctx, s.LookupTimeout)
+		ms, err := s.CRM.FindByPhone(lctx, rec.Number)
+		cancel()
+		for _, m := range ms {
+			if err == nil && len(m.ID) >= 15 && m.ID[:15] == r.ID[:15] { // a 15-character id is the 18's case-sensitive prefix
+				r.ID, r.Name, r.Type = m.ID, m.Name, m.Type
+			}
+		}
+	}
 	rec.Matches = []salesforce.Match{{ID: r.ID, Name: r.Name, Type: r.Type, Phone: rec.Number}}
 	switch r.Type {
 	case "Contact", "Lead":

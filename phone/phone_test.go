@@ -200,3 +200,24 @@ func FuzzParseDial(f *testing.F) {
 		_ = Canonical(s, region, Options{Outside: "9"})
 	})
 }
+
+func BenchmarkParseDial(b *testing.B) {
+	o := Options{Outside: "9", LongDistance: "1", International: "011"}
+	for _, in := range []string{"(415) 555-0150 x 9", "+44 (0)20 7946 0958", "1001"} {
+		b.Run(in, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				d, err := ParseDial(in, "US", o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = o.DialString(d, "US")
+			}
+		})
+	}
+}
+
+func BenchmarkWithheld(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		_ = Withheld("+14155550150")
+	}
+}

@@ -442,6 +442,11 @@ func (c *Client) SearchContacts(ctx context.Context, term string, limit int) ([]
 		return []Match{}, nil // SOSL refuses terms shorter than two characters
 	}
 	var find, group, number string
+	// A number with an extension ("415 555 0154 x22") is searched by its
+	// main number.
+	if !phoneLike(term) && strings.HasPrefix(phone.Canonical(term, c.cfg.DefaultRegion, phone.Options{}), "+") {
+		term = phone.Canonical(term, c.cfg.DefaultRegion, phone.Options{})
+	}
 	if phoneLike(term) {
 		if phone.Withheld(term) {
 			return []Match{}, nil // "000 000 0000" is nobody's number

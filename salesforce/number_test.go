@@ -107,6 +107,17 @@ func TestAWithheldCallerIsNeverLookedUpOrPrefilled(t *testing.T) {
 	}
 }
 
+func TestSearchingANumberWithAnExtensionFindsTheRecord(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.org.Insert("Contact", map[string]any{"FirstName": "Ext", "LastName": "Search", "Phone": "(415) 555-0159 x22"})
+	for _, term := range []string{"415 555 0159 x22", "(415) 555-0159 ext. 22", "+14155550159", "4155550159"} {
+		ms, err := e.client.SearchContacts(context.Background(), term, 10)
+		if err != nil || len(ms) != 1 || ms[0].ID != id {
+			t.Errorf("search %q = %v, %v; want the Contact", term, ms, err)
+		}
+	}
+}
+
 func TestSearchingAllZerosFindsNobody(t *testing.T) {
 	e := newEnv(t, nil)
 	e.org.Insert("Lead", map[string]any{"FirstName": "Zero", "LastName": "Lead", "Company": "Zeros", "Phone": "000-000-0000"})

@@ -78,7 +78,8 @@ fetch)
 test)
   fetch; tools
   export SWITCHBOARD_ASTERISK_ROOT="$CACHE/root" SWITCHBOARD_ASTERISK_VER="$VER"
-  go test -count=1 -race -run 'TestReal' ./pbx/asterisk/ ;;
+  # -v so the log shows which Asterisk version this run used.
+  go test -count=1 -race -v -run 'TestReal' ./pbx/asterisk/ ./cmd/switchboard/ | grep -E -v '^\s+\[|audio=' ;;
 *)
   echo "usage: $0 fetch|test" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-cti/switchboard/adapter"
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/phone"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -298,8 +299,11 @@ type Call struct {
 	DNIS   string `json:"dnis"`
 	Digits string `json:"digits"`
 	Queue  string `json:"queue"`
-	// Number is the other party's number as the user sees it.
-	Number             string    `json:"number"`
+	// Number is the other party's number as the user sees it ("" when
+	// Withheld).
+	Number string `json:"number"`
+	// Withheld: the caller withheld the number.
+	Withheld           bool      `json:"withheld"`
 	Started            time.Time `json:"started"`
 	AccountCode        string    `json:"accountCode"`
 	ClassificationCode string    `json:"classificationCode"`
@@ -330,7 +334,7 @@ func (a *API) currentCall(c *echo.Context) error {
 	if rec := pickCall(st.Calls); rec != nil {
 		out.Active = true
 		call := Call{CallID: rec.ID, Direction: string(rec.Direction), State: string(rec.State), ANI: rec.ANI, DNIS: rec.DNIS,
-			Digits: rec.Digits, Queue: rec.Queue, Number: rec.Number, Started: rec.Started,
+			Digits: rec.Digits, Queue: rec.Queue, Number: rec.Number, Withheld: rec.Withheld, Started: rec.Started,
 			AccountCode: rec.AccountCode, ClassificationCode: rec.ClassificationCode, Matches: []Record{}}
 		for _, m := range rec.Matches {
 			call.Matches = append(call.Matches, Record{ID: m.ID, Type: m.Type, Name: m.Name})
@@ -417,8 +421,12 @@ func (in *LogCallRequest) validate() error {
 	var problems []string
 	if strings.TrimSpace(in.Number) == "" {
 		problems = append(problems, "number: required")
+	} else if phone.Withheld(in.Number) {
+		if in.Direction != "Inbound" {
+			problems = append(problems, "number: a withheld caller id is only for an Inbound call")
+		}
 	} else if err := adapter.ValidateNumber(in.Number); err != nil {
-		problems = append(problems, "number: "+strings.TrimSuffix(err.Error(), ": "+adapter.ErrInvalid.Error()))
+		problems = append(problems, strings.TrimSuffix(err.Error(), ": "+adapter.ErrInvalid.Error()))
 	}
 	switch in.Direction {
 	case "Inbound", "Outbound", "Internal":
@@ -496,7 +504,7 @@ func (a *API) logCall(c *echo.Context) error {
 		subject = "Call"
 	}
 	task := salesforce.Task{
-		Subject:               truncate(fmt.Sprintf("%s: %s %s", subject, in.Direction, in.Number), 255),
+		Subject:               truncate(fmt.Sprintf("%s: %s %s", subject, in.Direction, taskNumber(in.Number)), 255),
 		Description:           in.Notes,
 		Status:                "Completed",
 		Priority:              "Normal",
@@ -517,6 +525,14 @@ func (a *API) logCall(c *echo.Context) error {
 	}
 	a.log.Info().Str("client", clientOf(c)).Str("user", uid).Str("call_object", clip(callObject, 40)).Msg("flow call log queued")
 	return c.JSON(http.StatusAccepted, LogCallResponse{Status: "queued", CallObject: callObject})
+}
+
+// taskNumber is the number a Task names, or that the caller withheld it.
+func taskNumber(n string) string {
+	if phone.Withheld(n) {
+		return adapter.WithheldText
+	}
+	return n
 }
 
 func truncate(s string, n int) string {

@@ -109,7 +109,7 @@ func TestCurrentCallAndCodes(t *testing.T) {
 	r = e.do(t, "GET", path, tok, nil)
 	want := map[string]any{"userId": alexID, "active": true, "call": map[string]any{
 		"callId": "c-1", "direction": "inbound", "state": "connected", "ani": "+15551230001", "dnis": "+18005550100",
-		"digits": "1234", "queue": "Support", "number": "+15551230001", "started": started.Format(time.RFC3339),
+		"digits": "1234", "queue": "Support", "number": "+15551230001", "withheld": false, "started": started.Format(time.RFC3339),
 		"accountCode": "100", "classificationCode": "",
 		"matches": []any{map[string]any{"id": "003000000000001AAA", "type": "Contact", "name": "Pat Caller"}},
 	}}
@@ -120,6 +120,19 @@ func TestCurrentCallAndCodes(t *testing.T) {
 	reasons, _ := r.body["reasons"].([]any)
 	if r.status != 200 || len(reasons) != 4 || r.body["accounts"] == nil || r.body["classifications"] == nil {
 		t.Fatalf("codes: %d %s", r.status, r.raw)
+	}
+}
+
+func TestLogAnInboundCallFromAWithheldNumber(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.jwtFor(t, nil)
+	r := e.do(t, "POST", flowapi.Base+"/users/"+alexID+"/tasks", tok, map[string]any{"number": "PRIVATE", "direction": "Inbound", "externalCallId": "mob-43"})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("log: %d %s", r.status, r.raw)
+	}
+	jobs, err := e.store.NextTasks(context.Background(), "test", 10, time.Minute)
+	if err != nil || len(jobs) != 1 || jobs[0].Task.Subject != "Call: Inbound "+adapter.WithheldText {
+		t.Fatalf("outbox: %+v %v, want a Task saying the number was withheld", jobs, err)
 	}
 }
 
@@ -180,6 +193,8 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		{"log a call with a bad whoId", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "whoId": "Pat"}, 400, "invalid_input", "whoId"},
 		{"log a call with a bad date", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "yesterday"}, 400, "invalid_input", "RFC 3339"},
 		{"log a call with a negative duration", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "durationSeconds": -1}, 400, "invalid_input", "durationSeconds"},
+		{"log an outgoing call to a withheld caller id", "POST", u + "/tasks", map[string]any{"number": "anonymous", "direction": "Outbound"}, 400, "invalid_input", "only for an Inbound call"},
+		{"dial a withheld caller id", "POST", u + "/calls", map[string]string{"number": "Anonymous"}, 400, "invalid_input", "withheld"},
 		{"log a call for nobody", "POST", flowapi.Base + "/users/" + missingID + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound"}, 404, "not_found", "no such Salesforce user"},
 		{"an unknown path", "GET", flowapi.Base + "/nothing", nil, 404, "not_found", "openapi.json"},
 		{"a wrong method", "DELETE", flowapi.Base + "/codes", nil, 405, "method_not_allowed", "not allowed"},

@@ -30,12 +30,25 @@ func (s *Server) https(r *http.Request) bool {
 }
 
 func (s *Server) bindState(c *echo.Context, state string) {
+	maxAge := int(s.cfg.Auth.LoginLifetime().Seconds())
+	https := s.https(c.Request())
 	http.SetCookie(c.Response(), &http.Cookie{
 		Name: stateCookieName(state), Value: state, Path: "/auth",
-		MaxAge: int(s.cfg.Auth.LoginLifetime().Seconds()), HttpOnly: true,
-		Secure: s.https(c.Request()), SameSite: http.SameSiteLaxMode,
+		MaxAge: maxAge, HttpOnly: true, Secure: https, SameSite: http.SameSiteLaxMode,
 	})
+	if https {
+		// The softphone's silent sign-in runs inside Salesforce's page, a
+		// cross-site frame, where browsers refuse to set a Lax cookie. A
+		// partitioned cookie (CHIPS) is kept for that frame's partition
+		// only, so the silent sign-in works there and nowhere else.
+		http.SetCookie(c.Response(), &http.Cookie{
+			Name: stateCookieName(state) + partitionedSuffix, Value: state, Path: "/auth",
+			MaxAge: maxAge, HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode, Partitioned: true,
+		})
+	}
 }
+
+const partitionedSuffix = "_p"
 
 // checkState returns a log reason and a message when the callback's state
 // was not started by this browser, and clears the state's cookie.
@@ -46,10 +59,19 @@ func (s *Server) checkState(c *echo.Context, state string) (reason, msg string) 
 	name := stateCookieName(state)
 	ck, err := c.Request().Cookie(name)
 	if err != nil {
+		ck, err = c.Request().Cookie(name + partitionedSuffix)
+	}
+	if err != nil {
 		return "state_not_bound_to_browser", "sign-in was not started in this browser: start again"
 	}
+	// The state is used once: forget both cookies.
+	https := s.https(c.Request())
 	http.SetCookie(c.Response(), &http.Cookie{Name: name, Value: "", Path: "/auth", MaxAge: -1, HttpOnly: true,
-		Secure: s.https(c.Request()), SameSite: http.SameSiteLaxMode})
+		Secure: https, SameSite: http.SameSiteLaxMode})
+	if https {
+		http.SetCookie(c.Response(), &http.Cookie{Name: name + partitionedSuffix, Value: "", Path: "/auth", MaxAge: -1, HttpOnly: true,
+			Secure: true, SameSite: http.SameSiteNoneMode, Partitioned: true})
+	}
 	if subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
 		return "state_cookie_mismatch", "sign-in was not started in this browser: start again"
 	}

@@ -639,3 +639,25 @@ func TestClickToDialFromAnAccountLogsItAsWhatId(t *testing.T) {
 		t.Fatalf("Task WhoId %v WhatId %v, want WhatId %s only", tasks[0]["WhoId"], tasks[0]["WhatId"], acct)
 	}
 }
+
+func TestClickToDialFromClassicWithoutANameTakesItFromSalesforce(t *testing.T) {
+	a := startApp(t, nil)
+	alex := a.signIn(t)
+	sock := a.connect(t, alex)
+	var sam string
+	for _, c := range a.Org.Records("Contact") {
+		if c["FirstName"] == "Sam" {
+			sam = c["Id"].(string)
+		}
+	}
+	var made struct{ ID string }
+	// Classic's onClickToDial: objectId (often the 15-character id), no record name.
+	body := `{"number":"4155550142","record":{"recordId":"` + sam[:15] + `"}}`
+	if st := a.do(t, "POST", "/api/v1/calls", alex, body, &made); st != http.StatusCreated {
+		t.Fatalf("make call: %d", st)
+	}
+	ev := sock.waitFor("the call", func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.ID == made.ID })
+	if len(ev.Call.Matches) != 1 || ev.Call.Matches[0].ID != sam || ev.Call.Matches[0].Name != "Sam Patel" || ev.Call.Matches[0].Type != "Contact" {
+		t.Fatalf("matches %+v, want only Sam Patel (%s)", ev.Call.Matches, sam)
+	}
+}

@@ -63,6 +63,8 @@ func TestBadConfigSaysWhatToSet(t *testing.T) {
 		{"a duration that is not one", map[string]string{"SWITCHBOARD_SESSION_TTL": "forever"}, []string{"SWITCHBOARD_SESSION_TTL"}},
 		{"a public URL without scheme", map[string]string{"SWITCHBOARD_PUBLIC_URL": "cti.example.com"}, []string{"https://"}},
 		{"a missing secret file", map[string]string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE": "/nonexistent/key.pem"}, []string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE"}},
+		{"a region that is not one", map[string]string{"SWITCHBOARD_REGION": "Britain"}, []string{"SWITCHBOARD_REGION", "ISO 3166"}},
+		{"a dialing prefix with letters", map[string]string{"SWITCHBOARD_DIAL_OUTSIDE_PREFIX": "nine"}, []string{"SWITCHBOARD_DIAL_*_PREFIX", "outside prefix"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,6 +76,30 @@ func TestBadConfigSaysWhatToSet(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %s", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestTheRegionDefaultsToUSAndTheFormerSettingIsStillRead(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"nothing set: US, as before", nil, "US"},
+		{"SWITCHBOARD_REGION", map[string]string{"SWITCHBOARD_REGION": "gb"}, "GB"},
+		{"the former SWITCHBOARD_SF_REGION", map[string]string{"SWITCHBOARD_SF_REGION": "DE"}, "DE"},
+		{"the new name wins", map[string]string{"SWITCHBOARD_REGION": "FR", "SWITCHBOARD_SF_REGION": "DE"}, "FR"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(nil, func(k string) string { return tc.env[k] }, &strings.Builder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Region != tc.want || c.SFRegion != tc.want {
+				t.Errorf("Region %q SFRegion %q, want %q", c.Region, c.SFRegion, tc.want)
 			}
 		})
 	}

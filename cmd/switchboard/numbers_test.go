@@ -240,3 +240,72 @@ func TestABadDialStringIsAClear400(t *testing.T) {
 		t.Errorf("%d calls placed from bad input", len(calls))
 	}
 }
+
+func TestARingingCallMatchesStoredNumbersByNumberNotSpelling(t *testing.T) {
+	tests := []struct {
+		name        string
+		object      string
+		fields      map[string]any
+		from, dnis  string
+		order       string
+		wantRule    string
+		wantTaskRel string // "WhoId" or "WhatId" holding the record
+	}{
+		{name: "Campaign DNIS 1-800-555-0122", object: "Campaign", fields: map[string]any{"Name": "Dashes", "IsActive": true, "Status": "In Progress", "DNIS__c": "1-800-555-0122"},
+			from: "+14155550199", dnis: "+18005550122", order: "dnis", wantRule: "dnis", wantTaskRel: "WhatId"},
+		{name: "Campaign DNIS 800.555.0133", object: "Campaign", fields: map[string]any{"Name": "Dots", "IsActive": true, "Status": "In Progress", "DNIS__c": "800.555.0133"},
+			from: "+14155550199", dnis: "+18005550133", order: "dnis", wantRule: "dnis", wantTaskRel: "WhatId"},
+		{name: "Campaign DNIS +1 (800) 555-0144", object: "Campaign", fields: map[string]any{"Name": "Brackets", "IsActive": true, "Status": "In Progress", "DNIS__c": "+1 (800) 555-0144"},
+			from: "+14155550199", dnis: "8005550144", order: "dnis", wantRule: "dnis", wantTaskRel: "WhatId"},
+		{name: "a Contact stored with x22", object: "Contact", fields: map[string]any{"FirstName": "Ext", "LastName": "Stored", "Phone": "(415) 555-0154 x22"},
+			from: "+14155550154", dnis: "+18005550199", order: "ani", wantRule: "ani", wantTaskRel: "WhoId"},
+		{name: "a Lead stored with ;ext=", object: "Lead", fields: map[string]any{"FirstName": "Ext", "LastName": "Lead", "Company": "X", "Phone": "+1 415 555 0155;ext=7"},
+			from: "4155550155", dnis: "+18005550199", order: "ani", wantRule: "ani", wantTaskRel: "WhoId"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := startApp(t, map[string]string{"SWITCHBOARD_SF_POP_ORDER": tc.order})
+			id := a.Org.Insert(tc.object, tc.fields)
+			token := a.signIn(t)
+			sock := a.connect(t, token)
+			var placed struct{ ID string }
+			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": tc.from, "to": "1001", "dnis": tc.dnis}, &placed); st != http.StatusCreated {
+				t.Fatalf("place call: %d", st)
+			}
+			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" })
+			if ring.Pop == nil || ring.Pop.Rule != tc.wantRule {
+				t.Fatalf("pop %+v, want rule %s", ring.Pop, tc.wantRule)
+			}
+			a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/answer", token, nil, nil)
+			sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "connected" })
+			a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/clear", token, nil, nil)
+			sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
+			tasks := a.Org.Records("Task")
+			if len(tasks) != 1 || tasks[0][tc.wantTaskRel] != id {
+				t.Errorf("Task %s = %v, want the %s %s", tc.wantTaskRel, tasks[0][tc.wantTaskRel], tc.object, id)
+			}
+		})
+	}
+}
+
+func TestClickToDialANumberWithAnExtensionKeepsTheRecordAndKeysTheExtension(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	lucy := nameID(a.Org, "Lucy Hall")
+	body := map[string]any{"number": "415-555-0123 ext. 22", "record": map[string]string{"recordId": lucy, "objectType": "Contact", "name": "Lucy Hall"}}
+	var made struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls", token, body, &made); st != http.StatusCreated {
+		t.Fatalf("click to dial: %d", st)
+	}
+	a.clock.Advance(3 * time.Second)
+	sock.waitCall(made.ID, func(c rawCall) bool { return c.Answered != "" })
+	if heard, _ := a.Sim.DigitsHeard(made.ID); heard != "22" {
+		t.Errorf("the far end heard %q, want 22", heard)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", token, nil, nil)
+	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
+	if tasks := a.Org.Records("Task"); len(tasks) != 1 || tasks[0]["WhoId"] != lucy {
+		t.Errorf("Task %v, want WhoId %s (the record clicked)", tasks, lucy)
+	}
+}

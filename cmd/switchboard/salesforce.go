@@ -189,6 +189,7 @@ func demoAPI(org *fakeorg.Org, apiVersion string) http.Handler {
 			"agentExtension": "1001",
 			"orgBaseUrl":     public + "/demo-org",
 			"restBaseUrl":    public + "/demo-org/services/data/v" + apiVersion,
+			"records":        demoRecords(org),
 			"numbers": map[string]string{
 				"knownContact": fakeorg.KnownCaller, "unknown": fakeorg.UnknownCaller,
 				"multiMatch": fakeorg.SharedNumber, "lead": fakeorg.LeadNumber,
@@ -201,6 +202,29 @@ func demoAPI(org *fakeorg.Org, apiVersion string) http.Handler {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such demo endpoint: " + r.URL.Path}})
 	})
 	return mux
+}
+
+// demoRecords lists the demo org's Contacts, Leads and Accounts with their
+// ids, names and phone numbers, for the demo page's click-to-dial list and
+// to show names instead of ids.
+func demoRecords(org *fakeorg.Org) []map[string]any {
+	out := []map[string]any{}
+	for _, typ := range []string{"Contact", "Lead", "Account"} {
+		for _, r := range org.Records(typ) {
+			var phones []string
+			for _, f := range []string{"Phone", "MobilePhone", "HomePhone", "PersonMobilePhone"} {
+				if p, _ := r[f].(string); p != "" {
+					phones = append(phones, p)
+				}
+			}
+			name, _ := r["Name"].(string)
+			if name == "" {
+				name = strings.TrimSpace(fmt.Sprint(r["FirstName"], " ", r["LastName"]))
+			}
+			out = append(out, map[string]any{"id": r["Id"], "name": name, "type": typ, "phones": phones})
+		}
+	}
+	return out
 }
 
 // requestBase is scheme://host as the browser reached this server.

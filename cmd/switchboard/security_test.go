@@ -386,11 +386,27 @@ func TestTheStateCookieIsLaxHttpOnlyScopedAndSecureOverHTTPS(t *testing.T) {
 	if st != http.StatusFound {
 		t.Fatalf("/auth/login: %d %s", st, b)
 	}
-	sc := h.Get("Set-Cookie")
+	cookies := h.Values("Set-Cookie")
+	if len(cookies) != 2 {
+		t.Fatalf("Set-Cookie %q, want the state cookie and its partitioned twin", cookies)
+	}
 	for _, want := range []string{"sb_login_", "Path=/auth", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age="} {
-		if !strings.Contains(sc, want) {
-			t.Errorf("Set-Cookie %q lacks %s", sc, want)
+		if !strings.Contains(cookies[0], want) {
+			t.Errorf("Set-Cookie %q lacks %s", cookies[0], want)
 		}
+	}
+	// For the silent sign-in in Salesforce's cross-site frame: usable only
+	// in that frame's partition (CHIPS).
+	for _, want := range []string{"_p=", "Path=/auth", "HttpOnly", "Secure", "SameSite=None", "Partitioned"} {
+		if !strings.Contains(cookies[1], want) {
+			t.Errorf("Set-Cookie %q lacks %s", cookies[1], want)
+		}
+	}
+	// Over plain http (demo) only the Lax cookie, without Secure.
+	demo := startApp(t, nil)
+	_, h, _ = demo.raw(t, mustRequest(t, "GET", demo.URL+"/auth/login", nil))
+	if cookies := h.Values("Set-Cookie"); len(cookies) != 1 || strings.Contains(cookies[0], "Secure") || !strings.Contains(cookies[0], "SameSite=Lax") {
+		t.Errorf("over http: Set-Cookie %q, want one Lax cookie without Secure", cookies)
 	}
 }
 

@@ -166,6 +166,8 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: hold: call %s at %s is not connected to a party: %w", callID, ext, pbx.ErrNotAllowed)
 		} else {
 			ch.parked, ch.held, ch.since = true, true, d.now()
+			ch.byUs, peer.byUs, ch.inWait, peer.inHold = false, false, false, false
+			ch.arrived, ch.holdPeer = make(chan struct{}), peer
 		}
 	}
 	d.mu.Unlock()
@@ -206,9 +208,24 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: retrieve: call %s has no party left: %w", callID, pbx.ErrNotAllowed)
 		}
 	}
+	var arrived chan struct{}
+	if err == nil {
+		arrived = ch.arrived
+	}
 	d.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if arrived != nil {
+		// Hold's Redirect moves the channels asynchronously: Bridge them
+		// only once the agent's channel waits in the hold context.
+		wctx, cancel := context.WithTimeout(ctx, d.cfg.AMI.withDefaults().ActionTimeout)
+		defer cancel()
+		select {
+		case <-arrived:
+		case <-wctx.Done():
+			return fmt.Errorf("asterisk: retrieve: the held channel never reached %s,sb-wait: %w", d.cfg.HoldContext, pbx.ErrUnavailable)
+		}
 	}
 	return d.action(ctx, "retrieve", NewAction("Bridge", "Channel1", ch.name, "Channel2", peer.name, "Tone", "no"))
 }
@@ -257,7 +274,14 @@ func (d *Driver) BlindTransfer(ctx context.Context, ext, callID, number string) 
 		}
 		return d.action(ctx, "blind transfer", NewAction("Hangup", "Channel", ch.name, "Cause", "16"))
 	}
-	return d.action(ctx, "blind transfer", NewAction("BlindTransfer", "Channel", ch.name, "Context", d.cfg.Context, "Exten", number))
+	if err := d.action(ctx, "blind transfer", NewAction("BlindTransfer", "Channel", ch.name, "Context", d.cfg.Context, "Exten", number)); err != nil {
+		return err
+	}
+	// Asterisk hangs the transferer up after a blind transfer out of a
+	// Dial's bridge, but returns it to the dialplan out of a bridge our
+	// Retrieve made: drop it either way (an error means it has gone).
+	_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", ch.name, "Cause", "16"))
+	return nil
 }
 
 // Conference is not supported yet over AMI.

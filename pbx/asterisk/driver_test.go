@@ -87,6 +87,12 @@ func collect(t *testing.T, ch <-chan pbx.Event, stop func(pbx.Event) bool) []str
 	}
 }
 
+// next is the next event, within 10s.
+func next(t *testing.T, ch <-chan pbx.Event) string {
+	t.Helper()
+	return collect(t, ch, func(pbx.Event) bool { return true })[0]
+}
+
 func ended(ev pbx.Event) bool { return ev.Type == pbx.CallEnded }
 
 func TestDriverMapsRecordedQueueCall(t *testing.T) {
@@ -156,7 +162,8 @@ func ev(name string, kv ...string) Message {
 }
 
 func chanEv(name, channel, uid, linked, state string, kv ...string) Message {
-	return ev(name, append([]string{"Channel", channel, "Uniqueid", uid, "Linkedid", linked, "ChannelState", state, "CallerIDNum", "5551234", "Exten", "8005550100"}, kv...)...)
+	// kv come first: Get returns the first value, so they override.
+	return ev(name, append(kv, "Channel", channel, "Uniqueid", uid, "Linkedid", linked, "ChannelState", state, "CallerIDNum", "5551234", "Exten", "8005550100")...)
 }
 
 func wire(ms ...Message) []byte {
@@ -239,6 +246,7 @@ func TestDriverScenarios(t *testing.T) {
 		device: "1001",
 		events: []Message{
 			chanEv("Newchannel", a1, "sb-1", "sb-1", "0"),
+			chanEv("Newstate", a1, "sb-1", "sb-1", "5"),
 			chanEv("Newstate", a1, "sb-1", "sb-1", "6"),
 			chanEv("Newchannel", "PJSIP/trunk-00000009", "u.9", "sb-1", "0"),
 			ev("DialBegin", "Uniqueid", "sb-1", "DestUniqueid", "u.9", "DialString", "5550199@trunk"),
@@ -341,9 +349,11 @@ func TestDriverCommands(t *testing.T) {
 		if a.Get("Channel") != trunk || a.Get("Exten") != "sb-hold" || a.Get("ExtraChannel") != a1 || a.Get("ExtraExten") != "sb-wait" || a.Get("Context") != "switchboard" {
 			t.Errorf("Redirect = %v", a.Fields)
 		}
-		if got := line(<-ch); !strings.HasPrefix(got, "call.updated held") || !strings.Contains(got, "1001:held") {
+		if got := next(t, ch); !strings.HasPrefix(got, "call.updated held") || !strings.Contains(got, "1001:held") {
 			t.Errorf("after hold: %s", got)
 		}
+		f.stream(wire(chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+			chanEv("Newexten", trunk, "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait")))
 		if err := d.Retrieve(ctx, "1001", "u.1"); err != nil {
 			t.Fatal(err)
 		}
@@ -351,8 +361,8 @@ func TestDriverCommands(t *testing.T) {
 		if a.Get("Channel1") != a1 || a.Get("Channel2") != trunk {
 			t.Errorf("Bridge = %v", a.Fields)
 		}
-		f.stream(wire(chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2")))
-		if got := line(<-ch); !strings.HasPrefix(got, "call.updated retrieved") || !strings.Contains(got, "1001:connected") {
+		f.stream(wire(chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2"), chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b2")))
+		if got := next(t, ch); !strings.HasPrefix(got, "call.updated retrieved") || !strings.Contains(got, "1001:connected") {
 			t.Errorf("after retrieve: %s", got)
 		}
 	})

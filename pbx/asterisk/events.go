@@ -40,8 +40,13 @@ type channel struct {
 	exten            string
 	dialed           string // number from the DialString that created it
 	bridge           string
-	held             bool // on hold (phone hold or ours)
-	parked           bool // waiting in the hold context by our Hold
+	held             bool          // on hold (phone hold or ours)
+	parked           bool          // held by our Hold (waiting in the hold context)
+	inWait           bool          // seen arriving in HoldContext,sb-wait
+	inHold           bool          // seen arriving in HoldContext,sb-hold
+	byUs             bool          // in a bridge made by Retrieve (Bridge action)
+	arrived          chan struct{} // closed once ch and holdPeer reached the hold context
+	holdPeer         *channel
 	gone             bool
 	everUp           bool
 	endCause         pbx.Cause
@@ -67,7 +72,7 @@ func (d *Driver) endpointOf(name string) (*device, bool) {
 	if !ok {
 		return nil, false
 	}
-	if strings.EqualFold(tech, "Local") {
+	if plumbing[strings.ToLower(tech)] {
 		return nil, true
 	}
 	if i := strings.LastIndexByte(rest, '-'); i > 0 {
@@ -75,6 +80,12 @@ func (d *Driver) endpointOf(name string) (*device, bool) {
 	}
 	return d.byEP[rest], false
 }
+
+// plumbing are channel technologies that are not parties of a call:
+// Local pairs, the Surrogate a bridge action makes, ConfBridge's
+// announcer and recorder, media snoops.
+var plumbing = map[string]bool{"local": true, "surrogate": true, "announcer": true, "recorder": true, "cbann": true, "cbrec": true,
+	"snoop": true, "unicastrtp": true, "multicastrtp": true, "message": true, "audiosocket": true}
 
 func clean(v string) string {
 	if v == "<unknown>" {
@@ -92,7 +103,7 @@ func (d *Driver) Connected(ctx context.Context, banner string) {
 		return
 	}
 	d.mu.Lock()
-	d.up, d.version = true, banner
+	d.version = banner
 	d.mu.Unlock()
 	d.syncOnce.Do(func() { close(d.resynced) })
 }
@@ -130,6 +141,9 @@ func (d *Driver) apply(m Message) {
 		}
 		ch.state, ch.since = st, d.now()
 		cause := pbx.CauseNone
+		if st == 5 && ch.dev != nil {
+			cause = pbx.CauseNew // the phone now rings
+		}
 		if st == 6 {
 			ch.everUp = true
 			cause = pbx.CauseAnswered
@@ -184,12 +198,63 @@ func (d *Driver) apply(m Message) {
 			ch.held, ch.since = false, d.now()
 			d.publish(d.calls[ch.linked], pbx.CauseRetrieved)
 		}
+	case "newexten":
+		if d.cfg.HoldContext == "" || m.Get("Context") != d.cfg.HoldContext {
+			return
+		}
+		ch := d.chanOf(m, "Uniqueid")
+		exten := m.Get("Exten")
+		if ch == nil || (exten != "sb-wait" && exten != "sb-hold") {
+			return
+		}
+		if ch.byUs {
+			// Back from Retrieve's bridge (the other party left, or was
+			// transferred away): Asterisk resumes the channel where the
+			// Bridge action found it, in the hold context. Its call is over.
+			ch.byUs = false
+			d.hangupLater(ch.name)
+			return
+		}
+		if exten == "sb-hold" {
+			ch.inHold = true
+		} else {
+			ch.inWait = true
+		}
+		// Both held channels are in place: Retrieve may bridge them.
+		for _, x := range d.calls[ch.linked].chans {
+			if x.arrived != nil && x.inWait && (x.holdPeer == nil || x.holdPeer.inHold || x.holdPeer.gone) {
+				close(x.arrived)
+				x.arrived = nil
+			}
+		}
+		if exten == "sb-hold" {
+			return
+		}
+		if !ch.parked {
+			ch.parked, ch.held, ch.since = true, true, d.now()
+			d.publish(d.calls[ch.linked], pbx.CauseHeld)
+		}
 	case "bridgeenter":
-		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
-			ch.bridge = m.Get("BridgeUniqueid")
-			if ch.parked {
-				ch.parked, ch.held, ch.since = false, false, d.now()
-				d.publish(d.calls[ch.linked], pbx.CauseRetrieved)
+		ch := d.chanOf(m, "Uniqueid")
+		if ch == nil {
+			return
+		}
+		ch.bridge = m.Get("BridgeUniqueid")
+		if ch.inHold {
+			ch.inHold, ch.byUs = false, true
+		}
+		if ch.parked && ch.inWait {
+			ch.byUs = true
+		}
+		// Retrieve's Bridge is done once the agent and a party share it.
+		c := d.calls[ch.linked]
+		for _, x := range c.chans {
+			if x.gone || !x.parked || !x.inWait || x.bridge == "" {
+				continue
+			}
+			if slices.ContainsFunc(c.chans, func(y *channel) bool { return y != x && !y.gone && y.bridge == x.bridge }) {
+				x.parked, x.inWait, x.held, x.since = false, false, false, d.now()
+				d.publish(c, pbx.CauseRetrieved)
 			}
 		}
 	case "bridgeleave":
@@ -299,6 +364,13 @@ func (d *Driver) newChannel(m Message) *channel {
 	}
 	c.chans = append(c.chans, ch)
 	return ch
+}
+
+// visible: a phone's channel becomes a party once the phone rings (or
+// answers); before that Asterisk has only created it (Down), and a test
+// or agent that answers then would answer nothing.
+func (ch *channel) visible() bool {
+	return ch.dev == nil || ch.state != 0 || ch.everUp
 }
 
 // inboundOrigin is the call's first channel when it is external.
@@ -431,6 +503,9 @@ func (d *Driver) snapshot(c *acall) pbx.Call {
 		AccountCode: c.account, ClassificationCode: c.classCode, Created: c.created, Parties: make([]pbx.Party, 0, len(c.chans))}
 	external := false
 	for _, ch := range c.chans {
+		if !ch.visible() {
+			continue
+		}
 		out.Parties = append(out.Parties, d.partyOf(c, ch))
 		if ch.dev == nil {
 			external = true
@@ -477,7 +552,7 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 	for _, ch := range c.chans {
 		if !ch.gone {
 			anyLive = true
-			if ch.dev != nil {
+			if ch.dev != nil && ch.visible() {
 				live[ch.dev] = ch
 			}
 		}
@@ -518,7 +593,19 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 			delete(d.chans, ch.id)
 		}
 		delete(d.calls, c.id)
+		return
 	}
+	// A leg that rang and stopped (a queue's other members, a re-ring)
+	// is reported once as gone and then dropped from the party list.
+	kept := c.chans[:1]
+	for _, ch := range c.chans[1:] {
+		if ch.gone && !ch.everUp {
+			delete(d.chans, ch.id)
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	c.chans = kept
 }
 
 // cleanupHold ends a call whose only live channels are agents parked by
@@ -539,10 +626,15 @@ func (d *Driver) cleanupHold(c *acall) {
 		parked = append(parked, ch.name)
 	}
 	for _, name := range parked {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name))
-		}()
+		d.hangupLater(name)
 	}
+}
+
+// hangupLater hangs a channel up without holding up the event stream.
+func (d *Driver) hangupLater(name string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name))
+	}()
 }

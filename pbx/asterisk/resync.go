@@ -40,24 +40,32 @@ func (d *Driver) resync(ctx context.Context) error {
 		}
 	}
 	slices.SortStableFunc(chans, func(a, b Message) int { return compareUniqueid(a.Get("Uniqueid"), b.Get("Uniqueid")) })
-	digits := map[string]string{}
-	if d.cfg.DigitsVar != "" {
-		seen := map[string]bool{}
-		for _, m := range chans {
-			l := m.Get("Linkedid")
-			if seen[l] {
-				continue
-			}
-			seen[l] = true
+	// Per call, from its first channel: the digits variable and the
+	// number the caller dialled (CALLERID(dnid): the dialplan may have
+	// moved the channel to another extension since).
+	digits, dnid := map[string]string{}, map[string]string{}
+	seen := map[string]bool{}
+	for _, m := range chans {
+		l := m.Get("Linkedid")
+		if seen[l] {
+			continue
+		}
+		seen[l] = true
+		if d.cfg.DigitsVar != "" {
 			r, err := d.client.Action(ctx, NewAction("Getvar", "Channel", m.Get("Channel"), "Variable", d.cfg.DigitsVar))
 			if err == nil && r.Get("Value") != "" {
 				digits[l] = r.Get("Value")
 			}
 		}
+		r, err := d.client.Action(ctx, NewAction("Getvar", "Channel", m.Get("Channel"), "Variable", "CALLERID(dnid)"))
+		if err == nil && r.Get("Value") != "" {
+			dnid[l] = r.Get("Value")
+		}
 	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.up = true
 	// The new model.
 	oldCalls := map[*device]map[string]*acall{}
 	for _, dv := range d.order {
@@ -65,6 +73,7 @@ func (d *Driver) resync(ctx context.Context) error {
 		dv.calls = map[string]*acall{}
 		dv.qs = nil
 	}
+	prev := d.calls
 	d.chans, d.calls = map[string]*channel{}, map[string]*acall{}
 	for _, m := range chans {
 		ch := d.newChannel(m)
@@ -73,7 +82,7 @@ func (d *Driver) resync(ctx context.Context) error {
 		}
 		ch.bridge = m.Get("BridgeId")
 		if strings.EqualFold(m.Get("Application"), "Wait") && m.Get("Exten") == "sb-wait" {
-			ch.parked, ch.held = true, true
+			ch.parked, ch.held, ch.inWait = true, true, true
 		}
 	}
 	for _, m := range qs {
@@ -93,9 +102,22 @@ func (d *Driver) resync(ctx context.Context) error {
 			}
 		}
 	}
-	for l, v := range digits {
-		if c := d.calls[l]; c != nil {
+	for id, c := range d.calls {
+		if v, ok := dnid[id]; ok && c.inboundOrigin() != nil {
+			c.dnis = v
+		}
+		if v, ok := digits[id]; ok {
 			c.digits = v
+		}
+		if p := prev[id]; p != nil {
+			// What the events told us before the link dropped stays.
+			c.created, c.ani, c.dnis, c.account, c.classCode = p.created, p.ani, p.dnis, p.account, p.classCode
+			if c.queue == "" {
+				c.queue, c.acd = p.queue, p.acd
+			}
+			if c.digits == "" {
+				c.digits = p.digits
+			}
 		}
 	}
 	for _, dv := range d.order {

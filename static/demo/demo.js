@@ -25,6 +25,9 @@ const TEXT = {
   queue: 'Call to the ACD queue',
   campaign: 'Call to a campaign line',
   ringing: 'Ringing extension {ext} from {from}…',
+  queued: 'The call waits in the ACD queue {queue}. ACD agents logged in: {agents}.',
+  queueNobody: 'none',
+  queueHow: 'The demo agent (extension {ext}) is not an ACD agent. To answer queue calls, open {url} in a private window, sign in as Frankie Fox (ACD set 3001) and log in with agent ID 5001 or 5002.',
   callFailed: 'The simulator refused the call: {error}',
   page: 'Current page',
   nothingPopped: 'Nothing popped yet.',
@@ -133,20 +136,35 @@ const CALLS = [
   ['campaign', (n) => n.campaign && { from: n.unknown || '+14155550199', to: info.agentExtension, dnis: n.campaign }],
 ];
 
-async function placeCall(body) {
+async function placeCall(body, key) {
   $('call-status').textContent = tr('ringing', { ext: body.to, from: body.from });
   const res = await fetch('/sim/v1/calls', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   if (!res.ok) {
     const e = await res.json().catch(() => ({}));
     $('call-status').textContent = tr('callFailed', { error: (e.error && e.error.message) || res.status });
+  } else if (key === 'queue') {
+    await showQueue(body.to);
   }
+}
+
+// showQueue says where a queue call went: which ACD agents are logged in
+// (the simulator's devices) and how to log one in.
+async function showQueue(queue) {
+  let agents = [];
+  try {
+    const { devices = [] } = await (await fetch('/sim/v1/devices')).json();
+    agents = devices.filter((d) => d.kind === 'acd' && d.loggedIn).map((d) => `${d.agentId || '?'} (${d.number})`);
+  } catch { /* shown as none */ }
+  $('call-status').replaceChildren(
+    el('span', { textContent: tr('queued', { queue, agents: agents.join(', ') || tr('queueNobody') }) }), ' ',
+    agents.length ? null : el('span', { textContent: tr('queueHow', { ext: info.agentExtension, url: `${location.origin}/softphone/` }) }));
 }
 
 function renderCallButtons() {
   const n = normalizeNumbers(info.numbers || {});
   $('call-buttons').replaceChildren(...CALLS.map(([key, body]) => {
     const b = body(n);
-    return b ? el('button', { type: 'button', className: 'btn', textContent: tr(key), onclick: () => placeCall(b) }) : null;
+    return b ? el('button', { type: 'button', className: 'btn', textContent: tr(key), onclick: () => placeCall(b, key) }) : null;
   }).filter(Boolean));
 }
 

@@ -6,8 +6,13 @@
 
 import { flatten } from '/softphone/js/callcenter.js';
 
-/** The softphone URL Salesforce would load for a host mode. */
-export function softphoneURL(mode, { console: inConsole = false, base = '/softphone/' } = {}) {
+/**
+ * The softphone URL Salesforce would load for a host mode; softphone is
+ * the softphone's origin when it is another site than this page (as in
+ * Salesforce: the org's domain frames the adapter's).
+ */
+export function softphoneURL(mode, { console: inConsole = false, base = '/softphone/', softphone = '' } = {}) {
+  base = softphone + base;
   const origin = location.origin;
   if (mode === 'classic') {
     const q = new URLSearchParams({ sfdcIFrameOrigin: origin, sfdcIFrameHost: 'web', mode: inConsole ? 'Console' : 'CallCenter' });
@@ -31,7 +36,9 @@ export async function loadSettings() {
  * OpenCtiHost answers one softphone iframe. opts: mode 'lightning' |
  * 'classic', console (Classic Console), visible (panel open), appView
  * (getAppViewInfo answer), on(event, detail) for the page to react
- * ('call' for every call, then 'pop', 'panel', 'item', 'size', 'log').
+ * ('call' for every call, then 'pop', 'panel', 'item', 'size', 'log'),
+ * refuse ({method: n}: answer the next n calls of method with a failure,
+ * as Salesforce does when it cannot open a record).
  */
 export class OpenCtiHost {
   constructor(iframe, opts = {}) {
@@ -41,6 +48,7 @@ export class OpenCtiHost {
     this.visible = opts.visible !== false;
     this.appView = opts.appView || { url: location.href, recordId: '', recordName: '', objectType: '' };
     this.on = opts.on || (() => {});
+    this.refuse = { ...(opts.refuse || {}) };
     this.calls = [];
     this.clickToDialEnabled = false;
     this.initialized = false;
@@ -65,6 +73,10 @@ export class OpenCtiHost {
     if (d.methodName === 'getCallCenterSettings') await this.ready;
     let out;
     try {
+      if (this.refuse[d.methodName] > 0) {
+        this.refuse[d.methodName]--;
+        throw new Error(`${d.methodName} refused`);
+      }
       out = this.answer(d.methodName, d.args || {}, d.callId, classic);
     } catch (e) {
       out = { error: String(e.message || e) };
@@ -159,7 +171,9 @@ export class OpenCtiHost {
     const callId = this.listeners.onClickToDial;
     if (!this.clickToDialEnabled || !callId) return false;
     if (this.mode === 'classic') {
-      this.post('onClickToDial', callId, { result: JSON.stringify({ number, objectId: recordId, objectName: recordName, displayName: recordName }) });
+      // Classic's result: objectName is the object's name, displayName the
+      // tab's (Salesforce's example: "Account", "Company"); no record name.
+      this.post('onClickToDial', callId, { result: JSON.stringify({ number, objectId: recordId, objectName: objectType, displayName: `${objectType}s` }) });
     } else {
       this.post('onClickToDial', callId, { success: true, returnValue: { number, recordId, recordName, objectType }, errors: null });
     }

@@ -1,5 +1,5 @@
 // The softphone's weight: all its JavaScript and CSS, gzipped file by file
-// (as a browser downloads them), must stay under 60 KB.
+// (as a browser downloads them), must stay under 40 KB.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,9 +14,9 @@ function files(dir) {
   });
 }
 
-it('keeps the softphone’s JS + CSS under 60 KB gzipped', () => {
+it('keeps the softphone’s JS + CSS under 40 KB gzipped', () => {
   const assets = files(join(repo, 'static', 'softphone')).filter((f) => /\.(js|css)$/.test(f));
   const total = assets.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
   console.log(`softphone JS + CSS: ${assets.length} files, ${(total / 1024).toFixed(1)} KB gzipped`);
-  assert.ok(total < 60 * 1024, `${total} bytes`);
+  assert.ok(total < 40 * 1024, `${total} bytes`);
 });

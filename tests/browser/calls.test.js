@@ -4,7 +4,7 @@
 // notes, quick notes, wrap-up actions, one pop per call across tabs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openHost, newContext, ctiCalls, waitCti, agentApi, finishCall, simCalls, shot, USERS } from './harness.js';
+import { startServer, launch, openHost, reload, newContext, ctiCalls, waitCti, agentApi, finishCall, simCalls, shot, USERS } from './harness.js';
 
 let server;
 let browser;
@@ -239,7 +239,7 @@ describe('call action in Lightning', () => {
     const { page, frame, context } = await openHost(browser, server, 'host', { user: USERS.regular2 });
     const s = (await agentApi(page, 'GET', '/api/v1/settings')).body;
     await agentApi(page, 'PUT', '/api/v1/settings', { ...s, popAt: 'answered' });
-    await page.reload();
+    await reload(page);
     await frame.locator('header.top').waitFor();
     await server.sim('POST', '/calls', { from: LUCY, to: '1002' });
     await btn(frame, 'Answer call').waitFor();
@@ -269,7 +269,7 @@ describe('call action in Lightning', () => {
     await b.frame.getByRole('textbox', { name: 'Notes' }).fill('typed in tab B');
     await b.frame.locator('.notes .saved').filter({ hasText: 'Saved' }).waitFor();
     await a.page.bringToFront();
-    await a.page.reload();
+    await reload(a.page);
     await btn(a.frame, 'Clear call').waitFor();
     assert.equal(await a.frame.getByRole('textbox', { name: 'Notes' }).inputValue(), 'typed in tab B');
     assert.equal((await ctiCalls(a.page, 'screenPop')).length, 0, 'no pop after the reload');
@@ -302,7 +302,7 @@ describe('call action in Lightning', () => {
 
   it('shows a browser alert for a call ringing while the softphone is hidden', async () => {
     const context = await newContext(browser, server, { user: USERS.regular2 });
-    await context.grantPermissions(['notifications'], { origin: server.base });
+    await context.grantPermissions(['notifications'], { origin: server.softphone });
     await context.addInitScript(() => {
       if (!location.pathname.startsWith('/softphone/')) return;
       Object.defineProperty(document, 'hidden', { get: () => true });

@@ -30,7 +30,7 @@ describe('Salesforce Classic', () => {
       assert.ok(names.includes(m), `${m} called`);
     }
     const src = await frame.locator('script[src*="interaction.js"]').getAttribute('src');
-    assert.equal(src, `${server.base}/support/api/67.0/interaction.js`);
+    assert.equal(src, `${server.org}/support/api/67.0/interaction.js`);
     // quick notes come from the call center settings (a JSON string in Classic)
     await context.close();
   });

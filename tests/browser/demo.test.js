@@ -34,6 +34,10 @@ describe('demo page', () => {
     await phone.getByRole('button', { name: 'Clear call', exact: true }).click();
     await phone.getByRole('button', { name: 'Wrap up call', exact: true }).click();
     await page.locator('#tasks tbody').getByText('Demo call', { exact: false }).waitFor({ timeout: 20_000 });
+    // the Task shows the record's name, not its id, and the table fits 1280 px
+    await page.locator('#tasks tbody').getByRole('cell', { name: 'Lucy Hall (Contact)' }).waitFor();
+    const fits = await page.locator('#tasks').evaluate((t) => t.getBoundingClientRect().right <= document.documentElement.clientWidth && t.parentElement.scrollWidth <= t.parentElement.clientWidth);
+    assert.ok(fits, 'the Tasks table fits 1280 px');
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, 'demo.png') });
     // click-to-dial from a record on the page
@@ -43,6 +47,30 @@ describe('demo page', () => {
     const idle = phone.getByRole('button', { name: 'All calls', exact: true });
     await wrap.or(idle).first().waitFor();
     if (await wrap.isVisible()) await wrap.click();
+    await context.close();
+  });
+
+  it('says where an ACD queue call went and how to log an agent in', async () => {
+    const context = await newContext(browser, server);
+    const page = await context.newPage();
+    await page.goto(`${server.base}/`);
+    await page.frameLocator('#softphone').getByRole('button', { name: 'Settings', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Call to the ACD queue' }).click();
+    await page.locator('#call-status').getByText(/ACD agents logged in: none/).waitFor();
+    await page.locator('#call-status').getByText(/log in with agent ID 5001/).waitFor();
+    await context.close();
+  });
+
+  it('works when opened as localhost while the server listens on 127.0.0.1 with SWITCHBOARD_PUBLIC_URL on 127.0.0.1', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const seen = [];
+    page.on('framenavigated', (f) => seen.push(new URL(f.url()).host));
+    await page.goto(`http://localhost:${server.port}/`);
+    const phone = page.frameLocator('#softphone');
+    await phone.getByRole('button', { name: 'Settings', exact: true }).waitFor();
+    await phone.getByText('Alex Agent').waitFor(); // the demo org signs its default user in
+    assert.deepEqual([...new Set(seen)], [`localhost:${server.port}`], 'the sign-in never left the host name the page was opened by');
     await context.close();
   });
 

@@ -2,7 +2,7 @@
 // call lists, contact record, DND / Make Busy, 200 px width.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openHost, ctiCalls, waitCti, agentApi, finishCall, simCalls, shot, USERS } from './harness.js';
+import { startServer, launch, openHost, reload, ctiCalls, waitCti, agentApi, finishCall, simCalls, shot, USERS } from './harness.js';
 
 let server;
 let browser;
@@ -29,7 +29,7 @@ describe('idle state in Lightning', () => {
     assert.ok(all.every((c) => c.apiType === 'opencti' && c.apiVersion === '67.0'));
     // The softphone loaded the org's script from sfdcIframeOrigin.
     const src = await frame.locator('script[src*="opencti_min.js"]').getAttribute('src');
-    assert.equal(src, `${server.base}/support/api/67.0/lightning/opencti_min.js`);
+    assert.equal(src, `${server.org}/support/api/67.0/lightning/opencti_min.js`);
     await shot(page, 'idle');
     await context.close();
   });
@@ -51,7 +51,7 @@ describe('idle state in Lightning', () => {
   it('searches names and dials with one click when Edit Number to Dial is off', async () => {
     const { page, frame, context } = await openHost(browser, server, 'host');
     await agentApi(page, 'PUT', '/api/v1/settings', { ...(await agentApi(page, 'GET', '/api/v1/settings')).body, editNumberToDial: false });
-    await page.reload();
+    await reload(page);
     await frame.getByRole('searchbox', { name: 'Search' }).fill('Lucy');
     await btn(frame, 'Call Lucy Hall at +14155550123').click();
     await btn(frame, 'Clear call').waitFor();
@@ -65,7 +65,7 @@ describe('idle state in Lightning', () => {
     const { page, frame, context } = await openHost(browser, server, 'host');
     const s = (await agentApi(page, 'GET', '/api/v1/settings')).body;
     await agentApi(page, 'PUT', '/api/v1/settings', { ...s, editNumberToDial: true });
-    await page.reload();
+    await reload(page);
     const bar = frame.getByRole('searchbox', { name: 'Search' });
     await bar.fill('Lucy');
     await btn(frame, 'Call Lucy Hall at +14155550123').click();
@@ -133,7 +133,7 @@ describe('idle state in Lightning', () => {
       const r = await agentApi(page, 'POST', '/api/v1/favorites', { id: n, name: `Fav ${String(i).padStart(2, '0')}`, number: n });
       assert.ok(r.status < 300, `favorite ${i}: ${r.status}`);
     }
-    await page.reload();
+    await reload(page);
     await frame.locator('ul[aria-label=Favorites] .entry').nth(49).waitFor();
     const bar = frame.getByRole('searchbox', { name: 'Search' });
     await bar.fill('Lucy');

@@ -2,7 +2,7 @@
 // server, and what each setting changes.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openHost, ctiCalls, waitCti, agentApi, finishCall, shot, USERS } from './harness.js';
+import { startServer, launch, openHost, reload, ctiCalls, waitCti, agentApi, finishCall, shot, USERS } from './harness.js';
 
 let server;
 let browser;
@@ -53,7 +53,7 @@ describe('Settings window', () => {
     await dialog.waitFor({ state: 'detached' });
     assert.deepEqual((await agentApi(page, 'GET', '/api/v1/settings')).body.popOrder, ['new_contact', 'ani', 'digits']);
     // saved on the server: a reload shows it
-    await page.reload();
+    await reload(page);
     const again = await openSettings(frame);
     await again.getByRole('tab', { name: 'Salesforce' }).click();
     assert.deepEqual(await again.getByRole('list', { name: 'Do not pop' }).locator('li .nm').allInnerTexts(), ['DNIS Search (Pop Campaign record)']);

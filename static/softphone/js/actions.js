@@ -36,9 +36,11 @@ export function cleanNumber(value) {
 
 /**
  * dial places a call to number (or uses it as the transfer / conference /
- * redirect target when one is being chosen). where: the message slot.
+ * redirect target when one is being chosen). where: the message slot;
+ * record: the Salesforce record clicked to dial ({recordId, objectType,
+ * name}), the new call's caller record.
  */
-export async function dial(raw, where = 'search') {
+export async function dial(raw, where = 'search', record = null) {
   const target = state.ui.target;
   const text = String(raw ?? '').trim();
   if (!text) {
@@ -62,7 +64,7 @@ export async function dial(raw, where = 'search') {
     say(where, t('call.busyHint'), 'info');
     return;
   } else {
-    r = await run(where, 'POST', '/api/v1/calls', { number }, invalid);
+    r = await run(where, 'POST', '/api/v1/calls', record ? { number, record } : { number }, invalid);
   }
   if (r !== undefined) update((s) => { s.ui.query = ''; s.ui.results = null; s.ui.selected = null; });
 }

@@ -1,10 +1,35 @@
-// The agent API client and the sign-in session (docs/agent-api.md).
-//
-// The adapter's session token lives in sessionStorage["switchboard.session"]
-// (written by /auth/callback). Without one, or when the server answers 401,
-// the frame navigates to /auth/login?return=<this page>; if that already
-// happened once in this tab and still failed, the softphone shows a Sign in
-// button that runs the same flow in a popup instead (no redirect loop).
+// The agent API client and the sign-in (docs/agent-api.md). The token lives
+// in memory, copied to sessionStorage where the browser allows it. Without
+// one: a redirect sign-in when storage works (once per tab), else a Sign in
+// button that opens a first-party popup; its /auth/callback page posts the
+// token here (exact target origin, checked on receipt).
+
+// Web storage where the browser allows it (a third-party frame with
+// third-party storage blocked throws on every access): nothing here throws;
+// a blocked store reads empty and drops writes.
+function open(kind) {
+  try {
+    const s = window[kind];
+    const k = 'switchboard.probe';
+    s.setItem(k, '1');
+    s.removeItem(k);
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+const wrap = (s) => ({
+  get: (k) => { try { return s ? s.getItem(k) : null; } catch { return null; } },
+  set: (k, v) => { try { if (s) s.setItem(k, v); } catch { /* full or blocked */ } },
+  del: (k) => { try { if (s) s.removeItem(k); } catch { /* blocked */ } },
+  keys: () => { try { return s ? Object.keys(s) : []; } catch { return []; } },
+  ok: !!s,
+});
+
+/** session is the tab's sessionStorage, local the site's localStorage. */
+export const session = wrap(open('sessionStorage'));
+export const local = wrap(open('localStorage'));
 
 export const TOKEN_KEY = 'switchboard.session';
 const GUARD_KEY = 'switchboard.loginTried';
@@ -23,19 +48,32 @@ const hooks = { unauthorized: () => {} };
 /** onUnauthorized sets what happens when the session is missing or rejected. */
 export function onUnauthorized(fn) { hooks.unauthorized = fn; }
 
-export const token = () => sessionStorage.getItem(TOKEN_KEY);
+let current = session.get(TOKEN_KEY);
+let expiresAt = session.get(EXPIRY_KEY) || '';
 
-function storeToken(tok, expiresAt) {
-  sessionStorage.setItem(TOKEN_KEY, tok);
-  if (expiresAt) sessionStorage.setItem(EXPIRY_KEY, expiresAt);
-  else sessionStorage.removeItem(EXPIRY_KEY);
+/** token is the session token in memory (null when signed out). */
+export const token = () => current;
+
+function storeToken(tok, exp) {
+  current = tok;
+  expiresAt = exp || '';
+  session.set(TOKEN_KEY, tok);
+  if (exp) session.set(EXPIRY_KEY, exp);
+  else session.del(EXPIRY_KEY);
+}
+
+/** dropToken forgets a rejected token. */
+export function dropToken() {
+  current = null;
+  expiresAt = '';
+  session.del(TOKEN_KEY);
+  session.del(EXPIRY_KEY);
 }
 
 /** api calls the agent API and returns the decoded JSON body (null for 204). */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
-  const tok = token();
-  if (tok) headers.Authorization = `Bearer ${tok}`;
+  if (current) headers.Authorization = `Bearer ${current}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
@@ -67,31 +105,28 @@ function codeFor(status) {
 export const loginURL = (ret = location.pathname + location.search) =>
   `/auth/login?return=${encodeURIComponent(ret)}`;
 
-/**
- * signIn starts the redirect sign-in unless it already failed once in this
- * tab; it returns false when the caller must offer the popup instead.
- */
+/** signIn starts the redirect sign-in, or returns false: offer the Sign in button. */
 export function signIn() {
-  if (sessionStorage.getItem(GUARD_KEY)) return false;
-  sessionStorage.setItem(GUARD_KEY, String(Date.now()));
+  if (!session.ok || session.get(GUARD_KEY)) return false;
+  session.set(GUARD_KEY, String(Date.now()));
   location.assign(loginURL());
   return true;
 }
 
 /** signedIn clears the loop guard once the server accepted the session. */
-export function signedIn() { sessionStorage.removeItem(GUARD_KEY); }
+export function signedIn() { session.del(GUARD_KEY); }
 
 /**
- * signInPopup runs the same sign-in in a popup; /auth/callback posts the
- * token to this frame (its opener, same origin only) and closes. Resolves
- * when the token arrived; rejects if the popup was blocked or sign-in failed.
+ * signInPopup signs in in a first-party popup, whose /auth/callback posts
+ * {type: 'switchboard.session', token | error}. Rejects: 'popup blocked'
+ * or the sign-in's error.
  */
 export function signInPopup() {
   const w = window.open(`${loginURL()}&prompt=interactive`, 'switchboard-signin', 'popup,width=520,height=680');
   if (!w) return Promise.reject(new Error('popup blocked'));
   return new Promise((resolve, reject) => {
     addEventListener('message', function got(ev) {
-      if (ev.origin !== location.origin || !ev.data || ev.data.type !== 'switchboard.session') return;
+      if (ev.source !== w || ev.origin !== location.origin || !ev.data || ev.data.type !== 'switchboard.session') return;
       removeEventListener('message', got);
       if (!ev.data.token) return reject(new Error(ev.data.error || 'sign-in failed'));
       storeToken(ev.data.token);
@@ -105,9 +140,9 @@ let refreshTimer = 0;
 
 /** expiry returns when the current token expires (ms since epoch), or 0 if unknown. */
 function expiry() {
-  const stored = Date.parse(sessionStorage.getItem(EXPIRY_KEY) || '');
-  if (stored) return stored;
-  const parts = (token() || '').split('.');
+  const known = Date.parse(expiresAt);
+  if (known) return known;
+  const parts = (current || '').split('.');
   if (parts.length === 3) {
     try {
       const claims = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/')));

@@ -2,7 +2,7 @@
 
 import { load, t } from './i18n.js';
 import { state, update, subscribe } from './state.js';
-import { api, token, TOKEN_KEY, signIn, signedIn, keepFresh, onUnauthorized } from './api.js';
+import { api, token, dropToken, signIn, signedIn, keepFresh, onUnauthorized, local } from './api.js';
 import { connect, restart, onCall, on } from './live.js';
 import { start as startCti } from './cti.js';
 import { onCall as popOnCall, prune } from './pop.js';
@@ -14,7 +14,7 @@ import { flatten } from './callcenter.js';
 
 function needSignIn() {
   if (state.phase === 'signin') return;
-  sessionStorage.removeItem(TOKEN_KEY);
+  dropToken();
   if (!signIn()) update((s) => { s.phase = 'signin'; });
 }
 
@@ -38,19 +38,22 @@ async function startSession() {
 }
 
 // Click-to-dial from Salesforce: the number goes in the bar and is dialled
-// (or used as the transfer / conference / redirect target being chosen).
-function onClickToDial(number) {
-  log('click to dial');
+// (or used as the transfer / conference / redirect target being chosen);
+// the clicked record becomes the call's caller record.
+function onClickToDial(number, rec = {}) {
+  log('click to dial', rec.id || '');
   update((s) => { s.ui.query = number; s.ui.results = null; });
-  dial(number);
+  // A record id that is not one (15 or 18 letters and digits) is left out: the number is still dialled.
+  const record = /^[a-z0-9]{15}([a-z0-9]{3})?$/i.test(rec.id || '') ? { recordId: rec.id, objectType: rec.type || undefined, name: rec.name || undefined } : null;
+  dial(number, 'search', record);
 }
 
 // startOpenCti tells Salesforce the softphone is up, reads the call center
 // settings and registers click-to-dial. Standalone (no Open CTI), the
 // settings come from the adapter's own call center definition.
-async function startOpenCti() {
-  const c = await startCti();
-  update((s) => { s.cti.kind = c.kind; });
+async function startOpenCti(sources) {
+  const c = await startCti(sources);
+  update((s) => { s.cti.kind = c.kind; s.cti.origin = c.origin || ''; s.cti.error = c.error || null; });
   if (c.kind === 'none') {
     const res = await fetch('/callcenter-definition.xml').catch(() => null);
     if (res && res.ok) {
@@ -77,9 +80,10 @@ async function phoneSessionChanged() {
 // key press (never on load; the browser prompt only follows their "yes").
 function askNotifications() {
   const ask = () => {
+    if (state.phase !== 'ready') return; // the Sign in click does not count
     removeEventListener('click', ask, true);
     removeEventListener('keydown', ask, true);
-    if ('Notification' in window && Notification.permission === 'default' && !localStorage.getItem('switchboard.notifyAsked')) {
+    if ('Notification' in window && Notification.permission === 'default' && !local.get('switchboard.notifyAsked')) {
       setTimeout(() => update((s) => { s.ui.notifyAsk = true; }), 0);
     }
   };
@@ -87,11 +91,35 @@ function askNotifications() {
   addEventListener('keydown', ask, true);
 }
 
+// config reads /softphone/config.json: the origins allowed to frame the
+// softphone (also trusted for the Open CTI script) and any set-up problem.
+async function config() {
+  try {
+    const r = await fetch('/softphone/config.json', { cache: 'no-store' });
+    return r.ok ? await r.json() : {};
+  } catch {
+    return {};
+  }
+}
+
 async function boot() {
-  await load();
+  try {
+    await load();
+  } catch (e) {
+    // No catalog, so no translated text: say in English what to do.
+    document.getElementById('app').textContent = 'The softphone could not load its files from this server. Check the call center’s Adapter URL and your network, then reload.';
+    log('catalog failed', String(e));
+    return;
+  }
   document.title = t('app.title');
   subscribe(render);
   update();
+  const cfg = await config();
+  if (cfg.problem) {
+    log('set-up problem', cfg.problem.code);
+    update((s) => { s.phase = 'problem'; s.problem = cfg.problem.message; });
+    return;
+  }
   prune();
   onUnauthorized(needSignIn);
   onSignedIn(startSession);
@@ -117,7 +145,10 @@ async function boot() {
   } else {
     startSession();
   }
-  startOpenCti().catch((e) => log('open cti failed', String(e)));
+  startOpenCti(cfg.frameAncestors).catch((e) => {
+    log('open cti failed', String(e));
+    update((s) => { s.cti.error = { reason: 'script' }; });
+  });
 }
 
 boot();

@@ -1,17 +1,12 @@
 // Screen pops, panel visibility and browser alerts for incoming calls.
-//
-// Only ONE softphone (browser tab) may pop a given call. The tab asks the
-// server over its WebSocket ({"type":"claim_pop","callId"}); the server
-// grants each call to the first tab of the agent that asks (across
-// browsers and instances). Visible tabs ask at once, hidden tabs wait
-// 300 ms so that the tab the agent is looking at wins. If the server
-// cannot be asked (socket down), the tabs of this browser agree among
-// themselves: a claim {tab, at} is written to localStorage and announced on
-// a BroadcastChannel; after a short settle the earliest claim (then the
-// smaller tab id) owns the call. Both kinds of claim outlive a reload, so
-// reloading never pops a call twice; local claims are pruned after a day.
+// One tab pops a call: it asks the server ({"type":"claim_pop","callId"};
+// hidden tabs 300 ms later, so the visible tab wins). Without the server,
+// tabs of this browser agree by a localStorage claim announced on a
+// BroadcastChannel (earliest, then smaller tab id). Claims outlive a
+// reload; local ones are pruned after a day.
 
-import { state, myExt } from './state.js';
+import { state, myExt, update } from './state.js';
+import { local } from './api.js';
 import { cti } from './cti.js';
 import { t } from './i18n.js';
 import { log } from './log.js';
@@ -32,7 +27,7 @@ function note(key, c) {
 if (bc) bc.onmessage = (ev) => ev.data && ev.data.claim && note(ev.data.claim, ev.data);
 
 function stored(key) {
-  try { return JSON.parse(localStorage.getItem(key) || 'null'); } catch { return null; }
+  try { return JSON.parse(local.get(key) || 'null'); } catch { return null; }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -43,7 +38,7 @@ async function claim(name) {
   if (stored(key) || heard.has(key)) return false;
   const mine = { tab: TAB, at: Date.now() };
   note(key, mine);
-  try { localStorage.setItem(key, JSON.stringify(mine)); } catch { /* storage full or off */ }
+  local.set(key, JSON.stringify(mine));
   if (bc) bc.postMessage({ claim: key, ...mine });
   await sleep(80);
   const s = stored(key);
@@ -53,9 +48,8 @@ async function claim(name) {
 
 /** prune forgets claims older than a day. */
 export function prune(now = Date.now()) {
-  for (let i = localStorage.length - 1; i >= 0; i--) {
-    const k = localStorage.key(i);
-    if (k && k.startsWith(PREFIX) && !((stored(k) || {}).at > now - DAY)) localStorage.removeItem(k);
+  for (const k of local.keys()) {
+    if (k.startsWith(PREFIX) && !((stored(k) || {}).at > now - DAY)) local.del(k);
   }
 }
 
@@ -108,10 +102,23 @@ export async function onCall(call, before) {
   done.add(`pop:${call.id}`);
   if (!targets.length || !(await owns(call))) return;
   log('screen pop', call.id, targets.length);
-  for (const x of targets) {
-    if (x.entity) await cti.popNew(x.entity, x.fields);
-    else await cti.popRecord(x.id);
-  }
+  for (const x of targets) await popOne(call, x);
+}
+
+// popOne opens one target, once more if Salesforce refused it; if that
+// fails too the call view offers the record as a link (state.ui.popFailed)
+// and the log keeps the record id (never the number).
+async function popOne(call, x) {
+  const open = () => (x.entity ? cti.popNew(x.entity, x.fields) : cti.popRecord(x.id));
+  if (await open()) return;
+  log('screen pop refused, retrying', x.id || x.entity);
+  if (await open()) return;
+  log('screen pop failed', x.id || x.entity);
+  if (!x.id) return;
+  const m = (call.matches || []).find((r) => r.id === x.id) || {};
+  update((s) => {
+    s.ui.popFailed = { ...s.ui.popFailed, [call.id]: { id: x.id, name: m.name || x.id, url: cti.recordURL(cti.origin, x.id) } };
+  });
 }
 
 function alertIfHidden(call) {

@@ -13,6 +13,7 @@ import { callView, liveCalls } from './views/call.js';
 import { postView, workTimer } from './views/post.js';
 import { settingsDialog } from './views/settings.js';
 import { phoneLogin, signInView } from './views/login.js';
+import { local } from './api.js';
 
 let lastMenu = null;
 const hooks = { signedIn: () => {} };
@@ -22,7 +23,7 @@ export function onSignedIn(fn) { hooks.signedIn = fn; }
 function notifyBanner() {
   if (!state.ui.notifyAsk) return null;
   const done = () => {
-    localStorage.setItem('switchboard.notifyAsked', '1');
+    local.set('switchboard.notifyAsked', '1');
     update((s) => { s.ui.notifyAsk = false; });
   };
   return h('div', { class: 'ask', role: 'region', 'aria-labelledby': 'ask-alerts' },
@@ -31,9 +32,18 @@ function notifyBanner() {
     h('button', { type: 'button', class: 'btn ghost', onclick: done }, t('notify.later')));
 }
 
+// ctiProblem says why Open CTI is off (no screen pops, no click-to-dial).
+function ctiProblem() {
+  const e = state.cti.error;
+  if (!e) return null;
+  const key = e.reason === 'script' ? 'cti.scriptFailed' : 'cti.untrusted';
+  return h('p', { class: 'msg warn', role: 'status' }, t(key, { origin: e.origin || '' }));
+}
+
 function view() {
   if (state.phase === 'loading') return h('p', { class: 'boot' }, t('app.loading'));
-  if (state.phase === 'signin') return h('div', { class: 'app' }, signInView(hooks.signedIn));
+  if (state.phase === 'problem') return h('div', { class: 'app' }, h('p', { class: 'msg error', role: 'alert' }, state.problem));
+  if (state.phase === 'signin') return h('div', { class: 'app' }, signInView(hooks.signedIn), ctiProblem());
   const d = state.device || {};
   const loggedOut = (kind() === 'hotdesk' || kind() === 'acd') && d.loggedIn === false;
   const calls = liveCalls();
@@ -47,6 +57,7 @@ function view() {
   return h('div', { class: `app ${state.cti.kind}` },
     header(),
     state.online ? null : h('p', { class: 'msg warn', role: 'status' }, t('conn.reconnecting')),
+    ctiProblem(),
     message('global'),
     workTimer(),
     loggedOut ? null : dialer(),

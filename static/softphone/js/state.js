@@ -3,8 +3,9 @@
 // reload shows the same thing; `ui` holds only what is local to this view.
 
 export const state = {
-  /** 'loading' | 'signin' | 'ready' */
+  /** 'loading' | 'signin' | 'ready' | 'problem' (set-up problem: state.problem says what to fix) */
   phase: 'loading',
+  problem: '',
   /** the sign-in needs the popup (the redirect already failed once) */
   signinPopup: false,
   me: null, // {agent, device, codes, config}
@@ -15,7 +16,7 @@ export const state = {
   favorites: [],
   history: {}, // list -> entries
   online: true,
-  cti: { kind: 'none', console: false },
+  cti: { kind: 'none', console: false, origin: '', error: null }, // error: {reason, origin}
   ui: {
     list: 'favorites',
     query: '',
@@ -31,6 +32,7 @@ export const state = {
     msg: null, // {where, text, kind}
     notes: {}, // callId -> {subject, notes, quickNotes, status}
     notifyAsk: false,
+    popFailed: {}, // callId -> {id, name, url}: a screen pop Salesforce refused twice
   },
 };
 

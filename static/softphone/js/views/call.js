@@ -177,12 +177,22 @@ function compact(c) {
     c.state === 'alerting' ? button('call.answer', () => callAction(c, 'answer'), { icon: 'phone', cls: 'btn go sm', focusKey: `answer:${c.id}` }) : null);
 }
 
+// popLink offers the record Salesforce refused to pop (twice) as a link
+// that opens it in a new tab.
+function popLink(c) {
+  const f = state.ui.popFailed[c.id];
+  if (!f) return null;
+  return h('p', { class: 'msg warn', role: 'alert' }, t('pop.failed'), ' ',
+    f.url ? h('a', { href: f.url, target: '_blank', rel: 'noopener' }, f.name) : h('strong', null, f.name));
+}
+
 /** callView renders the focused call with its actions and notes, and the other calls. */
 export function callView(calls) {
   const c = calls[0];
   const showNotes = c.state !== 'alerting' && notesOn(c);
   return h('div', { class: 'incall' },
     card(c),
+    popLink(c),
     actions(c),
     message('call'),
     calls.length > 1 ? h('ul', { class: 'others' }, calls.slice(1).map(compact)) : null,

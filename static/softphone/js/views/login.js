@@ -32,9 +32,13 @@ export function phoneLogin() {
     h('button', { type: 'submit', class: 'btn go wide' }, t('login.submit')));
 }
 
-/** signInView offers the popup sign-in after the redirect did not work. */
+/**
+ * signInView offers the popup sign-in (one click: browsers open popups
+ * only on a click) when the redirect cannot work or did not.
+ */
 export function signInView(start) {
-  const go = () => signInPopup().then(start, () => say('signin', t('auth.popupBlocked')));
+  const go = () => signInPopup().then(start, (e) => say('signin', e.message === 'popup blocked'
+    ? t('auth.popupBlocked') : t('auth.failed', { reason: e.message })));
   return h('div', { class: 'signin' },
     h('p', null, t('auth.needed')),
     h('button', { type: 'button', class: 'btn go wide', 'data-focus': 'signin', onclick: go }, t('auth.signIn')),

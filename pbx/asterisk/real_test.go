@@ -1,0 +1,263 @@
+package asterisk_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/asterisk"
+	"github.com/switchboard-cti/switchboard/pbx/asterisk/lab"
+)
+
+// realDriver starts the driver on the lab's Asterisk.
+func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
+	t.Helper()
+	d, err := asterisk.New(asterisk.Config{
+		AMI: asterisk.ClientConfig{Addr: l.AMIAddr, Username: "cti", Secret: "ctisecret", MD5: true,
+			MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, PingInterval: 5 * time.Second},
+		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD}},
+		Context:    "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"},
+		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
+		Log:     zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-d.Resynced():
+	case <-time.After(lab.Timeout):
+		t.Fatal("driver: no resync")
+	}
+	return d
+}
+
+// watcher follows one device's events.
+type watcher struct {
+	t   *testing.T
+	ext string
+	ch  <-chan pbx.Event
+}
+
+func watch(t *testing.T, d *asterisk.Driver, ext string) *watcher {
+	ch, cancel, err := d.Subscribe(context.Background(), ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	return &watcher{t: t, ext: ext, ch: ch}
+}
+
+// until waits for an event that match accepts and returns it.
+func (w *watcher) until(t *testing.T, what string, match func(pbx.Event) bool) pbx.Event {
+	t.Helper()
+	deadline := time.After(lab.Timeout)
+	var seen []string
+	for {
+		select {
+		case ev := <-w.ch:
+			seen = append(seen, describe(ev))
+			if match(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("%s: no %s within %s; saw:\n%s", w.ext, what, lab.Timeout, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+func describe(ev pbx.Event) string {
+	if ev.Call == nil {
+		return fmt.Sprintf("%s %s %+v", ev.Type, ev.Cause, ev.State)
+	}
+	var ps []string
+	for _, p := range ev.Call.Parties {
+		ps = append(ps, p.Number+":"+string(p.State))
+	}
+	return fmt.Sprintf("%s %s %s ani=%s dnis=%s queue=%s [%s]", ev.Type, ev.Cause, ev.Call.ID, ev.Call.ANI, ev.Call.DNIS, ev.Call.Queue, strings.Join(ps, " "))
+}
+
+// partyState is ext's state on the event's call.
+func partyState(ev pbx.Event, ext string) pbx.ConnState {
+	if ev.Call == nil {
+		return ""
+	}
+	p, _ := ev.Call.Party(ext)
+	return p.State
+}
+
+func is(typ pbx.EventType, ext string, st pbx.ConnState) func(pbx.Event) bool {
+	return func(ev pbx.Event) bool { return ev.Type == typ && (st == "" || partyState(ev, ext) == st) }
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRealAsterisk walks the acceptance steps against a real Asterisk with
+// two baresip phones and SIPp as the trunk.
+func TestRealAsterisk(t *testing.T) {
+	l := lab.Start(t)
+	p1, p2 := l.StartPhone("1001"), l.StartPhone("1002")
+	d := realDriver(t, l)
+	w1, w2 := watch(t, d, "1001"), watch(t, d, "1002")
+	ctx := context.Background()
+
+	t.Run("an inbound trunk call rings 1001 with ANI and DNIS; answer, hold, retrieve, blind transfer to 1002, clear", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		ring := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting))
+		c := ring.Call
+		if c.ANI != "5551234" || c.DNIS != "5553000" || c.Direction != pbx.Inbound {
+			t.Errorf("ringing: ANI %q DNIS %q direction %s, want 5551234, 5553000, inbound", c.ANI, c.DNIS, c.Direction)
+		}
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		must(t, d.SendDTMF(ctx, "1001", c.ID, "12"))
+		must(t, d.Hold(ctx, "1001", c.ID))
+		w1.until(t, "held", is(pbx.CallUpdated, "1001", pbx.Held))
+		must(t, d.Retrieve(ctx, "1001", c.ID))
+		w1.until(t, "retrieved", is(pbx.CallUpdated, "1001", pbx.Connected))
+		must(t, d.BlindTransfer(ctx, "1001", c.ID, "1002"))
+		end := w1.until(t, "transferred away", is(pbx.CallEnded, "", ""))
+		if end.Cause != pbx.CauseTransferred {
+			t.Errorf("1001 left with cause %q, want transferred", end.Cause)
+		}
+		r2 := w2.until(t, "ringing at 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		if r2.Call.ID != c.ID || r2.Call.ANI != "5551234" {
+			t.Errorf("1002 rings call %s ANI %s, want %s 5551234", r2.Call.ID, r2.Call.ANI, c.ID)
+		}
+		p2.Do("accept", "")
+		w2.until(t, "answered at 1002", is(pbx.CallUpdated, "1002", pbx.Connected))
+		must(t, d.Clear(ctx, "1002", c.ID))
+		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the trunk call did not end cleanly: %v", err)
+		}
+	})
+
+	t.Run("IVR digits from the channel variable; redirect while ringing", func(t *testing.T) {
+		l.Call("5551234", "5552000")
+		ring := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting))
+		if ring.Call.Digits != "4711" {
+			t.Errorf("digits %q, want 4711 (SB_DIGITS)", ring.Call.Digits)
+		}
+		must(t, d.Redirect(ctx, "1001", ring.Call.ID, "1002"))
+		end := w1.until(t, "redirected away", is(pbx.CallEnded, "", ""))
+		if end.Cause != pbx.CauseRedirected {
+			t.Errorf("1001 left with cause %q, want redirected", end.Cause)
+		}
+		w2.until(t, "ringing at 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		p2.Do("accept", "")
+		w2.until(t, "answered", is(pbx.CallUpdated, "1002", pbx.Connected))
+		p2.Do("hangup", "")
+		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
+	})
+
+	t.Run("ACD log-in, a queue call, Make Busy with a reason, log-out", func(t *testing.T) {
+		must(t, d.ACDLogin(ctx, "1002", "7002"))
+		ev := w2.until(t, "logged in", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.LoggedIn })
+		if ev.State.AgentID != "7002" {
+			t.Errorf("agent id %q, want 7002", ev.State.AgentID)
+		}
+		l.Call("5551234", "5551000") // queue support: 1001 (static) and 1002
+		r1 := w1.until(t, "queue call rings 1001", is(pbx.CallUpdated, "1001", pbx.Alerting))
+		if r1.Call.Queue != "support" || !r1.Call.ACD {
+			t.Errorf("queue %q acd %v, want support", r1.Call.Queue, r1.Call.ACD)
+		}
+		w2.until(t, "queue call rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		p2.Do("accept", "")
+		w2.until(t, "answered at 1002", is(pbx.CallUpdated, "1002", pbx.Connected))
+		w1.until(t, "1001 stops ringing", is(pbx.CallEnded, "", ""))
+		p2.Do("hangup", "")
+		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
+		must(t, d.SetMakeBusy(ctx, "1002", true, "lunch"))
+		ev = w2.until(t, "make busy", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.MakeBusy })
+		if ev.State.Reason != "lunch" {
+			t.Errorf("reason %q, want lunch", ev.State.Reason)
+		}
+		must(t, d.SetMakeBusy(ctx, "1002", false, ""))
+		w2.until(t, "available", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.MakeBusy })
+		must(t, d.ACDLogout(ctx, "1002"))
+		w2.until(t, "logged out", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.LoggedIn })
+	})
+
+	t.Run("an outbound call from the API: 1001's phone rings first, then 1002", func(t *testing.T) {
+		id, err := d.MakeCall(ctx, "1001", "1002")
+		must(t, err)
+		ev := w1.until(t, "1001 rings first", is(pbx.CallUpdated, "1001", pbx.Alerting))
+		if ev.Call.ID != id {
+			t.Errorf("call id %s, want %s", ev.Call.ID, id)
+		}
+		p1.Do("accept", "")
+		w2.until(t, "1002 rings", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		p2.Do("accept", "")
+		ev = w1.until(t, "connected", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && partyState(ev, "1002") == pbx.Connected && partyState(ev, "1001") == pbx.Connected
+		})
+		if ev.Call.Direction != pbx.Internal {
+			t.Errorf("direction %s, want internal", ev.Call.Direction)
+		}
+
+		// The AMI link is cut mid-call: after the reconnect the resync
+		// still shows the call connected.
+		d.Client().Close()
+		deadline := time.After(lab.Timeout)
+		for d.Ping(ctx) == nil {
+			select {
+			case <-deadline:
+				t.Fatal("link not seen down")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		for d.Ping(ctx) != nil {
+			select {
+			case <-deadline:
+				t.Fatal("link not back")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		snap, err := d.Snapshot(ctx, "1001")
+		must(t, err)
+		if len(snap.Calls) != 1 || snap.Calls[0].ID != id {
+			t.Fatalf("after resync 1001 has %+v, want call %s", snap.Calls, id)
+		}
+		if p, _ := snap.Calls[0].Party("1001"); p.State != pbx.Connected {
+			t.Errorf("after resync 1001 is %s, want connected", p.State)
+		}
+		must(t, d.Clear(ctx, "1001", id))
+		w1.until(t, "cleared", is(pbx.CallEnded, "", ""))
+		w2.until(t, "cleared at 1002", is(pbx.CallEnded, "", ""))
+	})
+
+	t.Run("Asterisk restarts mid-call: the call ends and the driver comes back", func(t *testing.T) {
+		_, err := d.MakeCall(ctx, "1001", "1002")
+		must(t, err)
+		w1.until(t, "1001 rings", is(pbx.CallUpdated, "1001", pbx.Alerting))
+		l.Restart()
+		w1.until(t, "the call ended with the PBX", is(pbx.CallEnded, "", ""))
+		deadline := time.After(lab.Timeout)
+		for d.Ping(ctx) != nil {
+			select {
+			case <-deadline:
+				t.Fatal("link not back after the restart")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		snap, err := d.Snapshot(ctx, "1001")
+		must(t, err)
+		if len(snap.Calls) != 0 {
+			t.Errorf("after the restart 1001 has calls %+v", snap.Calls)
+		}
+	})
+}
