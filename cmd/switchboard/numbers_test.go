@@ -272,7 +272,7 @@ func TestARingingCallMatchesStoredNumbersByNumberNotSpelling(t *testing.T) {
 			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": tc.from, "to": "1001", "dnis": tc.dnis}, &placed); st != http.StatusCreated {
 				t.Fatalf("place call: %d", st)
 			}
-			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" })
+			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" && c.Lookup != "pending" })
 			if ring.Pop == nil || ring.Pop.Rule != tc.wantRule {
 				t.Fatalf("pop %+v, want rule %s", ring.Pop, tc.wantRule)
 			}
