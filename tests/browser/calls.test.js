@@ -278,6 +278,37 @@ describe('call action in Lightning', () => {
     await context.close();
   });
 
+  it('keeps a call ended when a resync started before the end answers after it', async () => {
+    const { page, frame, context } = await openHost(browser, server, 'host', { user: USERS.regular2 });
+    const { id } = await server.sim('POST', '/calls', { from: LUCY, to: '1002' });
+    await btn(frame, 'Answer call').click();
+    await btn(frame, 'Hold call').waitFor();
+    // The resync's state is read while the call is up, and reaches the
+    // softphone only after the pushes of its end (as after a refused
+    // command racing the caller's hang-up).
+    let read, release;
+    const stateRead = new Promise((r) => { read = r; });
+    const answer = new Promise((r) => { release = r; });
+    await page.route('**/api/v1/state', async (route) => {
+      // fetched from here, where only 127.0.0.1 resolves
+      const response = await route.fetch({ url: route.request().url().replace(server.softphone, server.base) });
+      read();
+      await answer;
+      await route.fulfill({ response });
+    });
+    const sp = page.frame({ url: /\/softphone\// });
+    const resynced = sp.evaluate(async () => (await import('/softphone/js/live.js')).resync());
+    await stateRead;
+    await server.sim('POST', `/calls/${id}/hangup`);
+    await btn(frame, 'Wrap up call').waitFor();
+    release();
+    await resynced;
+    await page.unrouteAll();
+    assert.equal(await btn(frame, 'Clear call').count(), 0, 'the older state did not bring the call back');
+    await finishCall(frame);
+    await context.close();
+  });
+
   it('offers browser alerts after the first click, never on load', async () => {
     const context = await newContext(browser, server, { user: USERS.regular2, askAlerts: true });
     await context.addInitScript(() => {
@@ -311,15 +342,14 @@ describe('call action in Lightning', () => {
       window.Notification = class { constructor(title, opts) { window.__alerts.push({ title, body: opts.body }); } close() {} };
       window.Notification.permission = 'granted';
     });
-    const { frame } = await openHost(browser, server, 'host', { context });
+    const { page, frame } = await openHost(browser, server, 'host', { context });
     await server.sim('POST', '/calls', { from: LUCY, to: '1002' });
     await btn(frame, 'Answer call').waitFor();
-    const sp = frame.locator('header.top');
-    const alerts = await sp.evaluate(async () => {
-      for (let i = 0; i < 50 && !window.__alerts.length; i++) await new Promise((r) => setTimeout(r, 100));
-      return window.__alerts;
-    });
-    assert.deepEqual(alerts, [{ title: 'Incoming call', body: 'Lucy Hall is calling' }]);
+    // The call rings at once and its Salesforce matches follow: the alert
+    // waits for them to name the caller.
+    const sp = page.frame({ url: /\/softphone\// });
+    await sp.waitForFunction(() => window.__alerts.length > 0);
+    assert.deepEqual(await sp.evaluate(() => window.__alerts), [{ title: 'Incoming call', body: 'Lucy Hall is calling' }]);
     await btn(frame, 'Answer call').click();
     await finishCall(frame);
     await context.close();

@@ -60,10 +60,13 @@ async function reconnect() {
   connect();
 }
 
-/** resync replaces calls and the device with GET /api/v1/state. */
+/**
+ * resync replaces calls and the device with GET /api/v1/state, unless
+ * pushes newer than that state came meanwhile (it would undo them).
+ */
 export async function resync() {
   const s = await api('GET', '/api/v1/state');
-  applyState(s);
+  if (!(s.seq < state.seq)) applyState(s);
 }
 
 function applyState(s) {

@@ -1,9 +1,6 @@
-// Screen pops, panel visibility and browser alerts for incoming calls.
-// One tab pops a call: it asks the server ({"type":"claim_pop","callId"};
-// hidden tabs 300 ms later, so the visible tab wins). Without the server,
-// tabs of this browser agree by a localStorage claim announced on a
-// BroadcastChannel (earliest, then smaller tab id). Claims outlive a
-// reload; local ones are pruned after a day.
+// Screen pops, panel and browser alerts for incoming calls. One tab pops a
+// call: the server says which (hidden tabs ask 300 ms later); without it,
+// a localStorage claim on a BroadcastChannel (earliest, then tab id).
 
 import { state, myExt, update } from './state.js';
 import { local } from './api.js';
@@ -89,13 +86,17 @@ export async function onCall(call, before) {
   const ringing = call.state === 'alerting';
   if (ringing && !(before && before.state === 'alerting') && !done.has(`ring:${call.id}`)) {
     done.add(`ring:${call.id}`);
-    if (await owns(call)) {
-      cti.show();
-      alertIfHidden(call);
-    }
+    if (await owns(call)) cti.show();
   }
+  // The alert names the caller: it waits for the lookup's push.
+  if (ringing && call.lookup !== 'pending' && !done.has(`alert:${call.id}`)) {
+    done.add(`alert:${call.id}`);
+    if (await owns(call)) alertIfHidden(call);
+  }
+  // Matches that come after the answer still pop.
+  const answered = call.state !== 'disconnected' && (call.state === 'connected' || !!call.answered);
   const at = (state.settings && state.settings.popAt) || 'ringing';
-  const due = at === 'answered' ? call.state === 'connected' : ringing || call.state === 'connected';
+  const due = at === 'answered' ? answered : ringing || answered;
   if (!due || done.has(`pop:${call.id}`)) return;
   const targets = popTargets(call, state.cti.console);
   if (!targets) return;

@@ -1,6 +1,5 @@
-// Call action state: who is calling, status and duration, DNIS / collected
-// digits / queue, conference participants, several matching records to
-// pick from, the call buttons and the call notes.
+// Call action state: caller, status, details, participants, matches,
+// buttons and notes.
 
 import { h, button, icon } from '../dom.js';
 import { t } from '../i18n.js';

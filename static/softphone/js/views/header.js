@@ -1,6 +1,4 @@
-// The top bar: the agent/headset icon (Do Not Disturb and Make Busy menu),
-// the agent's name and extension, Settings and, for hot-desk users and ACD
-// agents, Log out.
+// The top bar: status menu, agent, Settings, phone Log out.
 
 import { h, icon, button } from '../dom.js';
 import { t } from '../i18n.js';

@@ -1,6 +1,4 @@
-// Post call: notes, quick notes, codes, the Wrap Up button (Save & Exit)
-// with the menu of configured wrap-up actions, and the work timer with its
-// cancel button.
+// Post call: notes, codes, Wrap Up (and its actions), the work timer.
 
 import { h, button, icon } from '../dom.js';
 import { t, duration } from '../i18n.js';

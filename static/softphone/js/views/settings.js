@@ -1,8 +1,5 @@
-// The Settings window, two tabs as in the guide: MiVoice (Tooltips, Edit
-// Number to Dial, Auto Save Notes, Logs, Call Subject) and Salesforce
-// (Outbound / Inbound / Internal Call Notes, Pop-Up at Ringing / Answered,
-// Pop-Up Order by drag and drop with a "Do not pop" section). Saved per
-// agent on the server (PUT /api/v1/settings).
+// The Settings window (MiVoice and Salesforce tabs, as in the guide),
+// saved per agent with PUT /api/v1/settings.
 
 import { h, button, icon, tips } from '../dom.js';
 import { t } from '../i18n.js';
