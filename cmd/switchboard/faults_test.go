@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,12 @@ func TestCallLogsSurviveSalesforceFaultsAndARedisRestart(t *testing.T) {
 	if err := a.Store.SetDeviceUser(ctx, "1001", alex.UserID); err != nil {
 		t.Fatal(err)
 	}
-	const calls = 200
+	// 200 calls in make test (with the race detector); set
+	// SWITCHBOARD_FAULT_CALLS=1000 for the full run.
+	calls := 200
+	if n, err := strconv.Atoi(os.Getenv("SWITCHBOARD_FAULT_CALLS")); err == nil && n > 0 {
+		calls = n
+	}
 	composite := "/services/data/v67.0/composite"
 	faults := map[int]fakeorg.Fault{
 		10:  {Kind: fakeorg.Unavailable503, Count: 3, PathPrefix: composite},
@@ -120,6 +126,7 @@ func TestCallLogsSurviveSalesforceFaultsAndARedisRestart(t *testing.T) {
 		90:  {Kind: fakeorg.LimitExceeded, Count: 1, PathPrefix: composite},
 		130: {Kind: fakeorg.LostAnswer, Count: 2, PathPrefix: composite},
 		150: {Kind: fakeorg.Unavailable503, Count: 5},
+		170: {Kind: fakeorg.LostAnswer, Count: 3, PathPrefix: composite, Method: "POST"},
 	}
 	ids := make([]string, 0, calls)
 	for c := 0; c < calls; c++ {
