@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/pbx"
 )
 
 func (s *Server) agentRoutes(eg *echo.Group) {
@@ -54,6 +55,23 @@ type meResponse struct {
 	Agent     adapter.Agent `json:"agent"`
 	CanLogOut bool          `json:"canLogOut"`
 	Codes     any           `json:"codes"`
+	// Capabilities says which commands the phone system can do
+	// (pbx.Capable); the softphone hides the others.
+	Capabilities map[pbx.Command]bool `json:"capabilities"`
+}
+
+// capabilities of sw: its own list when it has one, else every command.
+func capabilities(sw pbx.Switch) map[pbx.Command]bool {
+	if c, ok := sw.(pbx.Capable); ok {
+		return c.Capabilities()
+	}
+	all := map[pbx.Command]bool{}
+	for _, c := range []pbx.Command{pbx.CmdMakeCall, pbx.CmdAnswer, pbx.CmdClear, pbx.CmdHold, pbx.CmdRetrieve, pbx.CmdConsult,
+		pbx.CmdTransfer, pbx.CmdConference, pbx.CmdRedirect, pbx.CmdDTMF, pbx.CmdDND, pbx.CmdMakeBusy, pbx.CmdACDLogin,
+		pbx.CmdHotDeskLogin, pbx.CmdWorkTimer, pbx.CmdAccountCode, pbx.CmdClassification} {
+		all[c] = true
+	}
+	return all
 }
 
 func (s *Server) me(c *echo.Context) error {
@@ -62,7 +80,7 @@ func (s *Server) me(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, meResponse{Agent: ag, CanLogOut: ag.CanLogOut(), Codes: codes})
+	return c.JSON(http.StatusOK, meResponse{Agent: ag, CanLogOut: ag.CanLogOut(), Codes: codes, Capabilities: capabilities(s.cfg.Service.Switch)})
 }
 
 func (s *Server) state(c *echo.Context) error {

@@ -50,6 +50,7 @@ type Config struct {
 	OutboxLinger time.Duration
 
 	PBX      string
+	AMI      AMIConfig // SWITCHBOARD_PBX=asterisk (pbx.go)
 	LeaseTTL time.Duration
 	// SimExtensions is how many extra regular extensions (100000 up) the
 	// simulator has, for load tests (cmd/switchboard-load).
@@ -93,7 +94,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{name: "addr", usage: "listen address", str: &c.Addr, def: ":8080"},
 		{name: "public-url", usage: "public base URL of this deployment (https in production; used in the call center definition and OAuth redirect); default http://localhost<addr>", str: &c.PublicURL},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel, def: "info"},
@@ -125,7 +126,7 @@ func (c *Config) settings() []setting {
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing (renewed every second, all devices in one Redis round trip); an instance that dies is replaced after it, one that stops cleanly within a second", dur: &c.LeaseTTL, def: "5s"},
 		{name: "outbox-linger", usage: "how long new call logs gather before they are sent to Salesforce together (one request per up to 200); 0 sends each at once", dur: &c.OutboxLinger, def: "2s"},
 		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
-		{name: "pbx", usage: "phone system driver: sim (the embedded simulator)", str: &c.PBX, def: "sim"},
+		{name: "pbx", usage: "phone system driver: sim (the embedded simulator) or asterisk (Asterisk over AMI; see the ami-* settings)", str: &c.PBX, def: "sim"},
 		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
 		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},
 		{name: "flow-jwt-cert", usage: "Flow API: PEM certificate (or public key) the Named Credential signs with (use _FILE)", str: &c.FlowJWTCert, secret: true},
@@ -136,7 +137,7 @@ func (c *Config) settings() []setting {
 		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
 		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
-	}
+	}, c.amiSettings()...)
 }
 
 // Dialing returns the call center's dialing options.
@@ -227,9 +228,10 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 
 func (c *Config) validate() error {
 	var problems []string
-	if c.PBX != "sim" {
-		problems = append(problems, fmt.Sprintf("SWITCHBOARD_PBX: %q is not a known driver (use sim)", c.PBX))
+	if c.PBX != "sim" && c.PBX != "asterisk" {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_PBX: %q is not a known driver (use sim or asterisk)", c.PBX))
 	}
+	problems = append(problems, c.validateAMI()...)
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		problems = append(problems, "SWITCHBOARD_LOG_FORMAT: use json or console")
 	}

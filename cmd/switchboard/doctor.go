@@ -200,8 +200,10 @@ func checkPBX(ctx context.Context, cfg Config) check {
 			c.ok, c.warn, c.detail = true, true, "SWITCHBOARD_PBX=sim: the embedded simulator, no real phones ring"
 			c.fix = "set SWITCHBOARD_PBX to your phone system's driver"
 		}
+	case "asterisk":
+		return checkAsterisk(ctx, cfg)
 	default:
-		c.detail, c.fix = fmt.Sprintf("SWITCHBOARD_PBX=%q is not a known driver", cfg.PBX), "use sim"
+		c.detail, c.fix = fmt.Sprintf("SWITCHBOARD_PBX=%q is not a known driver", cfg.PBX), "use sim or asterisk"
 	}
 	return c
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-cti/switchboard/adapter/httpapi"
 	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/asterisk"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
 	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
 	"github.com/switchboard-cti/switchboard/static"
@@ -72,9 +73,11 @@ type Main struct {
 
 	// Sim and Org are made by Start unless set before (several instances
 	// of one test share them); demoKey signs the demo org's JWT assertions.
-	Sim     *sim.Sim
-	Org     *fakeorg.Org
-	demoKey *rsa.PrivateKey
+	Sim *sim.Sim
+	// Asterisk is the driver when SWITCHBOARD_PBX=asterisk (set by Start).
+	Asterisk *asterisk.Driver
+	Org      *fakeorg.Org
+	demoKey  *rsa.PrivateKey
 
 	// Set by Start.
 	URL     string
@@ -176,21 +179,30 @@ func (m *Main) Start(ctx context.Context) error {
 	m.Store = redisstore.New(m.rdb, cfg.RedisPrefix, now)
 
 	// The switch (a test may hand in one shared by several instances).
-	if m.Sim == nil {
-		sw, err := sim.New(simConfig(cfg), m.Clock)
-		if err != nil {
-			return fmt.Errorf("pbx simulator: %w", err)
-		}
-		m.Sim = sw
-	}
-	sw := m.Sim
+	var sw pbx.Switch
 	mounts := map[string]http.Handler{}
-	switch {
-	case cfg.Demo:
-		mounts["/sim/v1/"] = sw.Handler()
-	case cfg.SimAPIToken != "":
-		mounts["/sim/v1/"] = requireBearer(cfg.SimAPIToken, "SWITCHBOARD_SIM_API_TOKEN", sw.Handler())
-		m.Log.Warn().Msg("simulator control API served at /sim/v1 (SWITCHBOARD_SIM_API_TOKEN is set): anyone with the token can place and end calls")
+	if cfg.PBX == "asterisk" {
+		d, err := m.asteriskDriver(ctx)
+		if err != nil {
+			return fmt.Errorf("pbx asterisk: %w", err)
+		}
+		m.Asterisk, sw = d, d
+	} else {
+		if m.Sim == nil {
+			s, err := sim.New(simConfig(cfg), m.Clock)
+			if err != nil {
+				return fmt.Errorf("pbx simulator: %w", err)
+			}
+			m.Sim = s
+		}
+		sw = m.Sim
+		switch {
+		case cfg.Demo:
+			mounts["/sim/v1/"] = m.Sim.Handler()
+		case cfg.SimAPIToken != "":
+			mounts["/sim/v1/"] = requireBearer(cfg.SimAPIToken, "SWITCHBOARD_SIM_API_TOKEN", m.Sim.Handler())
+			m.Log.Warn().Msg("simulator control API served at /sim/v1 (SWITCHBOARD_SIM_API_TOKEN is set): anyone with the token can place and end calls")
+		}
 	}
 
 	// Salesforce.

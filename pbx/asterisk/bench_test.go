@@ -55,3 +55,26 @@ func BenchmarkMap(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(msgs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkFloorScan is the floor for BenchmarkParse in the same run: only
+// finding the message boundaries of the same bytes (no fields, no strings).
+func BenchmarkFloorScan(b *testing.B) {
+	_, body := recording(&testing.T{}, "ast22.10-queue-answer-hold-unhold.ami")
+	n := bytes.Count(body, []byte("\r\n\r\n"))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		rest, k := body, 0
+		for {
+			i := bytes.Index(rest, []byte("\r\n\r\n"))
+			if i < 0 {
+				break
+			}
+			k++
+			rest = rest[i+4:]
+		}
+		if k != n {
+			b.Fatal(k)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}

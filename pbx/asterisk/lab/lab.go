@@ -140,7 +140,11 @@ func (l *Lab) render() {
 			t.Fatal(err)
 		}
 	}
+	// Asterisk 22 keeps modules under usr/lib/<triplet>/, 16 under usr/lib/.
 	mods, _ := filepath.Glob(filepath.Join(l.root, "usr/lib/*/asterisk/modules/chan_pjsip.so"))
+	if len(mods) == 0 {
+		mods, _ = filepath.Glob(filepath.Join(l.root, "usr/lib/asterisk/modules/chan_pjsip.so"))
+	}
 	if len(mods) == 0 {
 		t.Fatalf("lab: no chan_pjsip.so under %s", l.root)
 	}

@@ -123,24 +123,31 @@ function transferOrConference(c, mode) {
   startTarget(c, mode);
 }
 
+// can says whether the phone system offers a command (/api/v1/me's
+// capabilities; every command when the server does not say).
+function can(cmd) {
+  const caps = state.me && state.me.capabilities;
+  return !caps || caps[cmd] !== false;
+}
+
 function actions(c) {
   const b = [];
   const held = consultedFrom(c);
   const s = c.state;
   if (s === 'alerting') {
-    b.push(button('call.answer', () => callAction(c, 'answer'), { icon: 'phone', cls: 'btn go' }));
-    b.push(button('call.redirect', () => (state.ui.target && state.ui.target.mode === 'redirect')
+    if (can('answer')) b.push(button('call.answer', () => callAction(c, 'answer'), { icon: 'phone', cls: 'btn go' }));
+    if (can('redirect')) b.push(button('call.redirect', () => (state.ui.target && state.ui.target.mode === 'redirect')
       ? dial(state.ui.query)
       : startTarget(c, 'redirect'), { icon: 'redirect', pressed: state.ui.target && state.ui.target.mode === 'redirect' }));
   } else if (s === 'connected') {
     b.push(button('call.clear', () => leave(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
     if (held) b.push(button('call.retrieve', () => callAction(held, 'retrieve'), { icon: 'play' }));
-    else b.push(button('call.hold', () => callAction(c, 'hold'), { icon: 'hold' }));
+    else if (can('hold')) b.push(button('call.hold', () => callAction(c, 'hold'), { icon: 'hold' }));
     const tg = state.ui.target;
-    b.push(button('call.transfer', () => transferOrConference(c, 'transfer'), { icon: 'transfer', pressed: !!(tg && tg.mode === 'transfer') }));
-    b.push(button('call.conference', () => transferOrConference(c, 'conference'), { icon: 'conference', pressed: !!(tg && tg.mode === 'conference') }));
+    if (can('consult') && can('transfer')) b.push(button('call.transfer', () => transferOrConference(c, 'transfer'), { icon: 'transfer', pressed: !!(tg && tg.mode === 'transfer') }));
+    if (can('consult') && can('conference')) b.push(button('call.conference', () => transferOrConference(c, 'conference'), { icon: 'conference', pressed: !!(tg && tg.mode === 'conference') }));
   } else if (s === 'held' || s === 'consultation_held') {
-    b.push(button('call.retrieve', () => callAction(c, 'retrieve'), { icon: 'play', cls: 'btn go' }));
+    if (can('retrieve')) b.push(button('call.retrieve', () => callAction(c, 'retrieve'), { icon: 'play', cls: 'btn go' }));
     b.push(button('call.clear', () => leave(c, 'clear'), { icon: 'hangup', cls: 'btn stop' }));
   }
   return h('div', { class: 'actions', role: 'toolbar', 'aria-label': t('call.actions') }, b);

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/asterisk"
+	"github.com/switchboard-cti/switchboard/pbx/sim"
+)
+
+// AMIConfig is the Asterisk driver's part of Config (SWITCHBOARD_PBX=asterisk).
+type AMIConfig struct {
+	Addr         string // host:port of the Asterisk Manager Interface
+	User         string
+	Secret       string
+	Auth         string // md5 or plain
+	TLS          string // off or on
+	Extensions   string // ext[=endpoint][/acd],...
+	Context      string
+	HoldContext  string
+	DigitsVar    string
+	Queues       string
+	Agents       string
+	AnswerNotify string
+	Reasons      string // code:label,...
+}
+
+func (c *Config) amiSettings() []setting {
+	a := &c.AMI
+	return []setting{
+		{name: "ami-addr", usage: "Asterisk: host:port of the Manager Interface (manager.conf; 5038, or 5039 with TLS)", str: &a.Addr},
+		{name: "ami-user", usage: "Asterisk: the manager.conf user section", str: &a.User},
+		{name: "ami-secret", usage: "Asterisk: that user's secret (use _FILE)", str: &a.Secret, secret: true},
+		{name: "ami-auth", usage: "Asterisk: login with md5 (challenge; the secret never crosses the wire) or plain", str: &a.Auth, def: "md5"},
+		{name: "ami-tls", usage: "Asterisk: on to speak TLS to the Manager Interface (manager.conf tlsenable), verified against the system's roots; off", str: &a.TLS, def: "off"},
+		{name: "ami-extensions", usage: "Asterisk: the extensions agents use, comma-separated ext[=pjsip-endpoint][/acd] (endpoint defaults to the extension; /acd for agents who log in to queues)", str: &a.Extensions},
+		{name: "ami-context", usage: "Asterisk: the dialplan context that dials extensions and outside numbers (used by make call, redirect, transfer)", str: &a.Context, def: "internal"},
+		{name: "ami-hold-context", usage: "Asterisk: the dialplan context with extensions sb-hold and sb-wait that Hold and Retrieve use; empty: hold on the phone", str: &a.HoldContext},
+		{name: "ami-digits-var", usage: "Asterisk: the channel variable your IVR stores the caller's digits in (becomes the call's collected digits)", str: &a.DigitsVar},
+		{name: "ami-queues", usage: "Asterisk: queues an ACD log-in adds the agent to (QueueAdd), comma-separated; empty: no ACD log-in", str: &a.Queues},
+		{name: "ami-agents", usage: "Asterisk: agent ids ACD log-in accepts, comma-separated; empty: any id of 1-20 letters and digits", str: &a.Agents},
+		{name: "ami-answer-notify", usage: "Asterisk: the NOTIFY Event your phones answer on (PJSIPNotify, e.g. talk); empty: agents answer on the phone", str: &a.AnswerNotify},
+		{name: "ami-reasons", usage: "Asterisk: Make Busy reason codes, comma-separated code:label (sent as the queue PausedReason)", str: &a.Reasons},
+	}
+}
+
+// validateAMI lists what is wrong with the Asterisk settings.
+func (c *Config) validateAMI() []string {
+	if c.PBX != "asterisk" {
+		return nil
+	}
+	var p []string
+	a := c.AMI
+	if _, _, err := net.SplitHostPort(a.Addr); err != nil {
+		p = append(p, "SWITCHBOARD_AMI_ADDR: host:port of the Asterisk Manager Interface (e.g. 127.0.0.1:5038)")
+	}
+	if a.User == "" || a.Secret == "" {
+		p = append(p, "SWITCHBOARD_AMI_USER and SWITCHBOARD_AMI_SECRET (or _FILE): a manager.conf user and its secret")
+	}
+	if a.Auth != "md5" && a.Auth != "plain" {
+		p = append(p, "SWITCHBOARD_AMI_AUTH: use md5 or plain")
+	}
+	if a.TLS != "on" && a.TLS != "off" {
+		p = append(p, "SWITCHBOARD_AMI_TLS: use on or off")
+	}
+	if _, err := parseExtensions(a.Extensions); err != nil {
+		p = append(p, "SWITCHBOARD_AMI_EXTENSIONS: "+err.Error())
+	}
+	if _, err := parseCodes(a.Reasons); err != nil {
+		p = append(p, "SWITCHBOARD_AMI_REASONS: "+err.Error())
+	}
+	return p
+}
+
+func parseExtensions(s string) ([]asterisk.Extension, error) {
+	var out []asterisk.Extension
+	for _, part := range splitList(s) {
+		e := asterisk.Extension{Kind: pbx.KindRegular}
+		if rest, ok := strings.CutSuffix(part, "/acd"); ok {
+			part, e.Kind = rest, pbx.KindACD
+		}
+		e.Number, e.Endpoint, _ = strings.Cut(part, "=")
+		if e.Number == "" || strings.ContainsAny(e.Number+e.Endpoint, " /=") {
+			return nil, fmt.Errorf("%q is not ext[=endpoint][/acd]", part)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("list the extensions agents use, e.g. 1001,1002,2001=agent-desk-1/acd")
+	}
+	return out, nil
+}
+
+func parseCodes(s string) ([]pbx.Code, error) {
+	var out []pbx.Code
+	for _, part := range splitList(s) {
+		code, label, _ := strings.Cut(part, ":")
+		if code == "" {
+			return nil, fmt.Errorf("%q is not code:label", part)
+		}
+		if label == "" {
+			label = code
+		}
+		out = append(out, pbx.Code{Code: code, Label: label})
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// asteriskDriver makes the Asterisk driver from the configuration and
+// keeps its AMI link up until ctx ends.
+func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
+	a := m.Config.AMI
+	exts, err := parseExtensions(a.Extensions)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_AMI_EXTENSIONS: %w", err)
+	}
+	reasons, err := parseCodes(a.Reasons)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_AMI_REASONS: %w", err)
+	}
+	cc := asterisk.ClientConfig{Addr: a.Addr, Username: a.User, Secret: a.Secret, MD5: a.Auth == "md5"}
+	if a.TLS == "on" {
+		host, _, _ := net.SplitHostPort(a.Addr)
+		cc.TLS = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+	d, err := asterisk.New(asterisk.Config{
+		AMI: cc, Extensions: exts, Context: a.Context, HoldContext: a.HoldContext, DigitsVar: a.DigitsVar,
+		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons,
+		Log: m.Log.With().Str("pbx", "asterisk").Logger(), Now: m.Clock.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.goRun(func() { _ = d.Run(ctx) })
+	m.Log.Info().Str("ami_addr", a.Addr).Int("extensions", len(exts)).Msg("phone system: Asterisk (AMI)")
+	return d, nil
+}
+
+// checkAsterisk logs in to the AMI once and runs the resync's first
+// action, for `switchboard doctor`.
+func checkAsterisk(ctx context.Context, cfg Config) check {
+	c := check{name: "PBX link"}
+	m := &Main{Config: cfg, Log: zerolog.Nop(), Clock: sim.RealClock()}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := m.asteriskDriver(ctx)
+	if err != nil {
+		c.detail, c.fix = err.Error(), "fix the SWITCHBOARD_AMI_* settings"
+		return c
+	}
+	defer func() { cancel(); m.wg.Wait() }()
+	select {
+	case <-d.Resynced():
+		_, ver := d.Link()
+		c.ok, c.detail = true, fmt.Sprintf("Asterisk AMI %s at %s, logged in as %s", ver, cfg.AMI.Addr, cfg.AMI.User)
+	case <-ctx.Done():
+		c.detail = fmt.Sprintf("no AMI login at %s within 10s", cfg.AMI.Addr)
+		c.fix = "check manager.conf (enabled, bindaddr, port, the user's secret, permit= and read/write = all) and that this host can reach it"
+	}
+	return c
+}
