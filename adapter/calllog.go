@@ -33,7 +33,33 @@ func (s *Service) buildTask(rec CallRecord, ownerID string) salesforce.Task {
 		CallDurationInSeconds: int(rec.Duration() / time.Second),
 		CallObject:            truncate(rec.ID, 255),
 		CallDisposition:       truncate(rec.Log.Disposition, 255),
+		Names:                 matchNames(rec),
 	}
+}
+
+// matchNames names the records the call log links to, so a record the
+// Task rules unlink stays named in the Description (salesforce.Task.Conform).
+func matchNames(rec CallRecord) map[string]string {
+	var out map[string]string
+	for _, m := range rec.Matches {
+		if (m.ID == rec.Log.WhoID || m.ID == rec.Log.WhatID) && m.Name != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[m.ID] = m.Type + " " + m.Name
+		}
+	}
+	if p := rec.Pop; p != nil {
+		for _, m := range p.Matches {
+			if (m.ID == rec.Log.WhoID || m.ID == rec.Log.WhatID) && m.Name != "" {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[m.ID] = m.Type + " " + m.Name
+			}
+		}
+	}
+	return out
 }
 
 // describe is the Task Description: the agent's notes, the quick notes, and
@@ -87,175 +113,6 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n])
-}
-
-// enqueue hands a Task write to the durable outbox. When the store is down
-// the job is kept in memory and retried, so no call log is lost.
-func (s *Service) enqueue(ctx context.Context, job TaskJob) {
-	if err := s.Store.EnqueueTask(ctx, job); err != nil {
-		s.Log.Warn().Err(err).Str("call", job.CallID).Msg("outbox unavailable; keeping call log in memory")
-		s.mu.Lock()
-		s.pending = append(s.pending, job)
-		s.mu.Unlock()
-	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// OutboxInterval is how often the outbox is polled for retries and for jobs
-// abandoned by a stopped instance.
-var OutboxInterval = time.Second
-
-// runOutbox writes queued Tasks to Salesforce until ctx ends.
-func (s *Service) runOutbox(ctx context.Context) {
-	tick := time.NewTicker(OutboxInterval)
-	defer tick.Stop()
-	for {
-		s.FlushOutbox(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-tick.C:
-		}
-	}
-}
-
-// FlushOutbox writes every Task write that is due, once.
-func (s *Service) FlushOutbox(ctx context.Context) {
-	s.mu.Lock()
-	held := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	for i, job := range held {
-		if err := s.Store.EnqueueTask(ctx, job); err != nil {
-			s.mu.Lock()
-			s.pending = append(s.pending, held[i:]...)
-			s.mu.Unlock()
-			break
-		}
-	}
-	for ctx.Err() == nil {
-		jobs, err := s.Store.NextTasks(ctx, s.Instance, 20, time.Minute)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.Log.Warn().Err(err).Msg("outbox not readable")
-			}
-			return
-		}
-		if len(jobs) == 0 {
-			return
-		}
-		for _, job := range jobs {
-			if ctx.Err() != nil {
-				break // not started: left in the outbox for the next writer
-			}
-			// A write under way finishes even when ctx ends (shutdown):
-			// cutting it could leave a Task created with its answer lost.
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskWriteTimeout)
-			s.writeTask(wctx, job)
-			cancel()
-		}
-	}
-}
-
-// taskWriteTimeout bounds one Task write (its lookups and retries).
-const taskWriteTimeout = 30 * time.Second
-
-// writeTask performs one outbox job. Jobs of one call log share a key: the
-// first creates the Task, later ones update it, and an older version never
-// overwrites a newer one (a retried first write after the final one).
-func (s *Service) writeTask(ctx context.Context, job TaskJob) {
-	// One writer per call log at a time (across instances), so a later
-	// version cannot create a second Task while the first is in flight.
-	lock, owner := "taskwrite:"+job.Key, s.Instance+":"+job.ID
-	if ok, err := s.Store.Claim(ctx, lock, owner, 30*time.Second); err != nil || !ok {
-		// Not a Salesforce failure: another writer holds the call log, or
-		// the store is down (logged where that is noticed).
-		s.Log.Debug().Err(err).Str("call", job.CallID).Msg("call log busy; retried later")
-		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
-			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
-		}
-		return
-	}
-	defer s.Store.Release(context.WithoutCancel(ctx), lock, owner)
-	id, version := job.TaskID, int64(0)
-	if b, ok, err := s.Store.Cache(ctx, "task:"+job.Key); err == nil && ok {
-		id, version = parseTaskMark(string(b))
-	}
-	if version > job.Created.UnixNano() {
-		_ = s.Store.FinishTask(ctx, job) // superseded
-		return
-	}
-	job.Task.AsUsername = job.AsUsername
-	if id == "" && job.Attempts > 0 && job.Task.OwnerID != "" {
-		// An earlier create may have landed with its answer lost (dropped
-		// connection, timeout): look before creating again.
-		if found, err := s.CRM.FindCallTask(ctx, job.Task.CallObject, job.Task.OwnerID); err == nil {
-			id = found
-		}
-	}
-	var err error
-	if id == "" {
-		id, err = s.CRM.CreateTask(ctx, job.Task)
-	} else {
-		err = s.CRM.UpdateTask(ctx, id, updatable(job.Task))
-	}
-	if err != nil {
-		job.Attempts++
-		if errors.Is(err, salesforce.ErrInvalid) || job.Attempts >= 20 {
-			// Salesforce will never take it as it is: keep it out of the
-			// way but visible to operators.
-			s.Log.Error().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log rejected by Salesforce; dropped from outbox")
-			_ = s.Store.FinishTask(ctx, job)
-			return
-		}
-		s.Log.Warn().Err(err).Str("call", job.CallID).Int("attempts", job.Attempts).Str("reason", writeFailReason(err)).Msg("call log write to Salesforce failed; will retry")
-		if rerr := s.Store.RetryTask(ctx, job); rerr != nil {
-			s.Log.Warn().Err(rerr).Str("call", job.CallID).Msg("outbox retry not stored")
-		}
-		s.observe(job, err)
-		return
-	}
-	_ = s.Store.SetCache(ctx, "task:"+job.Key, []byte(fmt.Sprintf("%s|%d", id, job.Created.UnixNano())), 7*24*time.Hour)
-	if err := s.Store.FinishTask(ctx, job); err != nil {
-		s.Log.Warn().Err(err).Str("call", job.CallID).Msg("outbox job not finished")
-	}
-	_ = s.Store.SetCallTask(ctx, job.Extension, job.CallID, id)
-	_ = s.Bus.Publish(ctx, job.Extension, AgentEvent{Type: EventTask, CallID: job.CallID, TaskID: id})
-	s.observe(job, nil)
-}
-
-// ObserveOutbox sets a function called after every attempt to write a call
-// log (err nil on success): for metrics, and for tests to wait on.
-func (s *Service) ObserveOutbox(f func(job TaskJob, err error)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.outboxObserver = f
-}
-
-func (s *Service) observe(job TaskJob, err error) {
-	s.mu.Lock()
-	f := s.outboxObserver
-	s.mu.Unlock()
-	if f != nil {
-		f(job, err)
-	}
-}
-
-func parseTaskMark(s string) (string, int64) {
-	id, v, _ := strings.Cut(s, "|")
-	var n int64
-	_, _ = fmt.Sscan(v, &n)
-	return id, n
-}
-
-// updatable drops the create-only fields from a Task update.
-func updatable(t salesforce.Task) salesforce.Task {
-	t.TaskSubtype = ""
-	return t
 }
 
 // LogInput is what the agent writes about a call.

@@ -21,15 +21,18 @@ type CRM interface {
 	ScreenPop(ctx context.Context, r salesforce.PopRequest) (salesforce.PopResult, error)
 	// FindByPhone finds the Contacts, Accounts and Leads with a number.
 	FindByPhone(ctx context.Context, number string) ([]salesforce.Match, error)
-	// CreateTask writes a call log; UpdateTask changes one.
-	CreateTask(ctx context.Context, t salesforce.Task) (string, error)
-	UpdateTask(ctx context.Context, id string, t salesforce.Task) error
+	// CreateTasks writes call logs and UpdateTasks changes them, through
+	// sObject Collections: one result per Task, in order (one refused
+	// record never fails the others); the error is for a request that
+	// failed as a whole.
+	CreateTasks(ctx context.Context, ts []salesforce.Task) ([]salesforce.SaveResult, error)
+	UpdateTasks(ctx context.Context, ids []string, ts []salesforce.Task) ([]salesforce.SaveResult, error)
+	// FindCallTasks finds the Tasks already written for calls, by
+	// CallObject and OwnerId (15-character form).
+	FindCallTasks(ctx context.Context, callObjects []string) (map[salesforce.CallTaskKey]string, error)
 	// UserByExtension finds the Salesforce user whose Extension field names
 	// a phone (ErrNotFound when none).
 	UserByExtension(ctx context.Context, ext string) (salesforce.User, error)
-	// FindCallTask finds the Task of a call leg already written (by
-	// CallObject and OwnerId); ErrNotFound when none.
-	FindCallTask(ctx context.Context, callObject, ownerID string) (string, error)
 	// SearchContacts serves the softphone's search bar.
 	SearchContacts(ctx context.Context, term string, limit int) ([]salesforce.Match, error)
 	// Ping reports whether Salesforce is usable.
@@ -61,6 +64,8 @@ type Service struct {
 	// DefaultPopOrder is the admin's Pop-Up Order, for agents who did not
 	// choose their own.
 	DefaultPopOrder []salesforce.PopRule
+	// Outbox tunes call log delivery (OutboxConfig's defaults when zero).
+	Outbox OutboxConfig
 	// Numbers reads and dials phone numbers (default region, dialing
 	// options).
 	Numbers Numbers
@@ -77,6 +82,7 @@ type Service struct {
 	crmAt          time.Time       // last Salesforce readiness check
 	outboxObserver func(TaskJob, error)
 	crmErr         error
+	outboxStats    outboxStats
 
 	lk      lookups
 	devices deviceLocks
@@ -360,9 +366,14 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	}
 	uid := s.deviceUser(ctx, ext)
 	settings := DefaultSettings()
+	var agent Agent
+	signedIn := false // the agent has used the softphone: post-call work is theirs
 	if uid != "" {
 		if st, err := s.Store.Settings(ctx, uid); err == nil {
 			settings = st
+		}
+		if ag, err := s.Store.Agent(ctx, uid); err == nil {
+			agent, signedIn = ag, true
 		}
 	}
 	var logIt, ended bool
@@ -403,7 +414,9 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 				rec.Log.Disposition = "No answer"
 			}
 		}
-		rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && uid != ""
+		// Post-call (notes, wrap-up) for an agent who uses the softphone;
+		// the call of one who never signed in is logged at once.
+		rec.PostCall = logIt && !settings.AutoSaveNotes && rec.wasAnswered() && signedIn
 		if logIt && rec.Log.Subject == "" {
 			rec.Log.Subject = settings.CallSubject
 		}
@@ -420,11 +433,13 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
 			Task: s.buildTask(rec, uid), TaskID: rec.TaskID, Created: now,
 		}
-		if uid != "" {
-			if ag, err := s.Store.Agent(ctx, uid); err == nil {
-				job.AsUsername = ag.Username
-			}
+		if rec.PostCall {
+			// Written at wrap-up; the server writes it after the grace
+			// period if nobody wraps up (README, "Call logs").
+			job.Grace = true
+			job.NotBefore = s.Now().Add(s.Outbox.withDefaults().WrapUpGrace)
 		}
+		job.AsUsername = agent.Username
 		s.enqueue(ctx, job)
 	}
 	if uid != "" && !rec.Redirected && !rec.Consult {

@@ -52,15 +52,7 @@ type Store interface {
 	// Release gives a lease up if owner holds it.
 	Release(ctx context.Context, name, owner string) error
 
-	// EnqueueTask adds a Task write to the durable outbox.
-	EnqueueTask(ctx context.Context, job TaskJob) error
-	// NextTasks hands out up to n jobs to consumer: new ones, and ones
-	// another consumer took more than stale ago without finishing.
-	NextTasks(ctx context.Context, consumer string, n int, stale time.Duration) ([]TaskJob, error)
-	// FinishTask removes a job from the outbox for good.
-	FinishTask(ctx context.Context, job TaskJob) error
-	// RetryTask puts a job back for a later attempt (Attempts incremented).
-	RetryTask(ctx context.Context, job TaskJob) error
+	Outbox
 
 	// Settings returns an agent's settings (DefaultSettings when unset).
 	Settings(ctx context.Context, userID string) (Settings, error)
@@ -116,6 +108,91 @@ type PendingLogin struct {
 	Base string `json:"base,omitempty"`
 }
 
+// Outbox is the durable queue of Task writes (a Redis stream with a
+// consumer group in adapter/redisstore). A job is handed to one consumer at
+// a time; one that a stopped consumer took is handed out again after it has
+// been idle for stale. Every method returns ErrUnavailable (wrapped) when
+// the store cannot be reached.
+type Outbox interface {
+	// EnqueueTask adds a Task write to the durable outbox, due now (or at
+	// job.NotBefore when that is later).
+	EnqueueTask(ctx context.Context, job TaskJob) error
+	// NextTasks hands out up to n jobs to consumer: due ones, and ones
+	// another consumer took more than stale ago without finishing (those
+	// have Reclaimed set: an attempt may have been sent).
+	NextTasks(ctx context.Context, consumer string, n int, stale time.Duration) ([]TaskJob, error)
+	// FinishTask removes a job from the outbox for good.
+	FinishTask(ctx context.Context, job TaskJob) error
+	// RetryTask puts a job back for a later attempt, due at job.NotBefore.
+	RetryTask(ctx context.Context, job TaskJob) error
+	// BeginTasks takes the write lock of each job's call log for owner
+	// (for ttl) and returns, in order, whether it got it and the last
+	// Task written for that call log.
+	BeginTasks(ctx context.Context, owner string, jobs []TaskJob, ttl time.Duration) ([]TaskMark, error)
+	// EndTasks settles jobs taken with BeginTasks in one step: each is
+	// finished (with the Task written, when Mark is set), put back for
+	// later, or moved to the dead-letter list; its lock is released.
+	EndTasks(ctx context.Context, owner string, ends []TaskEnd) error
+	// SetCallTasks records the Task ids of several call logs, as
+	// SetCallTask does.
+	SetCallTasks(ctx context.Context, marks []CallTask) error
+
+	// DeadLetters returns up to limit dead letters, oldest first, and how
+	// many there are.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, int, error)
+	// ReplayDeadLetter puts a dead letter's job back in the outbox (due
+	// now, attempts and repairs reset). ErrNotFound.
+	ReplayDeadLetter(ctx context.Context, id string) (TaskJob, error)
+	// DeleteDeadLetter discards a dead letter. ErrNotFound.
+	DeleteDeadLetter(ctx context.Context, id string) error
+}
+
+// TaskMark is what BeginTasks says about one job's call log.
+type TaskMark struct {
+	// Locked: the caller holds the call log's write lock now.
+	Locked bool
+	// TaskID is the Task last written for the call log ("" when none),
+	// Version the Created time (UnixNano) of the job that wrote it.
+	TaskID  string
+	Version int64
+}
+
+// TaskEndKind is how EndTasks settles a job.
+type TaskEndKind int
+
+// How a job ends.
+const (
+	// TaskDone: written (Mark.TaskID set) or superseded; removed.
+	TaskDone TaskEndKind = iota + 1
+	// TaskRetry: put back, due at Job.NotBefore.
+	TaskRetry
+	// TaskDead: moved to the dead-letter list with Reason and Code.
+	TaskDead
+)
+
+// TaskEnd settles one job.
+type TaskEnd struct {
+	Kind TaskEndKind
+	Job  TaskJob
+	// Mark is the Task written, for TaskDone after a write.
+	Mark *TaskMark
+	// Reason and Code say why Salesforce refused it (TaskDead).
+	Reason, Code string
+}
+
+// CallTask is the Task id of one call log, for SetCallTasks.
+type CallTask struct{ Extension, CallID, TaskID string }
+
+// DeadLetter is a call log Salesforce refused even after one repair: the
+// whole job (Task included) and why. It stays until replayed or deleted.
+type DeadLetter struct {
+	ID     string    `json:"id"`
+	Job    TaskJob   `json:"job"`
+	Reason string    `json:"reason"`
+	Code   string    `json:"code"`
+	At     time.Time `json:"at"`
+}
+
 // TaskJob is one Salesforce Task write waiting in the outbox.
 type TaskJob struct {
 	// ID is the outbox's own id (set by the store).
@@ -130,9 +207,28 @@ type TaskJob struct {
 	TaskID string `json:"taskId,omitempty"`
 	// AsUsername is the agent's Salesforce username, for orgs where Tasks
 	// are written as the agent (salesforce.Task.AsUsername is not stored).
-	AsUsername string    `json:"asUsername,omitempty"`
-	Attempts   int       `json:"attempts"`
-	Created    time.Time `json:"created"`
+	AsUsername string `json:"asUsername,omitempty"`
+	// Attempts counts the attempts so far (a lost one, by a consumer that
+	// stopped, included); there is no cap: a job waits until Salesforce
+	// takes it or refuses it for good (then it is a dead letter).
+	Attempts int       `json:"attempts"`
+	Created  time.Time `json:"created"`
+	// NotBefore is when the job is due (retries, grace-period writes).
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Uncertain: an earlier create may have reached Salesforce with its
+	// answer lost (timeout, dropped connection, crash): look for the Task
+	// before creating one.
+	Uncertain bool `json:"uncertain,omitempty"`
+	// Repaired: the Task was repaired once after Salesforce refused it;
+	// a second refusal makes it a dead letter.
+	Repaired bool `json:"repaired,omitempty"`
+	// Grace: the server-side write of a call left in post-call: the Task
+	// is built from the call record as it is when the job runs.
+	Grace bool `json:"grace,omitempty"`
+	// LastError is the last failure, for the operator.
+	LastError string `json:"lastError,omitempty"`
+	// Reclaimed is set by NextTasks on a job another consumer had taken.
+	Reclaimed bool `json:"-"`
 }
 
 // Bus carries agent events between instances: the instance that handles a

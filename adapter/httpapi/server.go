@@ -42,6 +42,13 @@ type Config struct {
 	FrameAncestors string
 	// Mounts are extra handlers by path prefix (e.g. "/sim/v1/").
 	Mounts map[string]http.Handler
+	// AdminToken turns the admin API (/admin/v1/, deadletters.go) on;
+	// DeadLetters serves it.
+	AdminToken  string
+	DeadLetters *adapter.DeadLetters
+	// ReadyDetail, when set, adds facts to /readyz (e.g. whether Redis
+	// persists).
+	ReadyDetail func(ctx context.Context) map[string]string
 	// Registry collects metrics (served at /metrics when set).
 	Registry *prometheus.Registry
 	Now      func() time.Time
@@ -98,6 +105,7 @@ func New(cfg Config) *Server {
 	// Agent routes are authenticated one by one (a group middleware would
 	// turn "wrong method" into "not found").
 	s.agentRoutes(e.Group("/api/v1"))
+	s.adminRoutes(e.Group("/admin/v1"))
 	e.GET("/api/v1/ws", s.websocket)
 
 	s.staticRoutes()
@@ -183,7 +191,13 @@ func (s *Server) ready(c *echo.Context) error {
 			"failing": dep,
 		})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]string{"status": "ready"}
+	if s.cfg.ReadyDetail != nil {
+		for k, v := range s.cfg.ReadyDetail(ctx) {
+			out[k] = v
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) callCenter(c *echo.Context) error {

@@ -30,6 +30,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	now    func() time.Time
+	ob     *outboxState
 }
 
 var (
@@ -43,7 +44,7 @@ func New(rdb redis.UniversalClient, prefix string, now func() time.Time) *Store 
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: prefix + SchemaVersion + ":", now: now}
+	return &Store{rdb: rdb, prefix: prefix + SchemaVersion + ":", now: now, ob: &outboxState{}}
 }
 
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
@@ -388,4 +389,35 @@ func (s *Store) Cache(ctx context.Context, key string) ([]byte, bool, error) {
 // SetCache implements adapter.Store.
 func (s *Store) SetCache(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	return wrap("cache set", s.rdb.Set(ctx, s.key("cache", key), val, ttl).Err())
+}
+
+// Persistence says how the Redis in use keeps data across a restart:
+// "aof", "rdb", "aof+rdb" or "none" (from CONFIG GET appendonly and save);
+// when CONFIG is not allowed (some managed services), "aof" or "unknown"
+// from INFO persistence. The outbox and sessions live in Redis, so "none"
+// means a Redis restart loses queued call logs.
+func (s *Store) Persistence(ctx context.Context) (string, error) {
+	aof, err1 := s.rdb.ConfigGet(ctx, "appendonly").Result()
+	save, err2 := s.rdb.ConfigGet(ctx, "save").Result()
+	if err1 == nil && err2 == nil && len(aof) > 0 {
+		a := aof["appendonly"] == "yes"
+		r := strings.TrimSpace(save["save"]) != ""
+		switch {
+		case a && r:
+			return "aof+rdb", nil
+		case a:
+			return "aof", nil
+		case r:
+			return "rdb", nil
+		}
+		return "none", nil
+	}
+	info, err := s.rdb.Info(ctx, "persistence").Result()
+	if err != nil {
+		return "unknown", wrap("persistence", err)
+	}
+	if strings.Contains(info, "aof_enabled:1") {
+		return "aof", nil
+	}
+	return "unknown", nil
 }

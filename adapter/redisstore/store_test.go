@@ -145,13 +145,13 @@ func TestOutboxHandsEachJobOutOnceAndRetriesLater(t *testing.T) {
 		if again, _ := s.NextTasks(ctx, "i2", 10, time.Minute); len(again) != 0 {
 			t.Fatalf("a job taken by i1 was handed to i2 too: %v", again)
 		}
-		if err := s.RetryTask(ctx, adapter.TaskJob{ID: got[0].ID, Key: got[0].Key, Attempts: 1, Created: job.Created}); err != nil {
+		if err := s.RetryTask(ctx, adapter.TaskJob{ID: got[0].ID, Key: got[0].Key, Attempts: 1, Created: job.Created, NotBefore: now.Now().Add(time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 		if early, _ := s.NextTasks(ctx, "i1", 10, time.Minute); len(early) != 0 {
 			t.Fatalf("a retried job came back before its backoff: %v", early)
 		}
-		now.Add(RetryBackoff(1) + time.Millisecond)
+		now.Add(time.Second + time.Millisecond)
 		due, err := s.NextTasks(ctx, "i1", 10, time.Minute)
 		if err != nil || len(due) != 1 || due[0].Attempts != 1 {
 			t.Fatalf("after backoff NextTasks = %v, %v; want the job with 1 attempt", due, err)

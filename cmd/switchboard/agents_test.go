@@ -86,6 +86,7 @@ func TestAnAgentOnInstanceBSeesCallsHandledOnInstanceA(t *testing.T) {
 	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/clear", token, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("clear through A with the same token: %d", st)
 	}
+	b.wrapUp(t, token, sock, id)
 	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
 	if n := len(a.Org.Records("Task")); n != 1 {
 		t.Fatalf("%d Tasks for one call handled by two instances, want 1", n)
@@ -120,6 +121,7 @@ func TestWhenAnInstanceStopsAnotherTakesOverWithoutLosingTheCall(t *testing.T) {
 	if st := b.do(t, "POST", "/api/v1/calls/"+id+"/clear", token, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("clear on B: %d", st)
 	}
+	b.wrapUp(t, token, onB, id)
 	onB.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
 	if n := len(b.Org.Records("Task")); n != 1 {
 		t.Fatalf("%d Tasks, want 1", n)
@@ -206,6 +208,12 @@ func TestACallThatRangBeforeTheSoftphoneLoadedIsShownAndLoggedAnyway(t *testing.
 	if err := a.Sim.Clear(ctx, "1001", id); err != nil {
 		t.Fatal(err)
 	}
+	// Nobody wraps up: the server writes the log after the grace period.
+	waitBus("post-call", func(ev adapter.AgentEvent) bool {
+		return ev.Type == adapter.EventCallEnded && ev.CallID == id || ev.Type == adapter.EventCallEnded && ev.Call != nil && ev.Call.ID == id
+	})
+	a.clock.Advance(11 * time.Minute)
+	a.Service.Wake()
 	waitBus("task", func(ev adapter.AgentEvent) bool { return ev.Type == adapter.EventTask && ev.CallID == id })
 	if n := len(a.Org.Records("Task")); n != 1 {
 		t.Fatalf("%d Tasks, want 1", n)
@@ -435,6 +443,10 @@ func TestASupervisedTransferLogsTheCallOncePerAgentAndNotTheConsultation(t *test
 	})
 	a.clock.Advance(20 * time.Second)
 	a.do(t, "POST", "/api/v1/calls/"+id+"/clear", blair, nil, nil)
+	a.wrapUp(t, blair, onBlair, id)
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", alex, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("Alex's wrap-up: %d", st)
+	}
 	onBlair.waitFor("Blair's Task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
 	onAlex.waitFor("Alex's Task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
 
@@ -574,6 +586,7 @@ func TestAnOutgoingCallIsLoggedFromTheMomentTheFarEndAnswers(t *testing.T) {
 	})
 	a.clock.Advance(20 * time.Second)
 	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", alex, nil, nil)
+	a.wrapUp(t, alex, sock, made.ID)
 	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
 	tasks := a.Org.Records("Task")
 	if len(tasks) != 1 {
@@ -611,6 +624,7 @@ func TestClickToDialOnASharedNumberLogsTheClickedRecord(t *testing.T) {
 	a.clock.Advance(3 * time.Second)
 	a.clock.Advance(10 * time.Second)
 	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", alex, nil, nil)
+	a.wrapUp(t, alex, sock, made.ID)
 	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
 	tasks := a.Org.Records("Task")
 	if len(tasks) != 1 || tasks[0]["WhoId"] != riley {

@@ -46,6 +46,9 @@ type Config struct {
 
 	FrameAncestors string
 
+	AdminToken   string
+	OutboxLinger time.Duration
+
 	PBX      string
 	AMI      AMIConfig // SWITCHBOARD_PBX=asterisk (pbx.go)
 	LeaseTTL time.Duration
@@ -121,6 +124,8 @@ func (c *Config) settings() []setting {
 		{name: "token-ttl", usage: "lifetime of one session token (refreshed by the softphone)", dur: &c.TokenTTL, def: "15m"},
 		{name: "frame-ancestors", usage: "who may frame the softphone (CSP frame-ancestors); default Salesforce's domains, none in demo mode", str: &c.FrameAncestors},
 		{name: "lease-ttl", usage: "how long an instance owns a device's events without renewing (renewed every second, all devices in one Redis round trip); an instance that dies is replaced after it, one that stops cleanly within a second", dur: &c.LeaseTTL, def: "5s"},
+		{name: "outbox-linger", usage: "how long new call logs gather before they are sent to Salesforce together (one request per up to 200); 0 sends each at once", dur: &c.OutboxLinger, def: "2s"},
+		{name: "admin-token", usage: "bearer token of the admin API (/admin/v1/: dead-letter call logs); empty turns the admin API off", str: &c.AdminToken, secret: true},
 		{name: "pbx", usage: "phone system driver: sim (the embedded simulator) or asterisk (Asterisk over AMI; see the ami-* settings)", str: &c.PBX, def: "sim"},
 		{name: "flow-jwt-issuer", usage: "Flow API: the iss claim of the JWTs the Salesforce Named Credential mints", str: &c.FlowJWTIssuer},
 		{name: "flow-jwt-audience", usage: "Flow API: the aud claim those JWTs must carry; default the public URL", str: &c.FlowJWTAudience},

@@ -237,10 +237,13 @@ func TestAFailedTaskWriteIsLoggedWithAReasonAndNoPhoneNumber(t *testing.T) {
 	sock := a.connect(t, token)
 	attempts := make(chan error, 10)
 	a.Service.ObserveOutbox(func(_ adapter.TaskJob, err error) { attempts <- err })
-	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503, PathPrefix: "/services/data/v67.0/sobjects"})
+	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503, PathPrefix: "/services/data/v67.0/composite"})
 	id := a.place(t, "+14155550123", "1001")
 	sock.waitFor("ringing", ringing(id))
 	a.answerAndClear(t, token, sock, id, 10*time.Second)
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", token, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("wrap-up: %d", st)
+	}
 	select {
 	case err := <-attempts:
 		if err == nil {

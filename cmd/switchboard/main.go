@@ -220,6 +220,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc := adapter.NewService(pbx.Switch(sw), sf.client, m.Store, m.Store, instance, m.Log)
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
+	svc.Outbox.Linger = cfg.OutboxLinger
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
@@ -234,7 +235,12 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
+	persistence := func(ctx context.Context) map[string]string {
+		p, _ := m.Store.Persistence(ctx)
+		return map[string]string{"redis_persistence": p}
+	}
 	srv := httpapi.New(httpapi.Config{
+		AdminToken: cfg.AdminToken, DeadLetters: &adapter.DeadLetters{Store: m.Store, Wake: svc.Wake}, ReadyDetail: persistence,
 		Service: svc, Auth: auth, Log: m.Log, Static: static.FS, PublicURL: cfg.PublicURL,
 		CallCenter: func(u string) []byte { return callCenterXMLFor(u, cfg.Dialing()) }, Demo: cfg.Demo, FrameAncestors: frameAncestors(cfg), Mounts: mounts, Registry: reg, Now: now, KeepAlive: m.keepAlive,
 		Tokens: &httpapi.TokenIssuer{Keys: keys, TTL: cfg.TokenTTL, Issuer: "switchboard", Audience: "switchboard-softphone", Now: now},
@@ -244,7 +250,18 @@ func (m *Main) Start(ctx context.Context) error {
 		func() float64 { return float64(srv.Hub().Count()) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_outbox_jobs", Help: "Call log writes waiting for Salesforce."},
 		func() float64 { n, _ := m.Store.OutboxLen(context.Background()); return float64(n) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_dead_letters", Help: "Call logs Salesforce refused for good, waiting in the dead-letter list (admin API)."},
+		func() float64 { n, _ := m.Store.DeadLetterCount(context.Background()); return float64(n) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_call_logs_dead_lettered_total", Help: "Call logs moved to the dead-letter list by this instance."},
+		func() float64 { return float64(svc.OutboxCounts().DeadLettered) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_call_logs_written_total", Help: "Tasks created or updated by this instance."},
+		func() float64 { return float64(svc.OutboxCounts().Written) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_call_logs_retried_total", Help: "Task write attempts that failed and were put back by this instance."},
+		func() float64 { return float64(svc.OutboxCounts().Retried) }))
 
+	if p, err := m.Store.Persistence(ctx); err == nil && p == "none" && !cfg.Demo {
+		m.Log.Warn().Str("redis", redactURL(cfg.RedisURL)).Msg("Redis has no persistence (no AOF, no RDB): a Redis restart loses queued call logs and sessions; set appendonly yes")
+	}
 	redisUp := true
 	if err := svc.ClaimDevices(ctx); err != nil {
 		redisUp = false

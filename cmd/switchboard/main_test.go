@@ -145,10 +145,11 @@ func startApp(t *testing.T, env map[string]string) *app {
 func startAppWith(t *testing.T, env map[string]string, prepare func(*Main)) *app {
 	t.Helper()
 	base := map[string]string{
-		"SWITCHBOARD_ADDR":         "127.0.0.1:0",
-		"SWITCHBOARD_REDIS_URL":    testRedisURL(t),
-		"SWITCHBOARD_REDIS_PREFIX": fmt.Sprintf("%s%s:%d:", testPrefix, t.Name(), time.Now().UnixNano()),
-		"SWITCHBOARD_LOG_LEVEL":    "warn",
+		"SWITCHBOARD_ADDR":          "127.0.0.1:0",
+		"SWITCHBOARD_REDIS_URL":     testRedisURL(t),
+		"SWITCHBOARD_REDIS_PREFIX":  fmt.Sprintf("%s%s:%d:", testPrefix, t.Name(), time.Now().UnixNano()),
+		"SWITCHBOARD_OUTBOX_LINGER": "0s", // tests wait on each call log
+		"SWITCHBOARD_LOG_LEVEL":     "warn",
 	}
 	for k, v := range env {
 		base[k] = v
@@ -372,6 +373,7 @@ func TestInboundCallIsPoppedAnsweredClearedAndLogged(t *testing.T) {
 			if st := a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/clear", token, nil, nil); st != http.StatusNoContent {
 				t.Fatalf("clear: status %d", st)
 			}
+			a.wrapUp(t, token, sock, placed.ID)
 			task := sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
 
 			tasks := a.Org.Records("Task")
@@ -543,5 +545,15 @@ func TestTheDemoOrgTasksCanBeReadWithCurlAsTheREADMESays(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil || resp.StatusCode != 200 || !q.Done {
 		t.Fatalf("SOQL query: %d %+v %v", resp.StatusCode, q, err)
+	}
+}
+
+// wrapUp waits for the call's post-call and saves it (Save & Exit): the
+// moment its call log is written.
+func (a *app) wrapUp(t *testing.T, token string, sock *agentSocket, id string) {
+	t.Helper()
+	sock.waitFor("post-call", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", token, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("wrap-up: status %d", st)
 	}
 }

@@ -163,6 +163,7 @@ func TestDialStringsAreParsedAndTheExtensionIsKeyedOnceTheFarEndAnswers(t *testi
 			}
 			a.clock.Advance(10 * time.Second)
 			a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", token, nil, nil)
+			a.wrapUp(t, token, sock, made.ID)
 			sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
 			tasks := a.Org.Records("Task")
 			if len(tasks) != 1 {
@@ -272,13 +273,15 @@ func TestARingingCallMatchesStoredNumbersByNumberNotSpelling(t *testing.T) {
 			if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": tc.from, "to": "1001", "dnis": tc.dnis}, &placed); st != http.StatusCreated {
 				t.Fatalf("place call: %d", st)
 			}
-			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" })
+			// The lookup runs after the call is first pushed: wait for its pop.
+			ring := sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "alerting" && c.Lookup != "pending" })
 			if ring.Pop == nil || ring.Pop.Rule != tc.wantRule {
 				t.Fatalf("pop %+v, want rule %s", ring.Pop, tc.wantRule)
 			}
 			a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/answer", token, nil, nil)
 			sock.waitCall(placed.ID, func(c rawCall) bool { return c.State == "connected" })
 			a.do(t, "POST", "/api/v1/calls/"+placed.ID+"/clear", token, nil, nil)
+			a.wrapUp(t, token, sock, placed.ID)
 			sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
 			tasks := a.Org.Records("Task")
 			if len(tasks) != 1 || tasks[0][tc.wantTaskRel] != id {
@@ -304,6 +307,7 @@ func TestClickToDialANumberWithAnExtensionKeepsTheRecordAndKeysTheExtension(t *t
 		t.Errorf("the far end heard %q, want 22", heard)
 	}
 	a.do(t, "POST", "/api/v1/calls/"+made.ID+"/clear", token, nil, nil)
+	a.wrapUp(t, token, sock, made.ID)
 	sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == made.ID })
 	if tasks := a.Org.Records("Task"); len(tasks) != 1 || tasks[0]["WhoId"] != lucy {
 		t.Errorf("Task %v, want WhoId %s (the record clicked)", tasks, lucy)

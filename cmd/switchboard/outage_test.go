@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,11 @@ func TestACallLogWaitsOutASalesforceOutage(t *testing.T) {
 	sock.waitFor("ringing", ringing(id)) // looked up before the outage
 	attempts := make(chan error, 10)
 	a.Service.ObserveOutbox(func(_ adapter.TaskJob, err error) { attempts <- err })
-	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503, PathPrefix: "/services/data/v67.0/sobjects"})
+	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503, PathPrefix: "/services/data/v67.0/composite"})
 	a.answerAndClear(t, token, sock, id, 30*time.Second)
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", token, `{"action":"save"}`, nil); st != http.StatusOK {
+		t.Fatalf("wrap-up: %d", st)
+	}
 
 	select {
 	case err := <-attempts:
@@ -77,6 +81,21 @@ func TestACallLogSurvivesARedisOutage(t *testing.T) {
 	if err := a.mini.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	// Nobody wraps up: the server writes the log after the grace period.
+	// (The socket is closed by the outage: watch the store.)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rec, err := a.Store.Call(context.Background(), "1001", id)
+		if err == nil && rec.PostCall {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call did not reach post-call after Redis came back: %+v %v", rec, err)
+		}
+		runtime.Gosched()
+	}
+	a.clock.Advance(11 * time.Minute)
+	a.Service.Wake()
 	select {
 	case err := <-written:
 		if err != nil {

@@ -1,6 +1,7 @@
 package fakeorg
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -32,6 +33,11 @@ const (
 	// LockRow answers 400 UNABLE_TO_LOCK_ROW, the transient error of a
 	// record locked by another transaction (REST API only).
 	LockRow
+	// RefuseRecords answers an sObject Collections request with every
+	// record refused with Fault.Code (as a validation rule of the org
+	// would, e.g. FIELD_CUSTOM_VALIDATION_EXCEPTION); other requests with
+	// 400 Fault.Code.
+	RefuseRecords
 )
 
 // String names k.
@@ -53,6 +59,8 @@ func (k FaultKind) String() string {
 		return "LostAnswer"
 	case LockRow:
 		return "LockRow"
+	case RefuseRecords:
+		return "RefuseRecords"
 	}
 	return "FaultKind(?)"
 }
@@ -71,6 +79,8 @@ type Fault struct {
 	PathPrefix string
 	// Method, when set, limits the fault to requests of that method.
 	Method string
+	// Code is the error code of RefuseRecords.
+	Code string
 }
 
 // Inject adds a fault. Faults apply in the order injected; the first one
@@ -164,6 +174,19 @@ func (o *Org) withFaults(next http.Handler) http.Handler {
 			panic(http.ErrAbortHandler)
 		case LockRow:
 			o.writeErrors(w, http.StatusBadRequest, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")
+		case RefuseRecords:
+			var body struct {
+				Records []json.RawMessage `json:"records"`
+			}
+			if !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/composite/sobjects") || json.NewDecoder(r.Body).Decode(&body) != nil {
+				o.writeErrors(w, http.StatusBadRequest, f.Code, "refused by a validation rule (injected)")
+				return
+			}
+			out := make([]map[string]any, len(body.Records))
+			for i := range out {
+				out[i] = map[string]any{"success": false, "errors": []collectionErr{{StatusCode: f.Code, Message: "refused by a validation rule (injected)", Fields: []string{}}}}
+			}
+			o.writeJSON(w, http.StatusOK, out)
 		default:
 			next.ServeHTTP(w, r)
 		}

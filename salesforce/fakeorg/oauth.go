@@ -36,6 +36,9 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 // token serves POST /services/oauth2/token: the JWT bearer grant and the
 // authorization-code grant with PKCE.
 func (o *Org) token(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	o.countKind("token")
+	o.mu.Unlock()
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "invalid request body")
 		return

@@ -98,6 +98,7 @@ type Org struct {
 	usage    int
 	usageDay string
 	requests int
+	byKind   map[string]int // requests by kind (RequestsByKind)
 	faults   []*Fault
 }
 
@@ -187,6 +188,7 @@ var versionRE = regexp.MustCompile(`^v[1-9][0-9]\.0$`)
 func (o *Org) rest(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.requests++
+	o.countKind(requestKind(r))
 	o.mu.Unlock()
 	version := r.PathValue("version")
 	if !versionRE.MatchString(version) || version[1:] > o.opt.APIVersion && len(version[1:]) == len(o.opt.APIVersion) {
@@ -440,4 +442,55 @@ func (o *Org) versions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, map[string]string{"label": "v" + s, "url": "/services/data/v" + s, "version": s})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// countKind counts one request of a kind; o.mu held.
+func (o *Org) countKind(kind string) {
+	if o.byKind == nil {
+		o.byKind = map[string]int{}
+	}
+	o.byKind[kind]++
+}
+
+var fromRE = regexp.MustCompile(`(?i)\bFROM\s+(\w+)`)
+
+// requestKind names a REST request for RequestsByKind: "query Task",
+// "search", "create Task", "update Task", "collections create",
+// "collections update", "limits", ...
+func requestKind(r *http.Request) string {
+	rest := strings.TrimSuffix(r.PathValue("rest"), "/")
+	parts := strings.Split(rest, "/")
+	switch {
+	case parts[0] == "query":
+		if m := fromRE.FindStringSubmatch(r.URL.Query().Get("q")); m != nil {
+			return "query " + m[1]
+		}
+		return "query"
+	case parts[0] == "sobjects" && len(parts) >= 2:
+		switch r.Method {
+		case http.MethodPost:
+			return "create " + parts[1]
+		case http.MethodPatch:
+			return "update " + parts[1]
+		}
+		return "get " + parts[1]
+	case rest == "composite/sobjects":
+		if r.Method == http.MethodPatch {
+			return "collections update"
+		}
+		return "collections create"
+	}
+	return parts[0]
+}
+
+// RequestsByKind returns the requests received so far by kind: REST API
+// requests (see requestKind) and "token" for OAuth token requests.
+func (o *Org) RequestsByKind() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]int, len(o.byKind))
+	for k, v := range o.byKind {
+		out[k] = v
+	}
+	return out
 }

@@ -147,12 +147,15 @@ export const USERS = {
 /**
  * newContext opens a browser context signed in to the demo org as user.
  * The softphone's offer of browser alerts is taken as already answered
- * unless askAlerts is set (it would sit in every screenshot).
+ * (notifications allowed) unless askAlerts is set (it would sit in every
+ * screenshot).
  */
 export async function newContext(browser, server, { user = USERS.regular, locale = 'en-US', askAlerts = false } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 900, height: 800 } });
   await signInToOrg(context, server, user);
-  if (!askAlerts) await context.addInitScript(() => { try { localStorage.setItem('switchboard.notifyAsked', '1'); } catch { /* blocked */ } });
+  // The frame's localStorage is blocked: the offer counts as answered when
+  // the browser's permission is (granted).
+  if (!askAlerts) await context.grantPermissions(['notifications'], { origin: server.softphone });
   return context;
 }
 

@@ -41,6 +41,11 @@ export function cleanNumber(value) {
  * name}), the new call's caller record.
  */
 export async function dial(raw, where = 'search', record = null) {
+  // Dialling supersedes a search still waiting: its start would clear
+  // this dial's message.
+  clearTimeout(searchTimer);
+  searchSeq++;
+  if (state.ui.searching) update((s) => { s.ui.searching = false; });
   const target = state.ui.target;
   const text = String(raw ?? '').trim();
   if (!text) {

@@ -6,8 +6,6 @@ export const state = {
   /** 'loading' | 'signin' | 'ready' | 'problem' (set-up problem: state.problem says what to fix) */
   phase: 'loading',
   problem: '',
-  /** the sign-in needs the popup (the redirect already failed once) */
-  signinPopup: false,
   me: null, // {agent, device, codes, config}
   device: null, // pbx.DeviceState
   calls: new Map(), // id -> CallView
