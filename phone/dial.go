@@ -60,11 +60,12 @@ func invalid(format string, args ...any) error {
 }
 
 // extMarkers start an extension when a digit follows them (longest first).
-var extMarkers = []string{"extension", "ext.", "ext", "ex.", "x.", "x", "#"}
+// "#" is not one: feature codes such as *21*number# use it.
+var extMarkers = []string{"extension", "ext.", "ext", "ex.", "x.", "x"}
 
 // splitExtension cuts s at the start of its extension: a pause (',', or
 // ';' and the phone-dialer letters p and w, which also mean pause/wait) or
-// an extension marker (x, ext., extension, #) followed by a digit. It
+// an extension marker (x, ext., extension) followed by a digit. It
 // returns the main part and the extension part (with its marker).
 func splitExtension(s string) (main, ext string) {
 	low := strings.ToLower(s)
@@ -77,16 +78,8 @@ func splitExtension(s string) (main, ext string) {
 			return s[:i], s[i:]
 		}
 		for _, m := range extMarkers {
-			if strings.HasPrefix(low[i:], m) && i > 0 && nextIsDigit(low, i+len(m)) && (m != "#" || i > 0) {
-				if m == "#" && !strings.ContainsAny(low[:i], "0123456789") {
-					continue
-				}
-				if m[0] == 'e' || m[0] == 'x' {
-					// a letter inside a vanity word is not a marker: "1-800-XEROX"
-					if i > 0 && isLetter(low[i-1]) {
-						continue
-					}
-				}
+			// a letter inside a vanity word is not a marker: "1-800-XEROX"
+			if strings.HasPrefix(low[i:], m) && i > 0 && nextIsDigit(low, i+len(m)) && !isLetter(low[i-1]) {
 				return s[:i], s[i:]
 			}
 		}
@@ -145,7 +138,7 @@ func parseExtension(ext string) (string, error) {
 		default:
 			skipped := false
 			for _, m := range extMarkers {
-				if m != "#" && strings.HasPrefix(low[i:], m) {
+				if strings.HasPrefix(low[i:], m) {
 					i += len(m)
 					skipped = true
 					break

@@ -54,6 +54,7 @@ func TestParseDial(t *testing.T) {
 		{"an internal extension stays internal", "1001", "US", Dial{Number: "1001", Internal: true}},
 		{"an extension with separators", "10-01", "US", Dial{Number: "1001", Internal: true}},
 		{"a feature code", "*72", "US", Dial{Number: "*72", Internal: true}},
+		{"a feature code with # and a number", "*21*4155550150#", "US", Dial{Number: "*21*4155550150#", Internal: true}},
 		{"a local number without area code", "555-0150", "US", Dial{Number: "5550150", Local: true}},
 		{"the US international access code", "011 44 20 7946 0958", "US", Dial{Number: "+442079460958"}},
 		{"a sip URI", "sip:+14155550150@pbx.example;user=phone", "US", Dial{Number: "+14155550150"}},

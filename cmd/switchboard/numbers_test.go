@@ -313,3 +313,31 @@ func TestClickToDialANumberWithAnExtensionKeepsTheRecordAndKeysTheExtension(t *t
 		t.Errorf("Task %v, want WhoId %s (the record clicked)", tasks, lucy)
 	}
 }
+
+func TestTransferTargetsAreReadByTheSameRule(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	id := a.place(t, "+14155550199", "1001")
+	sock.waitCall(id, func(c rawCall) bool { return c.State == "alerting" })
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/redirect", token, map[string]string{"number": "(415) 555-0123 x 9"}, &e); st != http.StatusBadRequest || !strings.Contains(e.Error.Message, "redirect to the main number") {
+		t.Errorf("redirect to a number with an extension: %d %+v, want a 400 saying to redirect to the main number", st, e)
+	}
+	a.do(t, "POST", "/api/v1/calls/"+id+"/answer", token, nil, nil)
+	sock.waitCall(id, func(c rawCall) bool { return c.State == "connected" })
+	var consult struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/consult", token, map[string]string{"number": "(415) 555\u20130123 x 9"}, &consult); st != http.StatusCreated {
+		t.Fatalf("consult: %d", st)
+	}
+	if c, _ := a.Sim.Call(consult.ID); len(c.Parties) < 2 || c.Parties[len(c.Parties)-1].Number != "+14155550123" {
+		t.Fatalf("consulted %+v, want +14155550123", c.Parties)
+	}
+	a.clock.Advance(3 * time.Second)
+	sock.waitCall(consult.ID, func(c rawCall) bool { return c.Answered != "" })
+	if heard, _ := a.Sim.DigitsHeard(consult.ID); heard != "9" {
+		t.Errorf("the consulted party heard %q, want 9", heard)
+	}
+}
