@@ -110,7 +110,9 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	if status == http.StatusMethodNotAllowed {
 		msg = "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path
 	}
-	if status >= 500 {
+	// A 501 says what this PBX or phone cannot do: the caller's answer,
+	// not a server fault, so it is neither logged as an error nor hidden.
+	if status >= 500 && status != http.StatusNotImplemented {
 		ev := s.cfg.Log.Error()
 		if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
 			ev = s.cfg.Log.Warn()
