@@ -10,7 +10,8 @@ import (
 func TestDependenciesPointInward(t *testing.T) {
 	forbidden := map[string][]string{
 		"./":           {"labstack/echo", "redis/go-redis", "coder/websocket", "/adapter/httpapi", "/adapter/redisstore", "/cmd/"},
-		"./httpapi":    {"redis/go-redis", "/adapter/redisstore", "/cmd/"},
+		"./httpapi":    {"redis/go-redis", "/adapter/redisstore", "/adapter/flowapi", "/cmd/"},
+		"./flowapi":    {"redis/go-redis", "/adapter/redisstore", "/adapter/httpapi", "/cmd/"},
 		"./redisstore": {"labstack/echo", "coder/websocket", "/adapter/httpapi", "/cmd/"},
 		"../pbx/...":   {"/adapter", "/salesforce", "/cmd/"},
 		"../phone":     {"/adapter", "/salesforce", "/switchboard/pbx", "/cmd/", "labstack/echo", "redis/go-redis"},

@@ -485,7 +485,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 			// it (OwnerId still credits the agent).
 			j.AsUsername = ""
 			return retry(j, 0)
-		case errors.Is(w.err, salesforce.ErrInvalid) && errors.As(w.err, &se):
+		case errors.Is(w.err, salesforce.ErrInvalid) && errors.As(w.err, &se) && !transient(se.ErrorCode):
 			return s.refused(j, w.task, *se, now, retry)
 		}
 		if w.id == "" && !errors.Is(w.err, salesforce.ErrLimitExceeded) && !errors.Is(w.err, salesforce.ErrUnauthorized) {

@@ -437,7 +437,7 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			// Written at wrap-up; the server writes it after the grace
 			// period if nobody wraps up (README, "Call logs").
 			job.Grace = true
-			job.NotBefore = s.Now().Add(s.Outbox.withDefaults().WrapUpGrace)
+			job.NotBefore = now.Add(s.Outbox.withDefaults().WrapUpGrace) // from the end of the call, not from when this ran
 		}
 		job.AsUsername = agent.Username
 		s.enqueue(ctx, job)

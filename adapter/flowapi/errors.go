@@ -1,10 +1,8 @@
 package flowapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -125,38 +123,10 @@ func (a *API) handleError(c *echo.Context, err error) {
 // maxBody bounds every request body.
 const maxBody = 16 << 10
 
-// decode reads a JSON body strictly: unknown fields, trailing data, wrong
-// types and oversize bodies are errors that say what to fix.
+// decode reads a JSON body strictly (adapter.DecodeJSON).
 func decode(c *echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return fmt.Errorf("body: send Content-Type application/json: %w", adapter.ErrInvalid)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &mbe):
-			return fmt.Errorf("body: at most %d bytes: %w", maxBody, adapter.ErrTooLarge)
-		case errors.Is(err, io.EOF):
-			return fmt.Errorf("body: a JSON object is required: %w", adapter.ErrInvalid)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return fmt.Errorf("body: malformed JSON (it ends too early): %w", adapter.ErrInvalid)
-		case errors.As(err, &se):
-			return fmt.Errorf("body: malformed JSON at byte %d: %w", se.Offset, adapter.ErrInvalid)
-		case errors.As(err, &te):
-			return fmt.Errorf("body: field %q must be %s: %w", te.Field, te.Type, adapter.ErrInvalid)
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return fmt.Errorf("body: %s (see %s/openapi.json): %w", strings.TrimPrefix(err.Error(), "json: "), Base, adapter.ErrInvalid)
-		default:
-			return fmt.Errorf("body: %v: %w", err, adapter.ErrInvalid)
-		}
-	}
-	if dec.More() {
-		return fmt.Errorf("body: one JSON object only: %w", adapter.ErrInvalid)
-	}
-	return nil
+	return adapter.DecodeJSON(c.Request().Body, maxBody, v, "see "+Base+"/openapi.json")
 }

@@ -23,6 +23,8 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": l.AMIAddr, "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
 		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002/acd", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
 		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
+		// The test clock does not run by itself: write each Task at once.
+		"SWITCHBOARD_OUTBOX_LINGER": "0s",
 	})
 	select {
 	case <-a.Asterisk.Resynced():
@@ -81,6 +83,7 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	if code := a.do(t, "POST", "/api/v1/calls/"+id+"/clear", token, nil, nil); code != http.StatusNoContent {
 		t.Fatalf("clear: status %d", code)
 	}
+	a.wrapUp(t, token, sock, id) // the Task is written once the agent saves the wrap-up
 	task := sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
 	if err := caller.Wait(t); err != nil {
 		t.Errorf("trunk call: %v", err)

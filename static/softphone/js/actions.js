@@ -10,11 +10,7 @@ import { resync } from './live.js';
 
 export const MAX_FAVORITES = 50;
 
-/**
- * run performs an API call, showing a failure next to `where` (invalidText,
- * when given, for a 400 invalid_input). Returns the response, or undefined
- * when it failed (what the agent typed is kept).
- */
+/** run performs an API call; a failure shows at `where`. Undefined on failure. */
 export async function run(where, method, path, body, invalidText) {
   unsay(where);
   try {
@@ -34,12 +30,7 @@ export function cleanNumber(value) {
   return /^\+?[0-9*#]+$/.test(v) ? v : null;
 }
 
-/**
- * dial places a call to number (or uses it as the transfer / conference /
- * redirect target when one is being chosen). where: the message slot;
- * record: the Salesforce record clicked to dial ({recordId, objectType,
- * name}), the new call's caller record.
- */
+/** dial calls number (or picks it as a transfer target); record: the one clicked to dial. */
 export async function dial(raw, where = 'search', record = null) {
   // Dialling supersedes a search still waiting: its start would clear
   // this dial's message.
@@ -53,8 +44,7 @@ export async function dial(raw, where = 'search', record = null) {
     say(where, t(key));
     return;
   }
-  // The server reads the number (extensions, pauses, vanity letters,
-  // Unicode punctuation) with the same rule as click-to-dial and Flows.
+  // The server parses the number (one rule for every path).
   const number = text;
   const invalid = t('number.invalid', { value: text });
   let r;
@@ -160,11 +150,7 @@ const hooks = { session: () => {} };
 /** onPhoneSession sets what reloads the agent after a phone log-in or log-out. */
 export function onPhoneSession(fn) { hooks.session = fn; }
 
-/**
- * phoneSession logs a hot-desk user or ACD agent in or out of the phone;
- * the agent's extension changes, so the softphone reloads the agent and
- * reconnects its live feed.
- */
+/** phoneSession: hot-desk / ACD log-in or out (the agent is reloaded). */
 export async function phoneSession(where, path, body) {
   if (await run(where, 'POST', path, body) !== undefined) hooks.session();
 }

@@ -6,13 +6,7 @@ import { t, has } from './i18n.js';
 // Properties the view owns when it passes them: morph() keeps them in step.
 const OWNED = ['value', 'checked', 'selected'];
 
-/**
- * h creates an element. Props: `class`, `on<event>` handlers (set as
- * properties, so morph() can move them), the owned properties value,
- * checked and selected, defaultValue (for a field the view does not own)
- * and attributes (null/false skipped). Children may be strings, nodes,
- * arrays or null.
- */
+/** h creates an element: props are class, on<event>, owned properties or attributes. */
 export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
@@ -112,12 +106,7 @@ export function icon(name, cls = '') {
 /** Whether buttons carry a tooltip (the Tooltips setting). */
 export const tips = { on: true };
 
-/**
- * button makes a <button type=button> whose accessible name is t(key) and
- * whose tooltip (when Tooltips is on) is t('tip.'+key) if the catalog has
- * one. opts: icon, text (visible label; the name stays t(key)), cls,
- * pressed, disabled, expanded, haspopup, focusKey, vars.
- */
+/** button: accessible name t(key), tooltip t('tip.'+key) when on. */
 export function button(key, onclick, opts = {}) {
   const name = t(key, opts.vars);
   const tip = tips.on ? (opts.tip ?? tipFor(key)) : null;
