@@ -601,8 +601,10 @@ func (r *loadRun) execute(ctx context.Context) (*Summary, error) {
 	defer stopRTT()
 	go r.sampleRTT(rctx)
 	sf0 := map[string]int64{}
+	tasks0 := 0
 	if r.org != nil {
 		sf0 = r.org.Counts()
+		tasks0 = len(r.org.Records("Task"))
 	}
 	var outboxMax atomic.Int64
 	var peak atomic.Uint64
@@ -689,7 +691,9 @@ func (r *loadRun) execute(ctx context.Context) (*Summary, error) {
 				sum.SFPer1000Calls[k] = round1(float64(n) * 1000 / float64(sum.CallsPlaced))
 			}
 		}
-		sum.TasksPerS = round1(float64(sum.SFRequests["task_create"]) / total.Seconds())
+		// Tasks the org holds now, however they were sent (one by one or
+		// in sObject Collections requests).
+		sum.TasksPerS = round1(float64(len(r.org.Records("Task"))-tasks0) / total.Seconds())
 	}
 	_, sum.OutboxEnd = sample()
 	sum.OutboxMax = outboxMax.Load()
