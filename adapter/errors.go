@@ -12,7 +12,7 @@ import "errors"
 
 // The error vocabulary of the adapter. Every error that leaves the package
 // wraps one of these (or a pbx / salesforce sentinel) with %w and context;
-// adapter/httpapi maps them to HTTP status codes in one table.
+// HTTPStatus (status.go) maps them to HTTP status codes in one table.
 var (
 	// ErrInvalid: the input is malformed; the message says what to fix.
 	ErrInvalid = errors.New("invalid input")

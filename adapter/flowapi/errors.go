@@ -9,8 +9,6 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/switchboard-cti/switchboard/adapter"
-	"github.com/switchboard-cti/switchboard/pbx"
-	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
 // The Flow API's own errors, besides the adapter's vocabulary.
@@ -33,45 +31,18 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 }
 
-// statusTable maps errors to HTTP, first match wins. Salesforce or switch
-// outages are 503 (the Flow may retry); everything the caller can fix is
-// a 4xx.
-var statusTable = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
-	{ErrScope, http.StatusForbidden, "insufficient_scope"},
-	{adapter.ErrInvalid, http.StatusBadRequest, "invalid_input"},
-	{pbx.ErrInvalid, http.StatusBadRequest, "invalid_input"},
-	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
-	{adapter.ErrUnauthorized, http.StatusUnauthorized, "invalid_token"},
-	{adapter.ErrForbidden, http.StatusForbidden, "forbidden"},
-	{adapter.ErrNotFound, http.StatusNotFound, "not_found"},
-	{pbx.ErrUnknownCall, http.StatusNotFound, "not_found"},
-	{pbx.ErrUnknownDevice, http.StatusNotFound, "not_found"},
-	{salesforce.ErrNotFound, http.StatusNotFound, "not_found"},
-	{adapter.ErrConflict, http.StatusConflict, "conflict"},
-	{pbx.ErrNotAllowed, http.StatusConflict, "not_allowed"},
-	{pbx.ErrBusy, http.StatusConflict, "busy"},
-	{pbx.ErrDND, http.StatusConflict, "do_not_disturb"},
-	{pbx.ErrNotLoggedIn, http.StatusConflict, "not_logged_in"},
-	{pbx.ErrLimit, http.StatusConflict, "limit_reached"},
-	{adapter.ErrLimit, http.StatusConflict, "limit_reached"},
-	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
-	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},
-	{salesforce.ErrInvalid, http.StatusBadGateway, "salesforce_rejected"},
-}
-
 func classify(err error) (int, string, string) {
-	for _, row := range statusTable {
-		if errors.Is(err, row.err) {
-			return row.status, row.code, err.Error()
+	switch {
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests, "rate_limited", err.Error()
+	case errors.Is(err, ErrScope):
+		return http.StatusForbidden, "insufficient_scope", err.Error()
+	}
+	if status, code, ok := adapter.HTTPStatus(err); ok {
+		if code == "unauthorized" {
+			code = "invalid_token" // RFC 6750's name, for the Named Credential
 		}
+		return status, code, err.Error()
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -107,7 +78,7 @@ func (a *API) handleError(c *echo.Context, err error) {
 	case status == http.StatusForbidden && code == "insufficient_scope":
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="switchboard-flow", error="insufficient_scope"`)
 	}
-	if status >= 500 {
+	if status >= 500 && status != http.StatusNotImplemented { // a 501 names what this PBX cannot do
 		ev := a.log.Error()
 		if status == http.StatusServiceUnavailable || status == http.StatusBadGateway {
 			ev = a.log.Warn()

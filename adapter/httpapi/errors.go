@@ -9,8 +9,6 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/switchboard-cti/switchboard/adapter"
-	"github.com/switchboard-cti/switchboard/pbx"
-	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
 // errorBody is the JSON error every endpoint answers:
@@ -20,44 +18,10 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// statusTable maps the error vocabulary of every layer to HTTP, first match
-// wins.
-var statusTable = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{adapter.ErrInvalid, http.StatusBadRequest, "invalid_input"},
-	{pbx.ErrInvalid, http.StatusBadRequest, "invalid_input"},
-	{adapter.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
-	{pbx.ErrAuth, http.StatusForbidden, "login_refused"},
-	{adapter.ErrForbidden, http.StatusForbidden, "forbidden"},
-	{adapter.ErrNotFound, http.StatusNotFound, "not_found"},
-	{pbx.ErrUnknownCall, http.StatusNotFound, "not_found"},
-	{pbx.ErrUnknownDevice, http.StatusNotFound, "not_found"},
-	{adapter.ErrLimit, http.StatusConflict, "limit_reached"},
-	{pbx.ErrLimit, http.StatusConflict, "limit_reached"},
-	{adapter.ErrConflict, http.StatusConflict, "conflict"},
-	{pbx.ErrNotAllowed, http.StatusConflict, "not_allowed"},
-	{pbx.ErrBusy, http.StatusConflict, "busy"},
-	{pbx.ErrDND, http.StatusConflict, "do_not_disturb"},
-	{pbx.ErrNotLoggedIn, http.StatusConflict, "not_logged_in"},
-	{adapter.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
-	{adapter.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{pbx.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{pbx.ErrNotSupported, http.StatusNotImplemented, "not_supported"},
-	{salesforce.ErrLimitExceeded, http.StatusServiceUnavailable, "salesforce_limit"},
-	{salesforce.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
-	{salesforce.ErrUnauthorized, http.StatusServiceUnavailable, "salesforce_auth"},
-	{salesforce.ErrInvalid, http.StatusBadGateway, "salesforce_rejected"},
-}
-
 // classify returns the status and code for err.
 func classify(err error) (int, string, string) {
-	for _, row := range statusTable {
-		if errors.Is(err, row.err) {
-			return row.status, row.code, err.Error()
-		}
+	if status, code, ok := adapter.HTTPStatus(err); ok {
+		return status, code, err.Error()
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
