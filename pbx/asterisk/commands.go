@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/switchboard-cti/switchboard/pbx"
 )
@@ -227,7 +228,22 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			return fmt.Errorf("asterisk: retrieve: the held channel never reached %s,sb-wait: %w", d.cfg.HoldContext, pbx.ErrUnavailable)
 		}
 	}
-	return d.action(ctx, "retrieve", NewAction("Bridge", "Channel1", ch.name, "Channel2", peer.name, "Tone", "no"))
+	// The channel may still be leaving its old bridge when it shows up in
+	// the hold context: Asterisk then refuses the Bridge with "not allowed
+	// in this state" (seen on 22.10). Try again shortly, a few times.
+	for attempt := 1; ; attempt++ {
+		err := d.action(ctx, "retrieve", NewAction("Bridge", "Channel1", ch.name, "Channel2", peer.name, "Tone", "no"))
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "not allowed in this state") {
+			return err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // Consult is not supported yet over AMI.
