@@ -175,8 +175,16 @@ func (s *Sim) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, func
 	if err != nil {
 		return nil, nil, err
 	}
-	sub := &subscriber{ch: make(chan pbx.Event, SubscriberBuffer)}
-	d.subs = append(d.subs, sub)
+	ch, cancel := s.addSubscriber(ctx, &d.subs, SubscriberBuffer)
+	return ch, cancel, nil
+}
+
+// addSubscriber adds a subscriber with a buffer of n events to *list and
+// returns its channel and cancel, which closes it and takes it off the list
+// (also when ctx ends). s.mu is held by the caller.
+func (s *Sim) addSubscriber(ctx context.Context, list *[]*subscriber, n int) (<-chan pbx.Event, func()) {
+	sub := &subscriber{ch: make(chan pbx.Event, n)}
+	*list = append(*list, sub)
 	cancel := func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -185,10 +193,10 @@ func (s *Sim) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, func
 		}
 		sub.closed = true
 		close(sub.ch)
-		d.subs = slices.DeleteFunc(d.subs, func(x *subscriber) bool { return x == sub })
+		*list = slices.DeleteFunc(*list, func(x *subscriber) bool { return x == sub })
 	}
 	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }, nil
+	return sub.ch, func() { stop(); cancel() }
 }
 
 // AllSubscriberBuffer is how many events a SubscribeAll subscriber may
@@ -206,20 +214,8 @@ func (s *Sim) SubscribeAll(ctx context.Context) (<-chan pbx.Event, func(), error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub := &subscriber{ch: make(chan pbx.Event, AllSubscriberBuffer)}
-	s.allSubs = append(s.allSubs, sub)
-	cancel := func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if sub.closed {
-			return
-		}
-		sub.closed = true
-		close(sub.ch)
-		s.allSubs = slices.DeleteFunc(s.allSubs, func(x *subscriber) bool { return x == sub })
-	}
-	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }, nil
+	ch, cancel := s.addSubscriber(ctx, &s.allSubs, AllSubscriberBuffer)
+	return ch, cancel, nil
 }
 
 // Codes returns the configured reason, account and classification codes.
