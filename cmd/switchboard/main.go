@@ -88,6 +88,10 @@ type Main struct {
 	// keepAlive, when set (tests), is how often sockets are pinged and
 	// their sessions checked.
 	keepAlive time.Duration
+	// outboxStale, when set (tests), is how long a stopped instance's
+	// outbox jobs stay idle before another instance takes them over
+	// (adapter.OutboxConfig.Stale).
+	outboxStale time.Duration
 
 	listener net.Listener
 	http     *http.Server
@@ -221,6 +225,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.Outbox.Linger = cfg.OutboxLinger
+	svc.Outbox.Stale = m.outboxStale
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
