@@ -474,8 +474,8 @@ func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
 	if st := a.do(t, "GET", "/healthz", "", nil, &health); st != 200 {
 		t.Errorf("healthz: %d", st)
 	}
-	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 {
-		t.Errorf("readyz: %d %v", st, ready)
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 || ready["redis_persistence"] == nil {
+		t.Errorf("readyz: %d %v, want 200 with redis_persistence", st, ready)
 	}
 	resp, err := a.http.Get(a.URL + "/callcenter-definition.xml")
 	if err != nil {
@@ -490,13 +490,21 @@ func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
 
 func TestReadinessNamesTheFailingDependency(t *testing.T) {
 	a := startApp(t, nil)
+	persistence, err := a.Store.Persistence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503})
 	var got struct {
-		Failing string
-		Error   struct{ Code, Message string }
+		Failing          string
+		RedisPersistence string `json:"redis_persistence"`
+		Error            struct{ Code, Message string }
 	}
 	if st := a.do(t, "GET", "/readyz", "", nil, &got); st != http.StatusServiceUnavailable || got.Failing != "salesforce" {
 		t.Fatalf("readyz with Salesforce down: %d %+v, want 503 naming salesforce", st, got)
+	}
+	if got.RedisPersistence != persistence {
+		t.Errorf("readyz with Salesforce down: redis_persistence %q, want %q (as the 200 answer says)", got.RedisPersistence, persistence)
 	}
 }
 
