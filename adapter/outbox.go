@@ -56,6 +56,11 @@ type OutboxConfig struct {
 	// Collections request (default 0: send at once). A full round
 	// (BatchSize x InFlight) never waits.
 	Linger time.Duration
+	// AsAgent writes each Task as its agent (SWITCHBOARD_SF_WRITE_AS=agent:
+	// the job's AsUsername), so a Collections request carries one agent's
+	// Tasks. Otherwise every Task is written as the integration user and
+	// one request carries any agents' Tasks.
+	AsAgent bool
 }
 
 func (c OutboxConfig) withDefaults() OutboxConfig {
@@ -288,7 +293,9 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 		if len(changes) > 0 {
 			s.Log.Debug().Str("call", j.CallID).Strs("changes", changes).Msg("call log changed to follow Salesforce's Task rules")
 		}
-		task.AsUsername = j.AsUsername
+		if cfg.AsAgent {
+			task.AsUsername = j.AsUsername
+		}
 		writes = append(writes, &write{job: j, id: id, task: task})
 	}
 	s.findLanded(ctx, writes)
@@ -480,7 +487,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 		j.LastError = clip(w.err.Error(), 300)
 		var se *salesforce.Error
 		switch {
-		case errors.Is(w.err, salesforce.ErrUnauthorized) && j.AsUsername != "":
+		case errors.Is(w.err, salesforce.ErrUnauthorized) && w.task.AsUsername != "":
 			// The agent's token is refused: the integration user writes
 			// it (OwnerId still credits the agent).
 			j.AsUsername = ""

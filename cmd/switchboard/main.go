@@ -221,6 +221,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.Outbox.Linger = cfg.OutboxLinger
+	svc.Outbox.AsAgent = cfg.SFWriteAs == "agent"
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
