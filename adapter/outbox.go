@@ -54,7 +54,8 @@ type OutboxConfig struct {
 	// Linger is how long the outbox gathers new call logs after the
 	// first one arrives before sending, so that several share one
 	// Collections request (default 0: send at once). A full round
-	// (BatchSize x InFlight) never waits.
+	// (BatchSize x InFlight) queued since the outbox last read never
+	// waits. Timed with Service.AfterFunc.
 	Linger time.Duration
 	// AsAgent writes each Task as its agent (SWITCHBOARD_SF_WRITE_AS=agent:
 	// the job's AsUsername), so a Collections request carries one agent's
@@ -139,10 +140,7 @@ func (s *Service) enqueue(ctx context.Context, job TaskJob) {
 		s.pending = append(s.pending, job)
 		s.mu.Unlock()
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.Wake()
 }
 
 // runOutbox writes queued Tasks to Salesforce until ctx ends.
@@ -157,13 +155,15 @@ func (s *Service) runOutbox(ctx context.Context) {
 			return
 		case <-s.wake:
 			if cfg.Linger > 0 {
-				// Let more call logs arrive, so they share a request.
-				t := time.NewTimer(cfg.Linger)
+				// Let more call logs arrive, so they share a request,
+				// unless a full round is queued already.
+				lingered := make(chan struct{})
+				s.AfterFunc(cfg.Linger, func() { close(lingered) })
 				select {
 				case <-ctx.Done():
-					t.Stop()
 					return
-				case <-t.C:
+				case <-lingered:
+				case <-s.full:
 				}
 			}
 		case <-tick.C:
@@ -174,6 +174,11 @@ func (s *Service) runOutbox(ctx context.Context) {
 // FlushOutbox writes every Task write that is due, until none is left.
 func (s *Service) FlushOutbox(ctx context.Context) {
 	cfg := s.Outbox.withDefaults()
+	s.queued.Store(0) // what is queued from here on makes the next round
+	select {
+	case <-s.full:
+	default:
+	}
 	s.mu.Lock()
 	held := s.pending
 	s.pending = nil
@@ -723,8 +728,17 @@ func checkDeadID(id string) error {
 	return nil
 }
 
-// Wake makes the outbox run now (after a replay).
+// Wake tells the outbox that a call log was queued (or replayed): it runs
+// after the Linger, or at once when a full round (BatchSize x InFlight)
+// has been queued since it last read.
 func (s *Service) Wake() {
+	cfg := s.Outbox.withDefaults()
+	if s.queued.Add(1) >= int64(cfg.BatchSize*cfg.InFlight) {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -15,6 +15,8 @@ import (
 
 	"github.com/switchboard-cti/switchboard/adapter"
 	"github.com/switchboard-cti/switchboard/adapter/redisstore"
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/sim"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -26,6 +28,8 @@ type recordingCRM struct {
 	mu       sync.Mutex
 	requests [][]string
 	n        int
+	// sent, when set, receives the number of Tasks of each request.
+	sent chan int
 }
 
 func (c *recordingCRM) CreateTasks(_ context.Context, ts []salesforce.Task) ([]salesforce.SaveResult, error) {
@@ -40,6 +44,9 @@ func (c *recordingCRM) CreateTasks(_ context.Context, ts []salesforce.Task) ([]s
 	}
 	sort.Strings(users)
 	c.requests = append(c.requests, users)
+	if c.sent != nil {
+		c.sent <- len(ts)
+	}
 	return res, nil
 }
 
@@ -68,14 +75,9 @@ func TestCallLogsOfManyAgentsShareACollectionsRequest(t *testing.T) {
 		{"as each agent: one request per agent", true, [][]string{{"a1@x"}, {"a2@x", "a2@x"}, {"a3@x"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mr := miniredis.RunT(t)
-			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-			t.Cleanup(func() { rdb.Close() })
-			now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-			st := redisstore.New(rdb, "outboxtest:", func() time.Time { return now })
 			crm := &recordingCRM{}
-			svc := adapter.NewService(nil, crm, st, st, "test", zerolog.Nop())
-			svc.Now = func() time.Time { return now }
+			svc, st := newOutboxService(t, crm, nil)
+			now := svc.Now()
 			svc.Outbox.AsAgent = tc.asAgent
 			ctx := context.Background()
 			for i, user := range []string{"a1@x", "a2@x", "a2@x", "a3@x"} {
@@ -93,5 +95,74 @@ func TestCallLogsOfManyAgentsShareACollectionsRequest(t *testing.T) {
 				t.Errorf("Collections requests by the AsUsername of their Tasks (-want +got)\n%s", diff)
 			}
 		})
+	}
+}
+
+// newOutboxService is a Service on miniredis with crm and sw (may be nil
+// when the Service is not run).
+func newOutboxService(t *testing.T, crm adapter.CRM, sw pbx.Switch) (*adapter.Service, *redisstore.Store) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	st := redisstore.New(rdb, "outboxtest:", func() time.Time { return now })
+	svc := adapter.NewService(sw, crm, st, st, "test", zerolog.Nop())
+	svc.Now = func() time.Time { return now }
+	return svc, st
+}
+
+// TestAFullRoundOfCallLogsDoesNotWaitForTheLinger: the linger gathers call
+// logs into shared requests, but once a full round (BatchSize x InFlight)
+// is queued they go at once.
+func TestAFullRoundOfCallLogsDoesNotWaitForTheLinger(t *testing.T) {
+	clock := sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	sw, err := sim.New(sim.DemoConfig(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := &recordingCRM{sent: make(chan int, 10)}
+	svc, st := newOutboxService(t, crm, sw)
+	svc.Outbox = adapter.OutboxConfig{BatchSize: 2, InFlight: 2, Linger: time.Hour, Interval: time.Hour}
+	lingering := make(chan struct{}, 10)
+	svc.AfterFunc = func(d time.Duration, f func()) {
+		if d == time.Hour {
+			lingering <- struct{}{} // the linger never ends by itself here
+			return
+		}
+		time.AfterFunc(d, f)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	queue := func(i int) {
+		id := fmt.Sprintf("call-%d", i)
+		job := adapter.TaskJob{Key: id + "/1001", UserID: "005000000000001AAA", Extension: "1001", CallID: id, Created: time.Now(),
+			Task: salesforce.Task{Subject: "Call: Inbound", OwnerID: "005000000000001AAA", CallType: "Inbound", CallObject: id}}
+		if err := st.EnqueueTask(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		svc.Wake()
+	}
+	// One call log: the outbox lingers (it may have sent this one at
+	// start, before the wake-up).
+	queue(0)
+	select {
+	case <-lingering:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the outbox never lingered")
+	}
+	// A full round more: sent without waiting for the linger's end.
+	for i := 1; i <= 4; i++ {
+		queue(i)
+	}
+	for got := 0; got < 5; {
+		select {
+		case n := <-crm.sent:
+			got += n
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of 5 call logs sent; the rest wait for the hour's linger", got)
+		}
 	}
 }
