@@ -80,6 +80,8 @@ type Service struct {
 	owned          map[string]bool // devices whose events this instance handles
 	wake           chan struct{}   // outbox worker wake-up
 	full           chan struct{}   // a full outbox round is queued: stop lingering
+	monitoring     chan struct{}   // closed once Run subscribed to the switch
+	monitorOnce    sync.Once       // closes monitoring once
 	queued         atomic.Int64    // call logs queued since the outbox last read
 	pending        []TaskJob       // Task writes the store could not take (Redis down)
 	crmAt          time.Time       // last Salesforce readiness check
@@ -106,6 +108,7 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		owned:             map[string]bool{},
 		wake:              make(chan struct{}, 1),
 		full:              make(chan struct{}, 1),
+		monitoring:        make(chan struct{}),
 	}
 }
 

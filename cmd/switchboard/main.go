@@ -284,11 +284,22 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Log.Warn().Msg("event bus not listening yet (Redis pub/sub); serving and retrying")
 		}
 	}
+	monitorDone := make(chan struct{})
 	m.goRun(func() {
+		defer close(monitorDone)
 		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
 			m.Log.Error().Err(err).Msg("switch monitor stopped")
 		}
 	})
+	// Subscribed to the switch before serving, so a call placed once
+	// Start returns is seen (the simulator does not replay what rang
+	// before).
+	select {
+	case <-svc.Monitoring():
+	case <-monitorDone:
+	case <-time.After(5 * time.Second):
+		m.Log.Warn().Msg("switch not monitored yet; serving anyway")
+	}
 	// Requests and sockets outlive ctx: Close stops accepting, tells the
 	// sockets to reconnect elsewhere and lets requests in flight finish.
 	reqCtx, stopRequests := context.WithCancel(context.WithoutCancel(ctx))
