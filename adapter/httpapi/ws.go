@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,12 +22,12 @@ import (
 type Hub struct {
 	log   zerolog.Logger
 	mu    sync.RWMutex
-	conns map[string]map[*socket]struct{}
+	conns map[string][]*socket // by extension: an agent's tabs (usually one)
 }
 
 // NewHub returns an empty hub.
 func NewHub(log zerolog.Logger) *Hub {
-	return &Hub{log: log, conns: map[string]map[*socket]struct{}{}}
+	return &Hub{log: log, conns: map[string][]*socket{}}
 }
 
 // sendQueue is how many events a socket may lag behind (while a write to
@@ -196,22 +197,20 @@ func (sk *socket) keepAlive() {
 func (h *Hub) add(sk *socket) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	m := h.conns[sk.ext]
-	if m == nil {
-		m = map[*socket]struct{}{}
-		h.conns[sk.ext] = m
-	}
-	m[sk] = struct{}{}
+	h.conns[sk.ext] = append(h.conns[sk.ext], sk)
 }
 
 func (h *Hub) remove(sk *socket) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m := h.conns[sk.ext]; m != nil {
-		delete(m, sk)
-		if len(m) == 0 {
-			delete(h.conns, sk.ext)
-		}
+	m := h.conns[sk.ext]
+	i := slices.Index(m, sk)
+	switch {
+	case i < 0:
+	case len(m) == 1:
+		delete(h.conns, sk.ext)
+	default:
+		h.conns[sk.ext] = slices.Delete(m, i, i+1)
 	}
 }
 
@@ -244,7 +243,7 @@ func (h *Hub) Deliver(ext string, ev adapter.AgentEvent) {
 	if err != nil {
 		return
 	}
-	for sk := range m {
+	for _, sk := range m {
 		sk.push(b, ev.Seq)
 	}
 }
@@ -266,7 +265,10 @@ func (s *Server) websocket(c *echo.Context) error {
 		return nil // Accept wrote the HTTP error
 	}
 	conn.SetReadLimit(16 << 10)
-	ctx := context.WithoutCancel(c.Request().Context())
+	// Not the request's context: the socket outlives the request, and a
+	// context kept by coder/websocket's reader would keep net/http's
+	// connection state alive.
+	ctx := context.Background()
 	out := frameWriter{conn: lw.conn}
 
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -13,12 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cti/switchboard/adapter"
-	"github.com/switchboard-cti/switchboard/pbx"
 )
-
-func deviceEvent(seq uint64) adapter.AgentEvent {
-	return adapter.AgentEvent{Type: adapter.EventDevice, Seq: seq, Device: &pbx.DeviceState{Device: pbx.Device{Extension: "201"}}}
-}
 
 func seqOf(tb testing.TB, msg string) uint64 {
 	tb.Helper()

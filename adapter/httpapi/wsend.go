@@ -72,7 +72,7 @@ func (h *Hub) each(f func(*socket)) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, m := range h.conns {
-		for sk := range m {
+		for _, sk := range m {
 			f(sk)
 		}
 	}

@@ -78,6 +78,11 @@ func (fakeSwitch) Snapshot(_ context.Context, ext string) (pbx.Snapshot, error) 
 	return pbx.Snapshot{State: pbx.DeviceState{Device: pbx.Device{Extension: ext, Kind: pbx.KindRegular}}}, nil
 }
 
+// deviceEvent is a device push with seq.
+func deviceEvent(seq uint64) adapter.AgentEvent {
+	return adapter.AgentEvent{Type: adapter.EventDevice, Seq: seq, Device: &pbx.DeviceState{Device: pbx.Device{Extension: "201"}}}
+}
+
 // socketEnv is a Server with agents ready to connect.
 type socketEnv struct {
 	srv   *Server
