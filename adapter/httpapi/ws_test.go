@@ -122,11 +122,11 @@ func socketGoroutines() (int, string) {
 }
 
 // socketGoroutinesSettle waits (up to 10 s) until want goroutines run
-// socket code, and returns how many do.
+// socket code, all of them readers, and returns how many do.
 func socketGoroutinesSettle(want int) (int, string) {
 	deadline := time.Now().Add(10 * time.Second)
 	n, stacks := socketGoroutines()
-	for n != want && time.Now().Before(deadline) {
+	for (n != want || strings.Count(stacks, "httpapi.(*Server).readLoop(") != want) && time.Now().Before(deadline) {
 		runtime.Gosched()
 		n, stacks = socketGoroutines()
 	}
