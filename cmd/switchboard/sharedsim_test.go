@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -200,4 +201,43 @@ func TestSimURLSettings(t *testing.T) {
 			t.Errorf("%v: %v, want %q", tc.env, err, tc.want)
 		}
 	}
+}
+
+// startSimProcess runs `switchboard sim -listen 127.0.0.1:0` as its own
+// process (the test binary as the program) with the token testSimToken and
+// extensions extra devices, and returns its URL for SWITCHBOARD_SIM_URL.
+// The process is killed when the test ends.
+func startSimProcess(t *testing.T, extensions int) (string, *child) {
+	t.Helper()
+	c := startChild(t, map[string]string{childEnv + "_ARGS": "sim -listen 127.0.0.1:0",
+		"SWITCHBOARD_SIM_API_TOKEN": testSimToken, "SWITCHBOARD_SIM_EXTENSIONS": fmt.Sprint(extensions)})
+	line := c.waitLine(t, "the simulator listening", "PBX simulator running")
+	var l struct{ URL string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || !strings.HasPrefix(l.URL, "http://127.0.0.1:") {
+		t.Fatalf("simulator start line %q: no url", line)
+	}
+	return l.URL, c
+}
+
+func TestInstancesUseASimulatorRunningAsItsOwnProcess(t *testing.T) {
+	url, _ := startSimProcess(t, 3)
+	env := map[string]string{"SWITCHBOARD_SIM_URL": url, "SWITCHBOARD_SIM_API_TOKEN": testSimToken, "SWITCHBOARD_SESSION_KEYS": testSessionKeys}
+	a := startApp(t, env)
+	env["SWITCHBOARD_REDIS_PREFIX"] = a.Config.RedisPrefix
+	b := startAppWith(t, env, func(m *Main) { m.Org, m.demoKey = a.Org, a.demoKey })
+	devs, err := b.SimRemote.Devices(context.Background())
+	if err != nil || len(devs) != 7+3 {
+		t.Fatalf("devices of the shared simulator: %d, %v; want the demo switch's 7 and 3 more", len(devs), err)
+	}
+	token := b.signIn(t)
+	sock := b.connect(t, token)
+	id := a.place(t, "+14155550123", "1001") // through A, forwarded to the simulator process
+	sock.waitFor("ringing on B", ringing(id))
+	// Commands go from B to the simulator process.
+	if st := b.do(t, "POST", "/api/v1/calls/"+id+"/answer", token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("answer through B: %d", st)
+	}
+	sock.waitFor("answered", func(ev wsEvent) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "connected"
+	})
 }
