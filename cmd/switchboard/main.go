@@ -97,6 +97,10 @@ type Main struct {
 	keepAlive time.Duration
 	// simWait, when set (tests), replaces simLinkWait.
 	simWait time.Duration
+	// outboxStale, when set (tests), is how long a stopped instance's
+	// outbox jobs stay idle before another instance takes them over
+	// (adapter.OutboxConfig.Stale).
+	outboxStale time.Duration
 
 	listener net.Listener
 	http     *http.Server
@@ -244,6 +248,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.Outbox.Linger = cfg.OutboxLinger
 	svc.Outbox.AsAgent = cfg.SFWriteAs == "agent"
+	svc.Outbox.Stale = m.outboxStale
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
