@@ -54,8 +54,14 @@ type OutboxConfig struct {
 	// Linger is how long the outbox gathers new call logs after the
 	// first one arrives before sending, so that several share one
 	// Collections request (default 0: send at once). A full round
-	// (BatchSize x InFlight) never waits.
+	// (BatchSize x InFlight) queued since the outbox last read never
+	// waits. Timed with Service.AfterFunc.
 	Linger time.Duration
+	// AsAgent writes each Task as its agent (SWITCHBOARD_SF_WRITE_AS=agent:
+	// the job's AsUsername), so a Collections request carries one agent's
+	// Tasks. Otherwise every Task is written as the integration user and
+	// one request carries any agents' Tasks.
+	AsAgent bool
 }
 
 func (c OutboxConfig) withDefaults() OutboxConfig {
@@ -134,10 +140,7 @@ func (s *Service) enqueue(ctx context.Context, job TaskJob) {
 		s.pending = append(s.pending, job)
 		s.mu.Unlock()
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.Wake()
 }
 
 // runOutbox writes queued Tasks to Salesforce until ctx ends.
@@ -152,13 +155,15 @@ func (s *Service) runOutbox(ctx context.Context) {
 			return
 		case <-s.wake:
 			if cfg.Linger > 0 {
-				// Let more call logs arrive, so they share a request.
-				t := time.NewTimer(cfg.Linger)
+				// Let more call logs arrive, so they share a request,
+				// unless a full round is queued already.
+				lingered := make(chan struct{})
+				s.AfterFunc(cfg.Linger, func() { close(lingered) })
 				select {
 				case <-ctx.Done():
-					t.Stop()
 					return
-				case <-t.C:
+				case <-lingered:
+				case <-s.full:
 				}
 			}
 		case <-tick.C:
@@ -169,6 +174,11 @@ func (s *Service) runOutbox(ctx context.Context) {
 // FlushOutbox writes every Task write that is due, until none is left.
 func (s *Service) FlushOutbox(ctx context.Context) {
 	cfg := s.Outbox.withDefaults()
+	s.queued.Store(0) // what is queued from here on makes the next round
+	select {
+	case <-s.full:
+	default:
+	}
 	s.mu.Lock()
 	held := s.pending
 	s.pending = nil
@@ -293,7 +303,9 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 		if len(changes) > 0 {
 			s.Log.Debug().Str("call", j.CallID).Strs("changes", changes).Msg("call log changed to follow Salesforce's Task rules")
 		}
-		task.AsUsername = j.AsUsername
+		if cfg.AsAgent {
+			task.AsUsername = j.AsUsername
+		}
 		writes = append(writes, &write{job: j, id: id, task: task})
 	}
 	s.findLanded(ctx, writes)
@@ -493,7 +505,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 		j.LastError = clip(w.err.Error(), 300)
 		var se *salesforce.Error
 		switch {
-		case errors.Is(w.err, salesforce.ErrUnauthorized) && j.AsUsername != "":
+		case errors.Is(w.err, salesforce.ErrUnauthorized) && w.task.AsUsername != "":
 			// The agent's token is refused: the integration user writes
 			// it (OwnerId still credits the agent).
 			j.AsUsername = ""
@@ -729,8 +741,17 @@ func checkDeadID(id string) error {
 	return nil
 }
 
-// Wake makes the outbox run now (after a replay).
+// Wake tells the outbox that a call log was queued (or replayed): it runs
+// after the Linger, or at once when a full round (BatchSize x InFlight)
+// has been queued since it last read.
 func (s *Service) Wake() {
+	cfg := s.Outbox.withDefaults()
+	if s.queued.Add(1) >= int64(cfg.BatchSize*cfg.InFlight) {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
