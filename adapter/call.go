@@ -66,6 +66,10 @@ type CallRecord struct {
 	PostCall bool `json:"postCall"`
 	// TaskID is the Salesforce Task logged for the call, once written.
 	TaskID string `json:"taskId,omitempty"`
+	// SwitchSeq is the Seq (pbx.Event) of the last switch event of the
+	// device applied to the record, so that an instance taking the
+	// device over skips the events it replays that were applied already.
+	SwitchSeq uint64 `json:"switchSeq,omitempty"`
 }
 
 // CallLog is what the agent wrote about a call.

@@ -52,23 +52,30 @@ func (s *Service) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("adapter: monitor the switch: %w", err)
 		}
+		ws := make([]*watcher, eventWorkers)
+		for i := range ws {
+			ws[i] = s.newWatcher()
+		}
+		s.setWatchers(func(ext string) *watcher { return ws[workerOf(ext)] })
 		wg.Add(1)
-		go func() { defer wg.Done(); defer cancel(); s.monitorAll(ctx, events) }()
+		go func() { defer wg.Done(); defer cancel(); s.monitorAll(ctx, events, ws) }()
 	} else {
+		ws := make(map[string]*watcher, len(devices))
+		for _, d := range devices {
+			ws[d.Extension] = s.newWatcher()
+		}
+		s.setWatchers(func(ext string) *watcher { return ws[ext] })
 		for _, d := range devices {
 			events, cancel, err := s.Switch.Subscribe(ctx, d.Extension)
 			if err != nil {
 				return fmt.Errorf("adapter: monitor %s: %w", d.Extension, err)
 			}
 			wg.Add(1)
-			go func(ext string) {
+			go func(w *watcher) {
 				defer wg.Done()
 				defer cancel()
-				last := uint64(0)
-				for ev := range events {
-					s.onEvent(ctx, ext, ev, &last)
-				}
-			}(d.Extension)
+				w.run(ctx, events)
+			}(ws[d.Extension])
 		}
 	}
 	s.monitorOnce.Do(func() { close(s.monitoring) })
@@ -83,50 +90,33 @@ func (s *Service) Run(ctx context.Context) error {
 // that rings after it is seen (main waits for it before serving).
 func (s *Service) Monitoring() <-chan struct{} { return s.monitoring }
 
-// monitorAll hands every device's events to eventWorkers goroutines, a
-// device always to the same one.
-func (s *Service) monitorAll(ctx context.Context, events <-chan pbx.Event) {
+// workerOf is the watcher (of eventWorkers) that handles ext's events.
+func workerOf(ext string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(ext))
+	return h.Sum32() % eventWorkers
+}
+
+// monitorAll hands every device's events to the watchers ws, a device
+// always to the same one.
+func (s *Service) monitorAll(ctx context.Context, events <-chan pbx.Event, ws []*watcher) {
 	var wg sync.WaitGroup
-	queues := make([]chan pbx.Event, eventWorkers)
+	queues := make([]chan pbx.Event, len(ws))
 	for i := range queues {
 		queues[i] = make(chan pbx.Event, 256)
 		wg.Add(1)
-		go func(q <-chan pbx.Event) {
+		go func(w *watcher, q <-chan pbx.Event) {
 			defer wg.Done()
-			last := map[string]uint64{}
-			for ev := range q {
-				n := last[ev.Device]
-				s.onEvent(ctx, ev.Device, ev, &n)
-				last[ev.Device] = n
-			}
-		}(queues[i])
+			w.run(ctx, q)
+		}(ws[i], queues[i])
 	}
 	for ev := range events {
-		h := fnv.New32a()
-		h.Write([]byte(ev.Device))
-		queues[h.Sum32()%eventWorkers] <- ev
+		queues[workerOf(ev.Device)] <- ev
 	}
 	for _, q := range queues {
 		close(q)
 	}
 	wg.Wait()
-}
-
-// onEvent handles one event of a device this instance owns; a Seq gap
-// (events lost) resyncs the device from the switch first.
-func (s *Service) onEvent(ctx context.Context, ext string, ev pbx.Event, last *uint64) {
-	if !s.Owns(ext) {
-		*last = ev.Seq
-		return
-	}
-	if *last != 0 && ev.Seq != *last+1 {
-		s.Log.Warn().Str("extension", ext).Uint64("expected", *last+1).Uint64("got", ev.Seq).Msg("switch events lost; resyncing")
-		if err := s.Resync(ctx, ext); err != nil {
-			s.Log.Warn().Err(err).Str("extension", ext).Msg("resync failed")
-		}
-	}
-	*last = ev.Seq
-	s.handleWithRetry(ctx, ext, ev)
 }
 
 func leaseName(ext string) string { return "monitor:" + ext }
@@ -169,9 +159,10 @@ func (s *Service) release(ctx context.Context, devices []pbx.Device) {
 }
 
 // renewLeases keeps this instance's claim on device monitors, every
-// min(LeaseTTL/3, 1s) in one round trip, takes over devices whose lease
-// lapsed (an instance died: within LeaseTTL) or was released (an instance
-// stopped: within a second), and resyncs each device it takes over.
+// min(LeaseTTL/3, 1s) in one round trip, and takes over devices whose
+// lease lapsed (an instance died: within LeaseTTL) or was released (an
+// instance stopped: within a second): each one's watcher replays the
+// events held meanwhile, then resyncs it (takeover.go).
 func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
 	tick := time.NewTicker(min(s.LeaseTTL/3, leaseRenewEvery))
 	defer tick.Stop()
@@ -193,9 +184,7 @@ func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
 				}
 				s.mu.Unlock()
 				for _, ext := range gained {
-					if err := s.Resync(ctx, ext); err != nil && ctx.Err() == nil {
-						s.Log.Warn().Err(err).Str("extension", ext).Msg("resync failed")
-					}
+					s.takeOver(ext)
 				}
 			}
 		}

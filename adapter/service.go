@@ -91,6 +91,10 @@ type Service struct {
 
 	lk      lookups
 	devices deviceLocks
+
+	watcherOf func(ext string) *watcher // the watcher of each device (Run)
+	held      atomic.Int64              // switch events held for takeovers (takeover.go)
+	onHeld    func(pbx.Event)           // tests: an event was held
 }
 
 // NewService returns a Service with defaults filled in.
@@ -116,10 +120,10 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 // (Redis briefly down) so that no call, and no call log, is lost. Events
 // that arrive meanwhile wait in the subscription; if it overflows, the seq
 // gap triggers a resync.
-func (s *Service) handleWithRetry(ctx context.Context, ext string, ev pbx.Event) {
+func (s *Service) handleWithRetry(ctx context.Context, ext string, ev pbx.Event, h how) {
 	wait := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := s.HandleEvent(ctx, ev)
+		err := s.handle(ctx, ev, h)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
@@ -142,17 +146,42 @@ func (s *Service) handleWithRetry(ctx context.Context, ext string, ev pbx.Event)
 // HandleEvent applies one switch event to the device's state, looks the
 // caller up, pushes to the agent and queues the call log.
 func (s *Service) HandleEvent(ctx context.Context, ev pbx.Event) error {
+	return s.handle(ctx, ev, how{seq: ev.Seq})
+}
+
+// how says how a switch event is applied.
+type how struct {
+	// seq is the event's Seq, kept on the call record (SwitchSeq); 0 for
+	// a state read from a snapshot (Resync).
+	seq uint64
+	// replay: the event comes from the backlog of a device this instance
+	// took over (takeover.go); the instance that handled the device
+	// before may have applied it already, and then it is skipped.
+	replay bool
+	// over: replayed, and the call's end comes later in the backlog: the
+	// call is stored, looked up and logged, but not pushed as ringing (it
+	// is over; the agent gets its end and its history entry).
+	over bool
+}
+
+// applied reports whether rec already reflects a replayed event: the
+// previous handler stored a later (or the same) event of the device.
+func (h how) applied(rec *CallRecord) bool {
+	return h.replay && h.seq != 0 && h.seq <= rec.SwitchSeq
+}
+
+func (s *Service) handle(ctx context.Context, ev pbx.Event, h how) error {
 	switch ev.Type {
 	case pbx.CallUpdated:
 		if ev.Call == nil {
 			return nil
 		}
-		return s.callUpdated(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev))
+		return s.callUpdated(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev), h)
 	case pbx.CallEnded:
 		if ev.Call == nil {
 			return nil
 		}
-		return s.callEnded(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev))
+		return s.callEnded(ctx, ev.Device, *ev.Call, ev.Cause, s.eventTime(ev), h)
 	case pbx.DeviceUpdated:
 		if ev.State == nil {
 			return nil
@@ -186,14 +215,14 @@ func (s *Service) Resync(ctx context.Context, ext string) error {
 	live := map[string]bool{}
 	for _, c := range snap.Calls {
 		live[c.ID] = true
-		if err := s.callUpdated(ctx, ext, c, pbx.CauseNone, s.Now()); err != nil {
+		if err := s.callUpdated(ctx, ext, c, pbx.CauseNone, s.Now(), how{}); err != nil {
 			return err
 		}
 	}
 	for _, r := range stored {
 		if !live[r.ID] && !r.PostCall && r.Ended.IsZero() {
 			last := pbx.Call{ID: r.ID, Direction: r.Direction, ANI: r.ANI, DNIS: r.DNIS, Parties: r.Parties}
-			if err := s.callEnded(ctx, ext, last, pbx.CauseNone, s.Now()); err != nil {
+			if err := s.callEnded(ctx, ext, last, pbx.CauseNone, s.Now(), how{}); err != nil {
 				return err
 			}
 		}
@@ -237,8 +266,10 @@ func otherNumber(c pbx.Call, ext string) string {
 
 // callUpdated stores and pushes a call's new state: two Redis round trips
 // (read the record; store it and publish in one pipeline). A new call's
-// Salesforce lookup runs after the push, off this path.
-func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
+// Salesforce lookup runs after the push, off this path. A replayed event
+// the record already reflects changes nothing; a call that is over (h.over)
+// is stored without a push, and looked up when it ends.
+func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time, h how) error {
 	unlock := s.devices.lock(ext)
 	defer unlock()
 	other := otherNumber(c, ext)
@@ -265,14 +296,20 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 			dialed = &r
 		}
 	}
-	justAnswered := false
+	justAnswered, skip := false, false
 	update := s.updateAndPush
-	if outgoing {
+	if outgoing || h.over {
 		// The extension dialled is keyed (sendExtension) before the
-		// agent hears the far end answered.
+		// agent hears the far end answered. A call that is over is not
+		// pushed.
 		update = s.Store.UpdateCall
 	}
 	rec, err := update(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
+		justAnswered, skip = false, false
+		if exists && h.applied(rec) {
+			skip = true
+			return CallKeep, nil
+		}
 		if !exists {
 			if dialed != nil {
 				*rec = *dialed
@@ -285,11 +322,13 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		rec.RelatedID = c.RelatedID
 		rec.Digits = c.Digits
 		rec.AccountCode, rec.ClassificationCode = c.AccountCode, c.ClassificationCode
+		if h.seq != 0 {
+			rec.SwitchSeq = h.seq
+		}
 		if !exists && dialed == nil && needsLookup(*rec) {
 			// Pushed at once; the matches follow when the lookup returns.
 			rec.Lookup = LookupPending
 		}
-		justAnswered = false
 		if rec.State == pbx.Connected && rec.Answered.IsZero() && talking(c, ext) {
 			rec.Answered = now // for a call the agent made: when the far end answered
 			justAnswered = true
@@ -302,7 +341,8 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 		}
 		return CallPut, nil
 	})
-	if err != nil {
+	if err != nil || skip || h.over {
+		// (A call that is over is looked up when its end is handled.)
 		return err
 	}
 	if outgoing {
@@ -355,7 +395,12 @@ func singleWhat(ms []salesforce.Match) string {
 	return id
 }
 
-func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
+// callEnded ends a call on a device: the record leaves the softphone (or
+// waits for wrap-up), the call log is queued and the agent's history
+// gets the call. Only the change from live to ended does so: an end
+// handled already (or replayed after the previous handler applied it)
+// changes nothing.
+func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time, h how) error {
 	unlock := s.devices.lock(ext)
 	defer unlock()
 	before, err := s.Store.Call(ctx, ext, c.ID)
@@ -364,6 +409,9 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 			return nil // never seen (e.g. ended before this instance took over)
 		}
 		return err
+	}
+	if !before.Ended.IsZero() || h.applied(&before) {
+		return nil // handled already
 	}
 	var looked *lookupResult
 	if before.Lookup == LookupPending && before.Ended.IsZero() {
@@ -386,10 +434,13 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	var logIt, ended bool
 	rec, err := s.Store.UpdateCall(ctx, ext, c.ID, func(rec *CallRecord, exists bool) (CallChange, error) {
 		ended = false
-		if !exists || !rec.Ended.IsZero() {
+		if !exists || !rec.Ended.IsZero() || h.applied(rec) {
 			return CallKeep, nil // gone, or already handled
 		}
 		ended = true
+		if h.seq != 0 {
+			rec.SwitchSeq = h.seq
+		}
 		if looked != nil && rec.Lookup == LookupPending {
 			looked.applyTo(rec)
 		}

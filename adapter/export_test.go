@@ -1,0 +1,10 @@
+package adapter
+
+import "github.com/switchboard-cti/switchboard/pbx"
+
+// OnHeld makes s call f for every switch event it holds for a takeover
+// (set it before Run).
+func OnHeld(s *Service, f func(pbx.Event)) { s.onHeld = f }
+
+// Held is how many switch events s holds for takeovers.
+func Held(s *Service) int64 { return s.held.Load() }
