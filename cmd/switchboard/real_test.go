@@ -37,8 +37,8 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	var me struct {
 		Capabilities map[string]bool `json:"capabilities"`
 	}
-	if st := a.do(t, "GET", "/api/v1/me", token, nil, &me); st != http.StatusOK || !me.Capabilities["hold"] || me.Capabilities["conference"] {
-		t.Errorf("/me: status %d capabilities %v, want hold and no conference", st, me.Capabilities)
+	if st := a.do(t, "GET", "/api/v1/me", token, nil, &me); st != http.StatusOK || !me.Capabilities["hold"] || !me.Capabilities["conference"] || me.Capabilities["hotDeskLogin"] {
+		t.Errorf("/me: status %d capabilities %v, want hold and conference, no hot-desk", st, me.Capabilities)
 	}
 
 	caller := l.Call("+14155550123", "8005550100")

@@ -97,6 +97,7 @@ type Driver struct {
 	chanSeq  int
 	version  string
 	resynced chan struct{} // closed after the first resync
+	tick     chan struct{} // closed (and replaced) after every AMI event
 	syncOnce sync.Once
 }
 
@@ -139,7 +140,7 @@ func New(cfg Config) (*Driver, error) {
 		cfg: cfg, now: cfg.Now, log: cfg.Log,
 		devices: map[string]*device{}, byEP: map[string]*device{},
 		chans: map[string]*channel{}, calls: map[string]*acall{},
-		resynced: make(chan struct{}),
+		resynced: make(chan struct{}), tick: make(chan struct{}),
 	}
 	for _, e := range cfg.Extensions {
 		if e.Endpoint == "" {
@@ -267,13 +268,13 @@ func (d *Driver) Ping(ctx context.Context) error {
 // Capabilities reports which commands this deployment can do.
 func (d *Driver) Capabilities() map[pbx.Command]bool {
 	return map[pbx.Command]bool{
-		pbx.CmdMakeCall: true, pbx.CmdClear: true, pbx.CmdRedirect: true, pbx.CmdTransfer: true,
+		pbx.CmdMakeCall: true, pbx.CmdClear: true, pbx.CmdRedirect: true,
 		pbx.CmdDTMF: true, pbx.CmdDND: true, pbx.CmdMakeBusy: true,
 		pbx.CmdAnswer:   d.cfg.AnswerNotify != "",
 		pbx.CmdHold:     d.cfg.HoldContext != "",
 		pbx.CmdRetrieve: d.cfg.HoldContext != "",
 		pbx.CmdACDLogin: len(d.cfg.Queues) > 0,
-		pbx.CmdConsult:  false, pbx.CmdConference: false,
+		pbx.CmdConsult:  d.cfg.HoldContext != "", pbx.CmdTransfer: d.cfg.HoldContext != "", pbx.CmdConference: d.cfg.HoldContext != "",
 		pbx.CmdHotDeskLogin: false, pbx.CmdWorkTimer: false,
 		pbx.CmdAccountCode: len(d.cfg.Accounts) > 0, pbx.CmdClassification: len(d.cfg.Classifications) > 0,
 	}

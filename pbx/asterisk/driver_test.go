@@ -395,7 +395,11 @@ func TestDriverCommands(t *testing.T) {
 			{d.Clear(ctx, "1001", "nope"), pbx.ErrUnknownCall},
 			{d.Answer(ctx, "1001", "u.1"), pbx.ErrNotSupported},
 			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotSupported},
-			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotSupported},
+			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotAllowed}, // no consultation
+			{d.Transfer(ctx, "1001", "u.1"), pbx.ErrNotAllowed},
+			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "1001"); return err }(), pbx.ErrInvalid},
+			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "12; Action: Hangup"); return err }(), pbx.ErrInvalid},
+			{func() error { _, err := d.Consult(ctx, "1001", "nope", "1002"); return err }(), pbx.ErrUnknownCall},
 			{d.CancelWorkTimer(ctx, "1001"), pbx.ErrNotSupported},
 			{d.SetMakeBusy(ctx, "1001", true, "nap"), pbx.ErrInvalid},
 			{d.SetMakeBusy(ctx, "1002", true, "lunch"), pbx.ErrNotAllowed},
@@ -407,7 +411,7 @@ func TestDriverCommands(t *testing.T) {
 				t.Errorf("case %d: err = %v, want %v", i, c.err, c.want)
 			}
 		}
-		if caps := d.Capabilities(); caps[pbx.CmdAnswer] || !caps[pbx.CmdHold] || caps[pbx.CmdConference] {
+		if caps := d.Capabilities(); caps[pbx.CmdAnswer] || !caps[pbx.CmdHold] || !caps[pbx.CmdConference] || !caps[pbx.CmdConsult] {
 			t.Errorf("capabilities = %v", caps)
 		}
 	})
@@ -444,4 +448,60 @@ func TestDriverCommands(t *testing.T) {
 			t.Errorf("MakeCall while down: %v", err)
 		}
 	})
+}
+
+// TestDriverConferenceLimit: a conference of five (caller, three more
+// outside parties and the agent) refuses a sixth party with ErrLimit,
+// after the agent consulted it (hold leaves only the agent's channel out
+// of the ConfBridge room; the consultation is an Originate of a Local
+// channel bridged with the agent once it answers).
+func TestDriverConferenceLimit(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	d := testDriver(t, f)
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	ctx := context.Background()
+	a1 := "PJSIP/1001-00000002"
+	evs := []Message{chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("Newchannel", a1, "u.2", "u.1", "6")}
+	for i, name := range []string{"PJSIP/trunk-3", "PJSIP/trunk-4", "PJSIP/trunk-5"} {
+		evs = append(evs, chanEv("Newchannel", name, fmt.Sprintf("u.%d", i+3), "u.1", "6"))
+	}
+	for i, name := range []string{"PJSIP/trunk-1", a1, "PJSIP/trunk-3", "PJSIP/trunk-4", "PJSIP/trunk-5"} {
+		evs = append(evs, chanEv("ConfbridgeJoin", name, fmt.Sprintf("u.%d", i+1), "u.1", "6", "Conference", "u.1"))
+	}
+	// A last event that shows once every join was applied.
+	evs = append(evs, chanEv("NewCallerid", "PJSIP/trunk-5", "u.5", "u.1", "6", "CallerIDNum", "5550105"))
+	f.stream(wire(evs...))
+	collect(t, ch, func(ev pbx.Event) bool { _, ok := ev.Call.Party("5550105"); return ok })
+
+	type result struct {
+		id  string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { id, err := d.Consult(ctx, "1001", "u.1", "1002"); done <- result{id, err} }()
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != a1 || a.Get("Exten") != "sb-wait" || a.Get("ExtraChannel") != "" {
+		t.Fatalf("hold in a conference: Redirect = %v, want only the agent to sb-wait", a.Fields)
+	}
+	f.stream(wire(chanEv("ConfbridgeLeave", a1, "u.2", "u.1", "6", "Conference", "u.1"),
+		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait")))
+	orig := f.waitAction(t, "Originate")
+	y := orig.Get("ChannelId")
+	if orig.Get("Channel") != "Local/1002@internal" || orig.Get("Context") != "switchboard" || orig.Get("Exten") != "sb-wait" || y == "" {
+		t.Fatalf("consult: Originate = %v", orig.Fields)
+	}
+	if r := <-done; r.err != nil || r.id != y {
+		t.Fatalf("consult = %q, %v; want %q", r.id, r.err, y)
+	}
+	f.stream(wire(chanEv("Newchannel", "Local/1002@internal-1;1", y, y, "0"),
+		chanEv("Newchannel", "PJSIP/1002-00000009", "u.9", y, "0"),
+		chanEv("Newstate", "PJSIP/1002-00000009", "u.9", y, "6"),
+		chanEv("Newexten", "Local/1002@internal-1;1", y, y, "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Answer")))
+	if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != a1 || a.Get("Channel2") != "Local/1002@internal-1;1" {
+		t.Errorf("consultation answered: Bridge = %v", a.Fields)
+	}
+	err := d.Conference(ctx, "1001", y)
+	if !errors.Is(err, pbx.ErrLimit) || !strings.Contains(err.Error(), "at most 5 parties") {
+		t.Errorf("sixth party: %v, want ErrLimit naming the limit of 5", err)
+	}
 }

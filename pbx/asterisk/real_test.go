@@ -2,6 +2,7 @@ package asterisk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -190,6 +191,106 @@ func TestRealAsterisk(t *testing.T) {
 		w2.until(t, "available", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.MakeBusy })
 		must(t, d.ACDLogout(ctx, "1002"))
 		w2.until(t, "logged out", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.LoggedIn })
+	})
+
+	t.Run("supervised transfer 1001 -> 1002: consult, cancel and retrieve, consult again, complete", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		consult := func() string {
+			y, err := d.Consult(ctx, "1001", x, "1002")
+			must(t, err)
+			w1.until(t, "consultation held", func(ev pbx.Event) bool {
+				return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.ConsultHeld && ev.Call.RelatedID == y
+			})
+			r := w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+			if r.Call.ID != y || r.Call.ANI != "1001" || r.Call.Direction != pbx.Internal {
+				t.Errorf("1002 rings %s ANI %s %s, want consultation %s from 1001, internal", r.Call.ID, r.Call.ANI, r.Call.Direction, y)
+			}
+			p2.Do("accept", "")
+			w1.until(t, "1002 answers the consultation", func(ev pbx.Event) bool {
+				return ev.Call != nil && ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected && partyState(ev, "1001") == pbx.Connected
+			})
+			return y
+		}
+		y := consult()
+		must(t, d.Clear(ctx, "1001", y)) // cancel
+		w2.until(t, "consultation cleared at 1002", is(pbx.CallEnded, "", ""))
+		w1.until(t, "consultation cleared at 1001", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == y })
+		must(t, d.Retrieve(ctx, "1001", x))
+		w1.until(t, "retrieved", func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "1001") == pbx.Connected })
+
+		y = consult()
+		must(t, d.Transfer(ctx, "1001", y))
+		var ends []string
+		for len(ends) < 2 {
+			ev := w1.until(t, "1001 leaves both calls", is(pbx.CallEnded, "", ""))
+			if ev.Cause != pbx.CauseTransferred {
+				t.Errorf("1001 left %s with cause %q, want transferred", ev.Call.ID, ev.Cause)
+			}
+			ends = append(ends, ev.Call.ID)
+		}
+		got := w2.until(t, "1002 talks to the caller", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "5551234") == pbx.Connected && partyState(ev, "1002") == pbx.Connected
+		})
+		if got.Call.ANI != "5551234" {
+			t.Errorf("transferred call ANI %q", got.Call.ANI)
+		}
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "cleared", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the trunk call did not end cleanly: %v", err)
+		}
+		for _, ext := range []string{"1001", "1002"} {
+			if snap, _ := d.Snapshot(ctx, ext); len(snap.Calls) != 0 {
+				t.Errorf("%s still has calls %+v", ext, snap.Calls)
+			}
+		}
+	})
+
+	t.Run("three-party conference: caller, 1001 and 1002 in a ConfBridge room", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		y, err := d.Consult(ctx, "1001", x, "1002")
+		must(t, err)
+		w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		if err := d.Conference(ctx, "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("conference before the answer: %v, want not allowed", err)
+		}
+		p2.Do("accept", "")
+		w1.until(t, "1002 answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected })
+		must(t, d.Conference(ctx, "1001", y))
+		three := func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "5551234") == pbx.Connected &&
+				partyState(ev, "1001") == pbx.Connected && partyState(ev, "1002") == pbx.Connected
+		}
+		ev := w1.until(t, "conference at 1001", three)
+		if ev.Cause != pbx.CauseConferenced {
+			t.Errorf("cause %q, want conferenced", ev.Cause)
+		}
+		w2.until(t, "conference at 1002", three)
+		l.WaitEvent("three in the room", func(m asterisk.Message) bool {
+			return strings.EqualFold(m.Event(), "ConfBridgeJoin") && strings.HasPrefix(m.Get("Channel"), "PJSIP/1001")
+		})
+		// 1001 holds (leaves the room; the others keep talking) and
+		// retrieves (back into the room).
+		must(t, d.Hold(ctx, "1001", x))
+		w1.until(t, "held out of the conference", func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "1001") == pbx.Held })
+		must(t, d.Retrieve(ctx, "1001", x))
+		w1.until(t, "back in the conference", three)
+		must(t, d.Clear(ctx, "1001", x))
+		w1.until(t, "1001 left", is(pbx.CallEnded, "", ""))
+		w2.until(t, "1002 and the caller go on", func(ev pbx.Event) bool {
+			return ev.Call.ID == x && partyState(ev, "1001") == pbx.Disconnected && partyState(ev, "5551234") == pbx.Connected
+		})
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "1002 left", is(pbx.CallEnded, "", ""))
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the caller was not released when left alone in the room: %v", err)
+		}
 	})
 
 	t.Run("an outbound call from the API: 1001's phone rings first, then 1002", func(t *testing.T) {
