@@ -80,6 +80,9 @@ func (d *Driver) MakeCall(ctx context.Context, ext, number string) (string, erro
 	}
 	d.mu.Lock()
 	dv, err := d.device("make call", ext)
+	if err == nil && !dv.state.LoggedIn && dv.ext.Kind == pbx.KindHotDesk {
+		err = fmt.Errorf("asterisk: make call: nobody is logged in to hot-desk extension %s: %w", ext, pbx.ErrNotLoggedIn)
+	}
 	if err == nil && dv.state.DND {
 		err = fmt.Errorf("asterisk: make call: extension %s is in Do Not Disturb: %w", ext, pbx.ErrNotAllowed)
 	}
@@ -516,22 +519,6 @@ func (d *Driver) ACDLogout(ctx context.Context, ext string) error {
 		}
 	}
 	return nil
-}
-
-// HotDeskLogin is not supported: Asterisk has no hot-desking of its own.
-func (d *Driver) HotDeskLogin(ctx context.Context, ext, pin string) error {
-	return notSupported("hot-desk login", "Asterisk has no built-in hot-desking; map each user to a fixed PJSIP endpoint")
-}
-
-// HotDeskLogout is not supported (see HotDeskLogin).
-func (d *Driver) HotDeskLogout(ctx context.Context, ext string) error {
-	return notSupported("hot-desk logout", "Asterisk has no built-in hot-desking")
-}
-
-// CancelWorkTimer is not supported: the queue's wrapuptime (queues.conf)
-// runs inside app_queue and AMI cannot end it early.
-func (d *Driver) CancelWorkTimer(ctx context.Context, ext string) error {
-	return notSupported("cancel work timer", "the wrap-up time is queues.conf wrapuptime, which AMI cannot cancel; use Make Busy for longer wrap-up")
 }
 
 // SetAccountCode tags the call (kept by Switchboard, and set as the CDR

@@ -42,7 +42,7 @@ type Extension struct {
 	Number   string         // the extension agents know (and Salesforce's User.Extension)
 	Endpoint string         // the pjsip.conf endpoint name (default Number)
 	Name     string         // display name
-	Kind     pbx.DeviceKind // regular (default) or acd (logs in to queues)
+	Kind     pbx.DeviceKind // regular (default), acd (logs in to queues) or hotdesk (logs in with a PIN)
 }
 
 // Config is the driver's configuration.
@@ -71,6 +71,12 @@ type Config struct {
 	// (PJSIPNotify, e.g. "talk" for phones that honour it); empty: remote
 	// answer is not supported and agents answer on the phone.
 	AnswerNotify string
+	// WorkTime is the work timer (post-call wrap-up) after an answered
+	// ACD call: the member is paused with WorkReason for this long
+	// (queues.conf wrapuptime must be 0). Zero: no work timer.
+	WorkTime time.Duration
+	// AfterFunc runs f after d (default time.AfterFunc); tests inject it.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// Reasons, Accounts and Classifications are the codes agents choose.
 	Reasons, Accounts, Classifications []pbx.Code
 
@@ -109,6 +115,11 @@ type device struct {
 	calls map[string]*acall     // live calls
 	last  map[string]string     // last published snapshot key per call
 	qs    map[string]membership // queue memberships by queue
+	// The work timer: its end, the stop of its timer, and a generation
+	// that makes a stale timer do nothing.
+	workEnds time.Time
+	workStop func() bool
+	workGen  int
 }
 
 type subscriber struct {
@@ -136,6 +147,12 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = afterFunc
+	}
+	if cfg.WorkTime < 0 {
+		problems = append(problems, "work time is negative")
+	}
 	d := &Driver{
 		cfg: cfg, now: cfg.Now, log: cfg.Log,
 		devices: map[string]*device{}, byEP: map[string]*device{},
@@ -153,8 +170,8 @@ func New(cfg Config) (*Driver, error) {
 			problems = append(problems, fmt.Sprintf("extension %q / endpoint %q: empty or mapped twice", e.Number, e.Endpoint))
 			continue
 		}
-		if e.Kind != pbx.KindRegular && e.Kind != pbx.KindACD {
-			problems = append(problems, fmt.Sprintf("extension %q: kind %q is not regular or acd (hot-desk is not supported on Asterisk)", e.Number, e.Kind))
+		if e.Kind != pbx.KindRegular && e.Kind != pbx.KindACD && e.Kind != pbx.KindHotDesk {
+			problems = append(problems, fmt.Sprintf("extension %q: kind %q is not regular, acd or hotdesk", e.Number, e.Kind))
 			continue
 		}
 		dv := &device{ext: e, calls: map[string]*acall{}, last: map[string]string{}}
@@ -275,8 +292,9 @@ func (d *Driver) Capabilities() map[pbx.Command]bool {
 		pbx.CmdRetrieve: d.cfg.HoldContext != "",
 		pbx.CmdACDLogin: len(d.cfg.Queues) > 0,
 		pbx.CmdConsult:  d.cfg.HoldContext != "", pbx.CmdTransfer: d.cfg.HoldContext != "", pbx.CmdConference: d.cfg.HoldContext != "",
-		pbx.CmdHotDeskLogin: false, pbx.CmdWorkTimer: false,
-		pbx.CmdAccountCode: len(d.cfg.Accounts) > 0, pbx.CmdClassification: len(d.cfg.Classifications) > 0,
+		pbx.CmdHotDeskLogin: slices.ContainsFunc(d.order, func(dv *device) bool { return dv.ext.Kind == pbx.KindHotDesk }),
+		pbx.CmdWorkTimer:    d.cfg.WorkTime > 0,
+		pbx.CmdAccountCode:  len(d.cfg.Accounts) > 0, pbx.CmdClassification: len(d.cfg.Classifications) > 0,
 	}
 }
 

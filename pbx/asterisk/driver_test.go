@@ -394,7 +394,7 @@ func TestDriverCommands(t *testing.T) {
 			{d.SendDTMF(ctx, "1001", "u.1", "x"), pbx.ErrInvalid},
 			{d.Clear(ctx, "1001", "nope"), pbx.ErrUnknownCall},
 			{d.Answer(ctx, "1001", "u.1"), pbx.ErrNotSupported},
-			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotSupported},
+			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotAllowed}, // not a hot-desk extension
 			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotAllowed}, // no consultation
 			{d.Transfer(ctx, "1001", "u.1"), pbx.ErrNotAllowed},
 			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "1001"); return err }(), pbx.ErrInvalid},
@@ -503,5 +503,106 @@ func TestDriverConferenceLimit(t *testing.T) {
 	err := d.Conference(ctx, "1001", y)
 	if !errors.Is(err, pbx.ErrLimit) || !strings.Contains(err.Error(), "at most 5 parties") {
 		t.Errorf("sixth party: %v, want ErrLimit naming the limit of 5", err)
+	}
+}
+
+// TestDriverHotDeskAndWorkTimer: hot-desk log-in checks the PIN in AstDB
+// HOTDESK_PIN/<ext> and marks HOTDESK/<ext>; an answered queue call's end
+// pauses the member with reason sb-wrapup (the work timer), which the
+// timer or a cancel unpauses.
+func TestDriverHotDeskAndWorkTimer(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	f.answers["dbget"] = func(a Message) []Message {
+		if a.Get("Family") == "HOTDESK_PIN" && a.Get("Key") == "3001" {
+			return listOf(a, "DBGetComplete", ev("DBGetResponse", "Family", "HOTDESK_PIN", "Key", "3001", "Val", "4321"))
+		}
+		return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Database entry not found"}}}}
+	}
+	timers := make(chan func(), 4)
+	d, err := New(Config{
+		AMI:        testClientConfig(f.addr()),
+		Extensions: []Extension{{Number: "1001"}, {Number: "3001", Kind: pbx.KindHotDesk}},
+		Context:    "internal", HoldContext: "switchboard", Queues: []string{"support"}, WorkTime: 30 * time.Second,
+		AfterFunc: func(d time.Duration, f func()) func() bool { timers <- f; return func() bool { return true } },
+		Log:       zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := mustSubscribe(t, d, "3001")
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	ctx := context.Background()
+
+	if err := d.HotDeskLogin(ctx, "3001", "0000"); !errors.Is(err, pbx.ErrAuth) {
+		t.Errorf("wrong PIN: %v, want ErrAuth", err)
+	}
+	if err := d.HotDeskLogin(ctx, "3001", ""); !errors.Is(err, pbx.ErrInvalid) {
+		t.Errorf("empty PIN: %v, want ErrInvalid", err)
+	}
+	if _, err := d.MakeCall(ctx, "3001", "1001"); !errors.Is(err, pbx.ErrNotLoggedIn) {
+		t.Errorf("call from a hot desk nobody is logged in to: %v, want ErrNotLoggedIn", err)
+	}
+	if err := d.HotDeskLogin(ctx, "3001", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "DBPut"); a.Get("Family") != "HOTDESK" || a.Get("Key") != "3001" {
+		t.Errorf("login: DBPut = %v", a.Fields)
+	}
+	if got := next(t, hot); got != "device.updated login loggedIn=true agent= busy=false reason= dnd=false" {
+		t.Errorf("after login: %s", got)
+	}
+	if err := d.HotDeskLogout(ctx, "3001"); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, hot); got != "device.updated login loggedIn=false agent= busy=false reason= dnd=false" {
+		t.Errorf("after logout: %s", got)
+	}
+
+	// An answered queue call ends at 1001 (a static member of support).
+	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
+	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
+		chanEv("Newchannel", trunk, "u.1", "u.1", "6"), chanEv("QueueCallerJoin", trunk, "u.1", "u.1", "6", "Queue", "support"),
+		chanEv("Newchannel", a1, "u.2", "u.1", "5"), chanEv("Newstate", a1, "u.2", "u.1", "6"),
+		chanEv("Hangup", a1, "u.2", "u.1", "6", "Cause", "16")))
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "true" || a.Get("Reason") != WorkReason || a.Get("Interface") != "PJSIP/1001" {
+		t.Errorf("work timer: QueuePause = %v", a.Fields)
+	}
+	f.stream(wire(ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	got := collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated })
+	if !got.State.WorkTimer || got.State.MakeBusy || got.Cause != pbx.CauseWorkTimer || got.State.WorkTimerEnds.IsZero() {
+		t.Errorf("work timer state %+v cause %s, want WorkTimer (not Make Busy) with an end", got.State, got.Cause)
+	}
+	if err := d.CancelWorkTimer(ctx, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "false" {
+		t.Errorf("cancel: QueuePause = %v", a.Fields)
+	}
+	f.stream(wire(ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "0", "PausedReason", "")))
+	got = collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated })
+	if got.State.WorkTimer || got.Cause != pbx.CauseWorkTimer {
+		t.Errorf("after cancel: %+v %s", got.State, got.Cause)
+	}
+	// The cancelled timer firing late does nothing.
+	(<-timers)()
+	if caps := d.Capabilities(); !caps[pbx.CmdHotDeskLogin] || !caps[pbx.CmdWorkTimer] {
+		t.Errorf("capabilities %v, want hot-desk and work timer", caps)
+	}
+}
+
+// collectUntil returns the first event match accepts.
+func collectUntil(t *testing.T, ch <-chan pbx.Event, match func(pbx.Event) bool) pbx.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if match(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatal("no matching event within 10s")
+		}
 	}
 }

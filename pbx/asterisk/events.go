@@ -518,8 +518,11 @@ func (d *Driver) member(m Message, removed bool) {
 	d.deriveState(dv)
 	if dv.state != before {
 		cause := pbx.CauseNone
-		if dv.state.LoggedIn != before.LoggedIn {
+		switch {
+		case dv.state.LoggedIn != before.LoggedIn:
 			cause = pbx.CauseLogin
+		case dv.state.WorkTimer != before.WorkTimer:
+			cause = pbx.CauseWorkTimer
 		}
 		d.emitState(dv, cause)
 	}
@@ -535,11 +538,13 @@ type membership struct {
 // deriveState recomputes Make Busy and ACD login from memberships.
 func (d *Driver) deriveState(dv *device) {
 	st := &dv.state
-	st.MakeBusy, st.Reason = false, ""
+	st.MakeBusy, st.Reason, st.WorkTimer = false, "", false
 	loggedIn, agent := false, ""
 	for _, q := range sortedKeys(dv.qs) {
 		ms := dv.qs[q]
-		if ms.paused {
+		if ms.paused && ms.reason == WorkReason {
+			st.WorkTimer = true
+		} else if ms.paused {
 			st.MakeBusy = true
 			if st.Reason == "" {
 				st.Reason = ms.reason
@@ -554,6 +559,13 @@ func (d *Driver) deriveState(dv *device) {
 	}
 	if dv.ext.Kind == pbx.KindACD {
 		st.LoggedIn, st.AgentID = loggedIn, agent
+	}
+	if st.MakeBusy {
+		st.WorkTimer = false // a Make Busy pause replaced the wrap-up
+	}
+	st.WorkTimerEnds = time.Time{}
+	if st.WorkTimer {
+		st.WorkTimerEnds = dv.workEnds
 	}
 }
 
@@ -710,6 +722,9 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 				}
 			}
 			send(dv, pbx.CallEnded, end)
+			if c.acd && slices.ContainsFunc(c.chans, func(ch *channel) bool { return ch.dev == dv && ch.everUp }) {
+				d.startWork(dv)
+			}
 		}
 	}
 	if !anyLive {

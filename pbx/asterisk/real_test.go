@@ -21,8 +21,9 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 	d, err := asterisk.New(asterisk.Config{
 		AMI: asterisk.ClientConfig{Addr: l.AMIAddr, Username: "cti", Secret: "ctisecret", MD5: true,
 			MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, PingInterval: 5 * time.Second},
-		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD}},
-		Context:    "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"},
+		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
+			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}},
+		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
 		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
 		Log:     zerolog.Nop(),
 	})
@@ -182,6 +183,12 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "1001 stops ringing", is(pbx.CallEnded, "", ""))
 		p2.Do("hangup", "")
 		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
+		ev = w2.until(t, "work timer", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.WorkTimer })
+		if ev.Cause != pbx.CauseWorkTimer || ev.State.MakeBusy || ev.State.WorkTimerEnds.IsZero() {
+			t.Errorf("work timer: cause %s state %+v", ev.Cause, ev.State)
+		}
+		must(t, d.CancelWorkTimer(ctx, "1002"))
+		w2.until(t, "work timer cancelled", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.WorkTimer })
 		must(t, d.SetMakeBusy(ctx, "1002", true, "lunch"))
 		ev = w2.until(t, "make busy", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.MakeBusy })
 		if ev.State.Reason != "lunch" {
@@ -291,6 +298,23 @@ func TestRealAsterisk(t *testing.T) {
 		if err := caller.Wait(t); err != nil {
 			t.Errorf("the caller was not released when left alone in the room: %v", err)
 		}
+	})
+
+	t.Run("hot-desk log-in with the PIN in AstDB, log-out", func(t *testing.T) {
+		w3 := watch(t, d, "1003")
+		if _, err := l.Action(asterisk.NewAction("DBPut", "Family", "HOTDESK_PIN", "Key", "1003", "Val", "4321")); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.HotDeskLogin(ctx, "1003", "1111"); !errors.Is(err, pbx.ErrAuth) {
+			t.Errorf("wrong PIN: %v", err)
+		}
+		must(t, d.HotDeskLogin(ctx, "1003", "4321"))
+		w3.until(t, "logged in", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.LoggedIn })
+		if r, err := l.Action(asterisk.NewAction("Command", "Command", "database show HOTDESK")); err != nil || !strings.Contains(r.String(), "1003") {
+			t.Errorf("AstDB HOTDESK after log-in: %v %v", r, err)
+		}
+		must(t, d.HotDeskLogout(ctx, "1003"))
+		w3.until(t, "logged out", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.LoggedIn })
 	})
 
 	t.Run("an outbound call from the API: 1001's phone rings first, then 1002", func(t *testing.T) {

@@ -29,14 +29,21 @@ func (d *Driver) resync(ctx context.Context) error {
 	dnd := map[string]bool{}
 	d.mu.Lock()
 	exts := make([]string, 0, len(d.order))
+	hotDesks := map[string]bool{}
 	for _, dv := range d.order {
 		exts = append(exts, dv.ext.Number)
+		hotDesks[dv.ext.Number] = dv.ext.Kind == pbx.KindHotDesk
 	}
 	d.mu.Unlock()
+	hot := map[string]bool{}
 	for _, ext := range exts {
 		_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "DND", "Key", ext))
 		if err == nil && len(evs) > 0 && evs[0].Get("Val") != "" {
 			dnd[ext] = true
+		}
+		if hotDesks[ext] {
+			_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "HOTDESK", "Key", ext))
+			hot[ext] = err == nil && len(evs) > 0 && evs[0].Get("Val") != ""
 		}
 	}
 	slices.SortStableFunc(chans, func(a, b Message) int { return compareUniqueid(a.Get("Uniqueid"), b.Get("Uniqueid")) })
@@ -123,7 +130,15 @@ func (d *Driver) resync(ctx context.Context) error {
 	for _, dv := range d.order {
 		before := dv.state
 		dv.state.DND = dnd[dv.ext.Number]
+		if dv.ext.Kind == pbx.KindHotDesk {
+			dv.state.LoggedIn = hot[dv.ext.Number]
+		}
 		d.deriveState(dv)
+		if dv.state.WorkTimer && dv.workStop == nil {
+			// Paused for wrap-up while the link (or Switchboard) was
+			// down: give it a full work time from now.
+			d.startWork(dv)
+		}
 		if dv.state != before {
 			d.emitState(dv, pbx.CauseNone)
 		}

@@ -282,7 +282,8 @@ func (l *Lab) stop() {
 			for _, f := range m.Fields {
 				switch f.Key {
 				case "Channel", "Uniqueid", "Linkedid", "ChannelState", "Cause", "Exten", "Context", "BridgeUniqueid", "DestChannel",
-					"DestUniqueid", "DestLinkedid", "Conference", "Result", "Response", "Reason", "Application", "AppData":
+					"DestUniqueid", "DestLinkedid", "Conference", "Result", "Response", "Reason", "Application", "AppData",
+					"Membership", "Paused", "PausedReason", "Interface", "MemberName", "Queue":
 					b.WriteString(" " + f.Key + "=" + f.Value)
 				}
 			}
