@@ -395,7 +395,7 @@ func TestDriverCommands(t *testing.T) {
 			{d.Clear(ctx, "1001", "nope"), pbx.ErrUnknownCall},
 			{d.Answer(ctx, "1001", "u.1"), pbx.ErrNotSupported},
 			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotAllowed}, // not a hot-desk extension
-			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotAllowed}, // no consultation
+			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotAllowed},    // no consultation
 			{d.Transfer(ctx, "1001", "u.1"), pbx.ErrNotAllowed},
 			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "1001"); return err }(), pbx.ErrInvalid},
 			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "12; Action: Hangup"); return err }(), pbx.ErrInvalid},
