@@ -104,6 +104,7 @@ type Driver struct {
 	version  string
 	resynced chan struct{} // closed after the first resync
 	tick     chan struct{} // closed (and replaced) after every AMI event
+	linkTick chan struct{} // closed (and replaced) when the link goes up or down
 	syncOnce sync.Once
 }
 
@@ -157,7 +158,7 @@ func New(cfg Config) (*Driver, error) {
 		cfg: cfg, now: cfg.Now, log: cfg.Log,
 		devices: map[string]*device{}, byEP: map[string]*device{},
 		chans: map[string]*channel{}, calls: map[string]*acall{},
-		resynced: make(chan struct{}), tick: make(chan struct{}),
+		resynced: make(chan struct{}), tick: make(chan struct{}), linkTick: make(chan struct{}),
 	}
 	for _, e := range cfg.Extensions {
 		if e.Endpoint == "" {
@@ -204,6 +205,30 @@ func (d *Driver) Link() (up bool, version string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.up, d.version
+}
+
+// linkChanged wakes WaitLink (called with d.mu held).
+func (d *Driver) linkChanged() {
+	close(d.linkTick)
+	d.linkTick = make(chan struct{})
+}
+
+// WaitLink waits until the AMI link is up (logged in and resynced) or,
+// with up false, down; it returns ctx's error if that comes first.
+func (d *Driver) WaitLink(ctx context.Context, up bool) error {
+	for {
+		d.mu.Lock()
+		now, tick := d.up, d.linkTick
+		d.mu.Unlock()
+		if now == up {
+			return nil
+		}
+		select {
+		case <-tick:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Devices lists the configured devices in configuration order.

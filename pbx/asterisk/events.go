@@ -131,6 +131,7 @@ func (d *Driver) Connected(ctx context.Context, banner string) {
 func (d *Driver) Disconnected(err error) {
 	d.mu.Lock()
 	d.up = false
+	d.linkChanged()
 	d.mu.Unlock()
 }
 

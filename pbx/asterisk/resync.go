@@ -73,6 +73,7 @@ func (d *Driver) resync(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.up = true
+	d.linkChanged()
 	// The new model.
 	oldCalls := map[*device]map[string]*acall{}
 	for _, dv := range d.order {
