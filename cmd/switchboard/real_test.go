@@ -186,6 +186,26 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		t.Errorf("the caller was not released from the conference: %v", err)
 	}
 
+	// A queue call Ann lets ring: after the queue's ring timeout (2 s)
+	// Asterisk rings her again; she answers the second ring. The missed
+	// first ring adds no Task and leaves no ghost call.
+	caller = l.Call("+14155550123", "5551001")
+	x = sock.waitFor("queue call rings", ringing).Call.ID
+	seenRaw(t, sock, "the first ring ends unanswered", func(ev partiesMsg) bool {
+		return ev.Call != nil && ev.Call.ID == x && (ev.Type == "call_ended" || ev.Call.State == "disconnected")
+	})
+	seen(t, sock, "Asterisk rings again", on(x, "alerting"))
+	p1.Do("accept", "")
+	seen(t, sock, "answered the second ring", on(x, "connected"))
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	_ = caller.Wait(t)
+	st3.Calls = nil
+	a.do(t, "GET", "/api/v1/state", token, nil, &st3)
+	if len(st3.Calls) != 0 {
+		t.Errorf("after the re-rung queue call Ann has calls %+v, want none", st3.Calls)
+	}
+
 	// The AMI link is cut mid-call: the driver reconnects and resyncs,
 	// and Ann's call is still connected.
 	x, caller = answered()

@@ -42,6 +42,16 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 	return d
 }
 
+// waitLink waits until the driver's AMI link is up (or down).
+func waitLink(t *testing.T, d *asterisk.Driver, up bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lab.Timeout)
+	defer cancel()
+	if err := d.WaitLink(ctx, up); err != nil {
+		t.Fatalf("AMI link up=%v: not within %s", up, lab.Timeout)
+	}
+}
+
 // watcher follows one device's events.
 type watcher struct {
 	t   *testing.T
@@ -337,21 +347,8 @@ func TestRealAsterisk(t *testing.T) {
 		// The AMI link is cut mid-call: after the reconnect the resync
 		// still shows the call connected.
 		d.Client().Close()
-		deadline := time.After(lab.Timeout)
-		for d.Ping(ctx) == nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not seen down")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-		for d.Ping(ctx) != nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not back")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		waitLink(t, d, false)
+		waitLink(t, d, true)
 		snap, err := d.Snapshot(ctx, "1001")
 		must(t, err)
 		if len(snap.Calls) != 1 || snap.Calls[0].ID != id {
@@ -371,14 +368,7 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "1001 rings", is(pbx.CallUpdated, "1001", pbx.Alerting))
 		l.Restart()
 		w1.until(t, "the call ended with the PBX", is(pbx.CallEnded, "", ""))
-		deadline := time.After(lab.Timeout)
-		for d.Ping(ctx) != nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not back after the restart")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		waitLink(t, d, true)
 		snap, err := d.Snapshot(ctx, "1001")
 		must(t, err)
 		if len(snap.Calls) != 0 {
