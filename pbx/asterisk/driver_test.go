@@ -606,3 +606,115 @@ func collectUntil(t *testing.T, ch <-chan pbx.Event, match func(pbx.Event) bool)
 		}
 	}
 }
+
+// consultScenario sets up a connected inbound call at 1001 and a
+// consultation to 1002 on the fake AMI; answered says whether 1002
+// picked up (and was bridged with the agent).
+func consultScenario(t *testing.T, answered bool) (f *fakeAMI, d *Driver, x, y string, w1, w2 <-chan pbx.Event) {
+	t.Helper()
+	f = newFakeAMI(t, "11.0.0")
+	d = testDriver(t, f)
+	w1, w2 = mustSubscribe(t, d, "1001"), mustSubscribe(t, d, "1002")
+	startDriver(t, d)
+	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
+	f.stream(wire(chanEv("Newchannel", trunk, "u.1", "u.1", "6"), chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+		chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b1")))
+	collect(t, w1, func(ev pbx.Event) bool { _, ok := ev.Call.Party("1001"); return ok })
+	done := make(chan error, 1)
+	go func() { var err error; y, err = d.Consult(context.Background(), "1001", "u.1", "1002"); done <- err }()
+	f.waitAction(t, "Redirect")
+	f.stream(wire(chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+		chanEv("Newexten", trunk, "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait")))
+	f.waitAction(t, "Originate")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	state := "5"
+	if answered {
+		state = "6"
+	}
+	evs := []Message{chanEv("Newchannel", "Local/1002@internal-1;1", y, y, "0"),
+		chanEv("Newchannel", "PJSIP/1002-3", "u.3", y, "0"), chanEv("Newstate", "PJSIP/1002-3", "u.3", y, state)}
+	if answered {
+		evs = append(evs, chanEv("Newexten", "Local/1002@internal-1;1", y, y, "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Answer"))
+	}
+	f.stream(wire(evs...))
+	if answered {
+		f.waitAction(t, "Bridge")
+	}
+	collect(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") != "" })
+	return f, d, "u.1", y, w1, w2
+}
+
+func partyState(ev pbx.Event, ext string) pbx.ConnState {
+	if ev.Call == nil {
+		return ""
+	}
+	p, _ := ev.Call.Party(ext)
+	return p.State
+}
+
+func TestDriverSupervisedTransfer(t *testing.T) {
+	ctx := context.Background()
+	t.Run("complete: the held party is bridged with the consulted party and the agent hangs up", func(t *testing.T) {
+		f, d, x, y, w1, w2 := consultScenario(t, true)
+		if err := d.Transfer(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/trunk-1" || a.Get("Channel2") != "PJSIP/1002-3" {
+			t.Errorf("Bridge = %v", a.Fields)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v", a.Fields)
+		}
+		got := collectUntil(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == x })
+		if got.Cause != pbx.CauseTransferred || partyState(got, "1002") != pbx.Connected || got.Call.ANI != "5551234" {
+			t.Errorf("1002 on the transferred call: %s", line(got))
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+		ends := map[string]pbx.Cause{}
+		for len(ends) < 2 {
+			ev := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded })
+			ends[ev.Call.ID] = ev.Cause
+		}
+		if ends[x] != pbx.CauseTransferred || ends[y] != pbx.CauseTransferred {
+			t.Errorf("1001 left with %v, want both calls transferred", ends)
+		}
+	})
+	t.Run("cancel: clearing the consultation hangs the consulted party up, the agent stays held", func(t *testing.T) {
+		f, d, x, y, w1, _ := consultScenario(t, true)
+		if err := d.Clear(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Errorf("Hangup = %v, want the consulted party", a.Fields)
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "6", "Cause", "16")))
+		got := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x && ev.Call.RelatedID == "" })
+		if partyState(got, "1001") != pbx.Held {
+			t.Errorf("held call after the cancel: %s", line(got))
+		}
+		if err := d.Transfer(ctx, "1001", x); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("transfer after the cancel: %v, want not allowed", err)
+		}
+	})
+	t.Run("complete while the consulted phone rings: the held party is sent to the number", func(t *testing.T) {
+		f, d, _, y, _, _ := consultScenario(t, false)
+		if err := d.Conference(ctx, "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("conference before the answer: %v, want not allowed", err)
+		}
+		if err := d.Transfer(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Errorf("Hangup = %v, want the ringing consultation", a.Fields)
+		}
+		if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Exten") != "1002" || a.Get("Context") != "internal" {
+			t.Errorf("Redirect = %v", a.Fields)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v, want the agent", a.Fields)
+		}
+	})
+}
