@@ -691,9 +691,10 @@ func TestDriverSupervisedTransfer(t *testing.T) {
 			t.Errorf("Hangup = %v, want the consulted party", a.Fields)
 		}
 		f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "6", "Cause", "16")))
-		got := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x && ev.Call.RelatedID == "" })
-		if partyState(got, "1001") != pbx.Held {
-			t.Errorf("held call after the cancel: %s", line(got))
+		collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == y })
+		got := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x })
+		if partyState(got, "1001") != pbx.Held || got.Call.RelatedID != "" {
+			t.Errorf("held call after the cancel: %s related %q", line(got), got.Call.RelatedID)
 		}
 		if err := d.Transfer(ctx, "1001", x); !errors.Is(err, pbx.ErrNotAllowed) {
 			t.Errorf("transfer after the cancel: %v, want not allowed", err)
