@@ -212,11 +212,11 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 			// bridged the two would make Dial hang the phone up. Wait
 			// for the bridge.
 			d.mu.Unlock()
-			werr := d.waitFor(ctx, "hold: the call was never bridged", func() bool {
+			werr := d.waitFor(ctx, "hold", func() bool {
 				return ch.gone || peer.gone || ch.bridge != "" && peer.bridge == ch.bridge
 			})
 			if werr != nil {
-				return werr
+				return fmt.Errorf("asterisk: hold: call %s at %s is not bridged with a party (in an application?): %w", callID, ext, pbx.ErrNotAllowed)
 			}
 			return d.Hold(ctx, ext, callID)
 		} else {

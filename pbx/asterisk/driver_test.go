@@ -719,3 +719,30 @@ func TestDriverSupervisedTransfer(t *testing.T) {
 		}
 	})
 }
+
+// TestDriverResyncFindsConferenceRooms: after a reconnect, channels in
+// ConfBridge are a conference again (a later hold takes only the agent
+// out of the room).
+func TestDriverResyncFindsConferenceRooms(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	f.answers["coreshowchannels"] = func(a Message) []Message {
+		var evs []Message
+		for i, name := range []string{"PJSIP/trunk-1", "PJSIP/1001-2", "PJSIP/1002-3"} {
+			evs = append(evs, chanEv("CoreShowChannel", name, fmt.Sprintf("u.%d", i+1), "u.1", "6",
+				"Application", "ConfBridge", "ApplicationData", "u.1,sb_bridge,sb_user", "BridgeId", "conf"))
+		}
+		return listOf(a, "CoreShowChannelsComplete", evs...)
+	}
+	d := testDriver(t, f)
+	startDriver(t, d)
+	snap, err := d.Snapshot(context.Background(), "1001")
+	if err != nil || len(snap.Calls) != 1 || len(snap.Calls[0].Parties) != 3 {
+		t.Fatalf("snapshot %+v %v, want one call with three parties", snap, err)
+	}
+	if err := d.Hold(context.Background(), "1001", "u.1"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/1001-2" || a.Get("ExtraChannel") != "" {
+		t.Errorf("hold in a resynced conference: Redirect = %v, want only the agent", a.Fields)
+	}
+}

@@ -12,7 +12,7 @@ import (
 
 // resync rebuilds every device's calls and state from the PBX's current
 // state after a (re)connect: CoreShowChannels (channels, their call and
-// bridge), QueueStatus (queue callers and members: ACD login, Make Busy),
+// bridge, the hold context's Wait, ConfBridge rooms), QueueStatus (queue callers and members: ACD login, Make Busy),
 // DBGet DND/<ext> (Do Not Disturb) and Getvar of the digits variable.
 // Devices then get CallEnded for calls that ended while the link was down,
 // CallUpdated for the calls they are on, DeviceUpdated when their state
@@ -91,6 +91,12 @@ func (d *Driver) resync(ctx context.Context) error {
 		ch.bridge = m.Get("BridgeId")
 		if strings.EqualFold(m.Get("Application"), "Wait") && m.Get("Exten") == "sb-wait" {
 			ch.parked, ch.held, ch.inWait = true, true, true
+		}
+		if strings.EqualFold(m.Get("Application"), "ConfBridge") {
+			// In a conference room: ApplicationData is room[,profiles].
+			room, _, _ := strings.Cut(m.Get("ApplicationData"), ",")
+			ch.conf = room
+			d.calls[ch.linked].room = room
 		}
 	}
 	for _, m := range qs {
