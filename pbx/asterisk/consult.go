@@ -254,6 +254,7 @@ func (d *Driver) endConsult(y *acall) {
 	if x != nil && x.consult == y {
 		x.consult = nil
 		d.publish(x, pbx.CauseNone)
+		d.cleanupHold(x) // the held party may have hung up meanwhile
 	}
 }
 

@@ -700,6 +700,21 @@ func TestDriverSupervisedTransfer(t *testing.T) {
 			t.Errorf("transfer after the cancel: %v, want not allowed", err)
 		}
 	})
+	t.Run("the held party hangs up during the consultation: the agent goes on talking, and is released when it ends", func(t *testing.T) {
+		f, d, x, y, w1, _ := consultScenario(t, true)
+		f.stream(wire(chanEv("Hangup", "PJSIP/trunk-1", "u.1", "u.1", "6", "Cause", "16")))
+		collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "5551234") == pbx.Disconnected })
+		if err := d.Clear(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Fatalf("first Hangup = %v, want the consulted party (the agent must not be hung up mid-consultation)", a.Fields)
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "6", "Cause", "16")))
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v, want the agent left alone on the held call", a.Fields)
+		}
+	})
 	t.Run("complete while the consulted phone rings: the held party is sent to the number", func(t *testing.T) {
 		f, d, _, y, _, _ := consultScenario(t, false)
 		if err := d.Conference(ctx, "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {

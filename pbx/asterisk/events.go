@@ -764,8 +764,8 @@ func (d *Driver) cleanupHold(c *acall) {
 		if ch.gone {
 			continue
 		}
-		if !ch.parked {
-			return
+		if !ch.parked || ch.consult != nil {
+			return // (an agent consulting goes on; endConsult checks again)
 		}
 		parked = append(parked, ch.name)
 	}
