@@ -178,6 +178,15 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 	if err == nil && (c.by == ch || c.consult != nil) {
 		err = fmt.Errorf("asterisk: hold: call %s is part of a consultation: transfer, conference or clear the consultation call: %w", callID, pbx.ErrNotAllowed)
 	}
+	if err == nil && c.room != "" && ch.conf == "" && !ch.held && !ch.parked {
+		// Conference just redirected the agent into the room: wait
+		// until it is in (Asterisk refuses to redirect it meanwhile).
+		d.mu.Unlock()
+		if werr := d.waitFor(ctx, "hold", func() bool { return ch.gone || ch.conf != "" }); werr != nil {
+			return fmt.Errorf("asterisk: hold: the agent never joined conference %s: %w", c.room, pbx.ErrNotAllowed)
+		}
+		return d.Hold(ctx, ext, callID)
+	}
 	if err == nil && c.room != "" {
 		// A conference: only the agent leaves the room; the others
 		// keep talking.

@@ -22,7 +22,7 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 		AMI: asterisk.ClientConfig{Addr: l.AMIAddr, Username: "cti", Secret: "ctisecret", MD5: true,
 			MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, PingInterval: 5 * time.Second},
 		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
-			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}},
+			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}, {Number: "1004"}, {Number: "1005"}},
 		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
 		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
 		Log:     zerolog.Nop(),
@@ -307,6 +307,50 @@ func TestRealAsterisk(t *testing.T) {
 		w2.until(t, "1002 left", is(pbx.CallEnded, "", ""))
 		if err := caller.Wait(t); err != nil {
 			t.Errorf("the caller was not released when left alone in the room: %v", err)
+		}
+	})
+
+	t.Run("a five-party conference: 1001 adds 1002, 1004 and 1005 to a caller, one consultation at a time", func(t *testing.T) {
+		p4, p5 := l.StartPhone("1004"), l.StartPhone("1005")
+		w4, w5 := watch(t, d, "1004"), watch(t, d, "1005")
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		parties := []string{"5551234", "1001"}
+		for _, c := range []struct {
+			ext   string
+			phone *lab.Phone
+			w     *watcher
+		}{{"1002", p2, w2}, {"1004", p4, w4}, {"1005", p5, w5}} {
+			y, err := d.Consult(ctx, "1001", x, c.ext)
+			must(t, err)
+			c.w.until(t, "the consultation rings "+c.ext, is(pbx.CallUpdated, c.ext, pbx.Alerting))
+			c.phone.Do("accept", "")
+			w1.until(t, c.ext+" answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, c.ext) == pbx.Connected })
+			must(t, d.Conference(ctx, "1001", y))
+			parties = append(parties, c.ext)
+			w1.until(t, fmt.Sprintf("%d in the conference", len(parties)), func(ev pbx.Event) bool {
+				if ev.Type != pbx.CallUpdated || ev.Call.ID != x {
+					return false
+				}
+				for _, p := range parties {
+					if partyState(ev, p) != pbx.Connected {
+						return false
+					}
+				}
+				return true
+			})
+		}
+		l.WaitEvent("five in the room", func(m asterisk.Message) bool {
+			return strings.EqualFold(m.Event(), "ConfBridgeJoin") && strings.HasPrefix(m.Get("Channel"), "PJSIP/1005")
+		})
+		for _, ext := range []string{"1001", "1002", "1004", "1005"} {
+			must(t, d.Clear(ctx, ext, x))
+		}
+		w5.until(t, "1005 left", is(pbx.CallEnded, "", ""))
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the caller was not released from the conference: %v", err)
 		}
 	})
 
