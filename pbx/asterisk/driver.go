@@ -4,8 +4,10 @@
 // The package has three layers: the AMI wire client (message.go framing,
 // client.go login, ActionIDs, list actions, keep-alive and reconnect), the
 // mapping of AMI events to pbx events (events.go: channels, dials, bridges,
-// hold, transfers, queues, DTMF) and the commands (commands.go: each says
-// which AMI action and which dialplan it relies on). Example manager.conf,
+// hold, transfers, queues, ConfBridge, DTMF) and the commands
+// (commands.go, consult.go for supervised transfer and conferences,
+// desk.go for hot-desk log-in and the work timer: each says which AMI
+// action and which dialplan it relies on). Example manager.conf,
 // pjsip.conf and extensions.conf are in testdata/etc; the README section
 // "Running with Asterisk" walks through them.
 //
