@@ -200,7 +200,7 @@ func TestCallLogsSurviveSalesforceFaultsAndARedisRestart(t *testing.T) {
 			}
 		default:
 			desc, _ := got[0]["Description"].(string)
-			if !strings.Contains(desc, "notes of "+w.id) {
+			if !w.missed && !strings.Contains(desc, "notes of "+w.id) {
 				t.Errorf("call %s: Description %q lacks the notes", w.id, desc)
 			}
 			if d := fmt.Sprint(got[0]["CallDurationInSeconds"]); d != fmt.Sprint(w.seconds) {
@@ -229,6 +229,8 @@ type wantLog struct {
 	id          string
 	seconds     int
 	disposition string
+	// missed: nobody answered; the Task has no notes.
+	missed bool
 }
 
 // cluster is several instances of the program on one Redis prefix, one
@@ -443,9 +445,12 @@ func (cl *cluster) isLive(a *app) bool {
 }
 
 // killOwnerMidCall kills the instance that handles the agent's phone while
-// call n is connected; a call rings while no instance handles the phone.
-// The other instance takes the phone over, pushes the ringing call to the
-// agent's softphone (connected to it) and handles both calls' ends.
+// call n is connected; while the dead instance's lease has not lapsed, a
+// call rings for 3 s and the caller gives up, and another call rings. The
+// other instance takes the phone over, logs the missed call once (it is
+// in the agent's history, and never pushed as ringing), pushes the ringing
+// call to the agent's softphone (connected to it) and handles the other
+// calls' ends.
 func (cl *cluster) killOwnerMidCall(alex adapter.Agent, n int) []wantLog {
 	t := cl.t
 	t.Helper()
@@ -463,24 +468,56 @@ func (cl *cluster) killOwnerMidCall(alex adapter.Agent, n int) []wantLog {
 	}
 	cl.mu.Unlock()
 	pushes := survivor.ringingPushes(t, survivor.signIn(t))
-	var gapCall wantLog
+	var gapCall, missed wantLog
+	const missedRing = 3 // seconds
 	w := cl.call(alex, n, callSteps{during: func(id string) {
 		cl.crash(owner)
 		<-cl.crashed
 		t.Logf("call %d: instance %s, which handled 1001, killed mid-call", n, owner.Service.Instance)
+		// The dead instance's lease is held for it (as if it had not
+		// lapsed yet) while the next calls ring, then left to lapse.
+		lease := "monitor:1001"
+		if ok, err := survivor.Store.Claim(ctx, lease, owner.Service.Instance, time.Hour); err != nil || !ok {
+			t.Fatalf("the dead instance's lease lapsed before the gap calls (%v): cannot test the gap", err)
+		}
+		// A short missed call, over before anyone handles the phone.
+		mid, err := survivor.Sim.PlaceCall(ctx, sim.ExternalCall{From: "+14155550177", To: "1001", DNIS: fakeorg.CampaignDNIS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		survivor.clock.Advance(missedRing * time.Second)
+		if err := survivor.Sim.FarHangup(ctx, mid); err != nil {
+			t.Fatal(err)
+		}
+		missed = wantLog{n: -2, id: mid, disposition: "Missed", missed: true}
 		// A call that starts ringing while nobody handles the phone.
 		gid, err := survivor.Sim.PlaceCall(ctx, sim.ExternalCall{From: "+14155550123", To: "1001", DNIS: fakeorg.CampaignDNIS})
 		if err != nil {
 			t.Fatal(err)
 		}
 		gapCall = wantLog{n: -1, id: gid, seconds: 13, disposition: "Callback"}
+		if _, err := survivor.Store.Claim(ctx, lease, owner.Service.Instance, 100*time.Millisecond); err != nil {
+			t.Fatal(err) // lapses in 100 ms
+		}
 		cl.waitOwner("1001")
 		select {
 		case <-pushes(gid):
 		case <-time.After(30 * time.Second):
 			t.Fatalf("call %s rang during the takeover: no ringing push reached the agent", gid)
 		}
+		// The missed call's events came before the ringing call's: had
+		// it been pushed as ringing, that push would be in by now.
+		select {
+		case <-pushes(mid):
+			t.Errorf("call %s was pushed as ringing after it was over", mid)
+		default:
+		}
+		hist, err := survivor.Store.History(ctx, alex.UserID, adapter.HistoryMissed)
+		if err != nil || len(hist) == 0 || hist[0].CallID != mid {
+			t.Errorf("missed history %+v (%v): want call %s first", hist, err, mid)
+		}
 	}})
+	w.seconds += missedRing // the missed call rang while call n was connected
 	// The call that rang during the takeover is answered on the survivor.
 	a := survivor
 	if err := a.Sim.Answer(ctx, "1001", gapCall.id); err != nil {
@@ -500,7 +537,7 @@ func (cl *cluster) killOwnerMidCall(alex adapter.Agent, n int) []wantLog {
 		t.Fatal(err)
 	}
 	cl.start()
-	return []wantLog{w, gapCall}
+	return []wantLog{w, missed, gapCall}
 }
 
 // ringingPushes reads the agent's socket on a in the background; the
