@@ -28,11 +28,10 @@ type taskCRM struct {
 	n     int
 	tasks map[string][]salesforce.Task // by CallObject
 	ids   map[string]string            // Task id -> CallObject
-	wrote chan string                  // the CallObject of each Task created or updated
 }
 
 func newTaskCRM() *taskCRM {
-	return &taskCRM{tasks: map[string][]salesforce.Task{}, ids: map[string]string{}, wrote: make(chan string, 100)}
+	return &taskCRM{tasks: map[string][]salesforce.Task{}, ids: map[string]string{}}
 }
 
 var caller = salesforce.Match{ID: "003000000000001AAA", Name: "Lucy Hall", Type: "Contact"}
@@ -63,7 +62,6 @@ func (c *taskCRM) CreateTasks(_ context.Context, ts []salesforce.Task) ([]salesf
 		c.tasks[t.CallObject] = append(c.tasks[t.CallObject], t)
 		c.ids[id] = t.CallObject
 		res[i] = salesforce.SaveResult{ID: id, Success: true}
-		c.wrote <- t.CallObject
 	}
 	return res, nil
 }
@@ -76,7 +74,6 @@ func (c *taskCRM) UpdateTasks(_ context.Context, ids []string, ts []salesforce.T
 		co := c.ids[ids[i]]
 		c.tasks[co] = []salesforce.Task{t}
 		res[i] = salesforce.SaveResult{ID: ids[i], Success: true}
-		c.wrote <- t.CallObject
 	}
 	return res, nil
 }
@@ -100,19 +97,6 @@ func (c *taskCRM) Tasks(callID string) []salesforce.Task {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]salesforce.Task(nil), c.tasks[callID]...)
-}
-
-// waitTask waits until a Task of the call has been written.
-func (c *taskCRM) waitTask(t *testing.T, callID string) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for len(c.Tasks(callID)) == 0 {
-		select {
-		case <-c.wrote:
-		case <-deadline:
-			t.Fatalf("call %s: no Task written", callID)
-		}
-	}
 }
 
 // takeoverRig is two instances on one store (miniredis: a lease lapses
@@ -178,6 +162,9 @@ func (r *takeoverRig) start(name string) *instance {
 	svc := adapter.NewService(r.sw, r.crm, st, st, name, zerolog.Nop())
 	svc.Now = r.clock.Now
 	svc.AfterFunc = func(d time.Duration, f func()) { r.clock.AfterFunc(d, f) }
+	// The outbox's own loop writes nothing after its first round (an hour
+	// of linger on the fake clock): the test writes with FlushOutbox.
+	svc.Outbox = adapter.OutboxConfig{Linger: time.Hour, Interval: time.Hour}
 	in := &instance{svc: svc, rdb: rdb, done: make(chan struct{}), held: make(chan pbx.Event, 100)}
 	adapter.OnHeld(svc, func(ev pbx.Event) { in.held <- ev })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -363,11 +350,11 @@ func (r *takeoverRig) ring(from string) string {
 
 // TestACallInTheTakeoverGapIsLoggedOnce: the instance handling the
 // agent's phone dies while a call is connected; before its lease lapses,
-// that call ends and a second call rings for 3 s and is given up by the
-// caller. When the other instance takes the phone over, both calls are
-// logged once (the first with its whole duration, the second as missed),
-// both are in the agent's history, and the missed call is not pushed as
-// ringing (it is over).
+// that call ends, a second call rings for 3 s and is given up by the
+// caller, and a third starts ringing. When the other instance takes the
+// phone over, the first two are logged once (the first with its whole
+// duration, the second as missed), both are in the agent's history, the
+// missed call is not pushed as ringing (it is over), and the third pops.
 func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
 	r := newTakeoverRig(t)
 	ctx := context.Background()
@@ -395,6 +382,11 @@ func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.b.waitHeld(t, missed, pbx.CallEnded, "")
+	third, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550144", To: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.b.waitHeld(t, third, pbx.CallUpdated, pbx.Alerting)
 	if got := r.bus.since(mark); len(got) != 0 {
 		t.Fatalf("pushes while nobody handled 1001: %+v", got)
 	}
@@ -402,6 +394,9 @@ func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
 	r.lapse()
 	r.bus.wait(t, mark, "the first call's end", callIs(adapter.EventCallEnded, first, func(c *adapter.CallRecord) bool { return c.PostCall }))
 	r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
+	r.bus.wait(t, mark, "the third call ringing, with the caller's record to pop", callIs(adapter.EventCall, third, func(c *adapter.CallRecord) bool {
+		return c.State == pbx.Alerting && c.Lookup == "" && c.Pop != nil && len(c.Pop.Matches) == 1
+	}))
 	for _, ev := range r.bus.since(mark) {
 		if ev.Type == adapter.EventCall && ev.Call.ID == missed {
 			t.Errorf("the missed call was pushed as live (%s) after it was over", ev.Call.State)
@@ -410,11 +405,14 @@ func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
 	if _, err := r.b.svc.WrapUp(ctx, r.alex, first, "save"); err != nil {
 		t.Fatal(err)
 	}
+	mark = r.bus.mark()
+	if err := r.sw.FarHangup(ctx, third); err != nil {
+		t.Fatal(err)
+	}
+	r.bus.wait(t, mark, "the third call in the history", historyOf(third))
+	// The first call's grace-period job comes due too: the call was
+	// wrapped up, so it writes nothing more.
 	r.b.svc.FlushOutbox(ctx)
-	r.crm.waitTask(t, first)
-	r.crm.waitTask(t, missed)
-	// The first call's grace-period job comes due: the call was wrapped
-	// up, so it writes nothing more.
 	r.clock.Advance(11 * time.Minute)
 	r.b.svc.FlushOutbox(ctx)
 	if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 {
@@ -451,7 +449,10 @@ func TestATakeoverReplaysNothingThePreviousInstanceHandled(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
-	r.crm.waitTask(t, missed)
+	r.a.svc.FlushOutbox(ctx)
+	if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 || len(r.crm.Tasks(missed)) != 1 {
+		t.Fatalf("a wrote the missed call's log: %d Tasks, %d jobs left (%v)", len(r.crm.Tasks(missed)), n, err)
+	}
 	r.b.waitHeld(t, missed, pbx.CallEnded, "")
 
 	talking := r.ring("+14155550133")
@@ -492,5 +493,34 @@ func TestATakeoverReplaysNothingThePreviousInstanceHandled(t *testing.T) {
 	rec, err := r.st.Call(ctx, "1001", talking)
 	if err != nil || rec.State != pbx.Connected || !rec.Ended.IsZero() {
 		t.Errorf("the live call: %+v, %v; want connected", rec, err)
+	}
+}
+
+// TestAfterACleanStopACallInTheHandoverIsLoggedOnce: the instance handling
+// the phone stops (its leases are released) and a call rings and is given
+// up right away, before or after the other instance has taken the phone
+// over: it is logged once, as missed, and in the history once.
+func TestAfterACleanStopACallInTheHandoverIsLoggedOnce(t *testing.T) {
+	r := newTakeoverRig(t)
+	ctx := context.Background()
+	r.a.stop()
+	missed, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550155", To: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Second)
+	if err := r.sw.FarHangup(ctx, missed); err != nil {
+		t.Fatal(err)
+	}
+	r.bus.wait(t, 0, "the missed call in the history", historyOf(missed))
+	r.b.svc.FlushOutbox(ctx)
+	if ts := r.crm.Tasks(missed); len(ts) != 1 || ts[0].CallDisposition != "Missed" {
+		t.Errorf("missed call: Tasks %+v, want one, Missed", ts)
+	}
+	if h := r.history(); len(h[missed]) != 1 {
+		t.Errorf("history: %v, want the missed call once", h)
+	}
+	if !r.b.svc.Owns("1001") {
+		t.Error("b does not handle 1001")
 	}
 }
