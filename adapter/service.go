@@ -77,6 +77,7 @@ type Service struct {
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
+	startClaimed   bool            // ClaimDevices just claimed them: the first lease round waits a tick
 	wake           chan struct{}   // outbox worker wake-up
 	pending        []TaskJob       // Task writes the store could not take (Redis down)
 	crmAt          time.Time       // last Salesforce readiness check
