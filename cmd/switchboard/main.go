@@ -97,6 +97,10 @@ type Main struct {
 	keepAlive time.Duration
 	// simWait, when set (tests), replaces simLinkWait.
 	simWait time.Duration
+	// outboxStale, when set (tests), is how long a stopped instance's
+	// outbox jobs stay idle before another instance takes them over
+	// (adapter.OutboxConfig.Stale).
+	outboxStale time.Duration
 
 	listener net.Listener
 	http     *http.Server
@@ -243,6 +247,8 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Now = now
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.Outbox.Linger = cfg.OutboxLinger
+	svc.Outbox.AsAgent = cfg.SFWriteAs == "agent"
+	svc.Outbox.Stale = m.outboxStale
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
@@ -318,11 +324,22 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Log.Warn().Msg("event bus not listening yet (Redis pub/sub); serving and retrying")
 		}
 	}
+	monitorDone := make(chan struct{})
 	m.goRun(func() {
+		defer close(monitorDone)
 		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
 			m.Log.Error().Err(err).Msg("switch monitor stopped")
 		}
 	})
+	// Subscribed to the switch before serving, so a call placed once
+	// Start returns is seen (the simulator does not replay what rang
+	// before).
+	select {
+	case <-svc.Monitoring():
+	case <-monitorDone:
+	case <-time.After(5 * time.Second):
+		m.Log.Warn().Msg("switch not monitored yet; serving anyway")
+	}
 	// Requests and sockets outlive ctx: Close stops accepting, tells the
 	// sockets to reconnect elsewhere and lets requests in flight finish.
 	reqCtx, stopRequests := context.WithCancel(context.WithoutCancel(ctx))
