@@ -142,8 +142,11 @@ func TestEventsStartWithASyncAndFollowIt(t *testing.T) {
 	}
 	var syn SyncMessage
 	readWS(t, ctx, conn, &syn)
-	if syn.Type != "sync" || syn.Protocol != ProtocolVersion || len(syn.Snapshots) != 7 || len(syn.Codes.Reasons) == 0 {
-		t.Fatalf("sync = %+v", syn)
+	if syn.Type != "sync" || syn.Protocol != ProtocolVersion || len(syn.Devices) != 7 || len(syn.Snapshots) != 1 || len(syn.Codes.Reasons) == 0 {
+		t.Fatalf("sync = %+v, want 7 devices and the snapshot of the one with a call", syn)
+	}
+	if syn.Devices[0].Extension != ext1 || syn.Devices[3].Kind != pbx.KindHotDesk {
+		t.Fatalf("devices = %+v, want the demo switch's in order", syn.Devices)
 	}
 	first := syn.Snapshots[0]
 	if first.State.Extension != ext1 || len(first.Calls) != 1 || first.Calls[0].ID != "c1" || first.Seq != 1 {
