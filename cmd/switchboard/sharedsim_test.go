@@ -241,3 +241,15 @@ func TestInstancesUseASimulatorRunningAsItsOwnProcess(t *testing.T) {
 		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "connected"
 	})
 }
+
+func TestDoctorChecksTheLinkToTheSharedSimulator(t *testing.T) {
+	srv := startSimServer(t, 2)
+	cfg, err := loadConfig(nil, func(k string) string { return simEnv(srv, nil)[k] }, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checkSharedSim(context.Background(), cfg)
+	if !c.ok || !strings.Contains(c.detail, "shared PBX simulator at "+srv.URL+" (9 devices)") {
+		t.Fatalf("check = %+v, want ok with the simulator's 9 devices", c)
+	}
+}

@@ -197,3 +197,49 @@ func readWS(t *testing.T, ctx context.Context, conn *websocket.Conn, v any) {
 		t.Fatalf("message is not JSON: %v: %s", err, b)
 	}
 }
+
+// FuzzSwitchProtocol sends arbitrary command names, methods and bodies to
+// the switch protocol: every answer is a status with the JSON error body or
+// a success, never a panic. go test ./pbx/sim -fuzz FuzzSwitchProtocol
+func FuzzSwitchProtocol(f *testing.F) {
+	f.Add("POST", "makeCall", "1001", `{"number":"1002"}`)
+	f.Add("POST", "answer", "1001", `{"callId":"c1"}`)
+	f.Add("POST", "makeBusy", "1001", `{"on":true,"reason":""}`)
+	f.Add("POST", "dnd", "1001", `{"on":null}`)
+	f.Add("GET", "dtmf", "1001", `{"callId":"c1","digits":"1#"}`)
+	f.Add("POST", "consult", "1001", `[]`)
+	f.Add("POST", "hotDeskLogin", "2001", "{\"pin\":\"\xff\"}")
+	s := mustSim(f)
+	h := s.Handler()
+	f.Fuzz(func(t *testing.T, method, command, ext, body string) {
+		// Paths net/http's ServeMux cleans (empty or dot segments) get its
+		// own redirect, not the simulator's answer.
+		if strings.ContainsAny(method+command+ext, " \t\r\n/?#%") || method == "" || strings.Trim(ext, ".") == "" || strings.Trim(command, ".") == "" {
+			return
+		}
+		req, err := http.NewRequest(method, "/sim/v1/devices/"+ext+"/"+command, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == http.StatusNoContent:
+		case rec.Code == http.StatusOK:
+			var out CommandResponse
+			if json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.CallID == "" {
+				t.Fatalf("200 without a callId: %s", rec.Body)
+			}
+		default:
+			var e struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%d without the JSON error body: %q", rec.Code, rec.Body)
+			}
+			if rec.Code >= 500 {
+				t.Fatalf("server error for client input: %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
