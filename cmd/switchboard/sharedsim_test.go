@@ -253,3 +253,13 @@ func TestDoctorChecksTheLinkToTheSharedSimulator(t *testing.T) {
 		t.Fatalf("check = %+v, want ok with the simulator's 9 devices", c)
 	}
 }
+
+func TestSimAPIThroughAnInstanceSaysWhenTheSharedSimulatorIsDown(t *testing.T) {
+	srv := startSimServer(t, 0)
+	a := instanceOnSim(t, srv, nil, nil)
+	srv.Close()
+	var e apiError
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, &e); st != http.StatusBadGateway || e.Error.Code != "unavailable" {
+		t.Fatalf("placing a call with the simulator down: %d %+v, want 502 unavailable", st, e)
+	}
+}
