@@ -112,7 +112,14 @@ type takeoverRig struct {
 	st    *redisstore.Store // the test's own connection
 	alex  adapter.Agent
 	bus   *busLog
+	// perDevice: the instances see the switch through a channel per
+	// device (as with pbx/asterisk), not one for all.
+	perDevice bool
 }
+
+// deviceChannels hides the simulator's SubscribeAll: the Service then
+// subscribes to each device on its own.
+type deviceChannels struct{ pbx.Switch }
 
 // instance is one Service with its own connection to the store.
 type instance struct {
@@ -125,9 +132,9 @@ type instance struct {
 
 const rigPrefix = "takeovertest:"
 
-func newTakeoverRig(t *testing.T) *takeoverRig {
+func newTakeoverRig(t *testing.T, perDevice bool) *takeoverRig {
 	t.Helper()
-	r := &takeoverRig{t: t, mr: miniredis.RunT(t), clock: sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)), crm: newTaskCRM()}
+	r := &takeoverRig{t: t, mr: miniredis.RunT(t), clock: sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)), crm: newTaskCRM(), perDevice: perDevice}
 	sw, err := sim.New(sim.DemoConfig(), r.clock)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +166,11 @@ func (r *takeoverRig) start(name string) *instance {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: r.mr.Addr()})
 	st := redisstore.New(rdb, rigPrefix, r.clock.Now)
-	svc := adapter.NewService(r.sw, r.crm, st, st, name, zerolog.Nop())
+	var sw pbx.Switch = r.sw
+	if r.perDevice {
+		sw = deviceChannels{r.sw}
+	}
+	svc := adapter.NewService(sw, r.crm, st, st, name, zerolog.Nop())
 	svc.Now = r.clock.Now
 	svc.AfterFunc = func(d time.Duration, f func()) { r.clock.AfterFunc(d, f) }
 	// The outbox's own loop writes nothing after its first round (an hour
@@ -356,82 +367,84 @@ func (r *takeoverRig) ring(from string) string {
 // duration, the second as missed), both are in the agent's history, the
 // missed call is not pushed as ringing (it is over), and the third pops.
 func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
-	r := newTakeoverRig(t)
-	ctx := context.Background()
-	first := r.ring("+14155550100")
-	mark := r.bus.mark()
-	if err := r.sw.Answer(ctx, "1001", first); err != nil {
-		t.Fatal(err)
-	}
-	r.bus.wait(t, mark, "answered", callIs(adapter.EventCall, first, inState(pbx.Connected)))
-	r.b.waitHeld(t, first, pbx.CallUpdated, pbx.Connected)
-
-	r.crash(r.a)
-	mark = r.bus.mark()
-	r.clock.Advance(4 * time.Second)
-	if err := r.sw.Clear(ctx, "1001", first); err != nil {
-		t.Fatal(err)
-	}
-	r.b.waitHeld(t, first, pbx.CallEnded, "")
-	missed, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550111", To: "1001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(3 * time.Second)
-	if err := r.sw.FarHangup(ctx, missed); err != nil {
-		t.Fatal(err)
-	}
-	r.b.waitHeld(t, missed, pbx.CallEnded, "")
-	third, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550144", To: "1001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.b.waitHeld(t, third, pbx.CallUpdated, pbx.Alerting)
-	if got := r.bus.since(mark); len(got) != 0 {
-		t.Fatalf("pushes while nobody handled 1001: %+v", got)
-	}
-
-	r.lapse()
-	r.bus.wait(t, mark, "the first call's end", callIs(adapter.EventCallEnded, first, func(c *adapter.CallRecord) bool { return c.PostCall }))
-	r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
-	r.bus.wait(t, mark, "the third call ringing, with the caller's record to pop", callIs(adapter.EventCall, third, func(c *adapter.CallRecord) bool {
-		return c.State == pbx.Alerting && c.Lookup == "" && c.Pop != nil && len(c.Pop.Matches) == 1
-	}))
-	for _, ev := range r.bus.since(mark) {
-		if ev.Type == adapter.EventCall && ev.Call.ID == missed {
-			t.Errorf("the missed call was pushed as live (%s) after it was over", ev.Call.State)
+	bothWays(t, func(t *testing.T, perDevice bool) {
+		r := newTakeoverRig(t, perDevice)
+		ctx := context.Background()
+		first := r.ring("+14155550100")
+		mark := r.bus.mark()
+		if err := r.sw.Answer(ctx, "1001", first); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := r.b.svc.WrapUp(ctx, r.alex, first, "save"); err != nil {
-		t.Fatal(err)
-	}
-	mark = r.bus.mark()
-	if err := r.sw.FarHangup(ctx, third); err != nil {
-		t.Fatal(err)
-	}
-	r.bus.wait(t, mark, "the third call in the history", historyOf(third))
-	// The first call's grace-period job comes due too: the call was
-	// wrapped up, so it writes nothing more.
-	r.b.svc.FlushOutbox(ctx)
-	r.clock.Advance(11 * time.Minute)
-	r.b.svc.FlushOutbox(ctx)
-	if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 {
-		t.Fatalf("outbox: %d jobs left (%v)", n, err)
-	}
+		r.bus.wait(t, mark, "answered", callIs(adapter.EventCall, first, inState(pbx.Connected)))
+		r.b.waitHeld(t, first, pbx.CallUpdated, pbx.Connected)
 
-	if ts := r.crm.Tasks(first); len(ts) != 1 || ts[0].CallDurationInSeconds != 4 || ts[0].CallDisposition != "" {
-		t.Errorf("first call: Tasks %+v, want one of 4 s", ts)
-	}
-	if ts := r.crm.Tasks(missed); len(ts) != 1 || ts[0].CallDisposition != "Missed" || ts[0].CallDurationInSeconds != 0 || ts[0].WhoID != caller.ID {
-		t.Errorf("missed call: Tasks %+v, want one, Missed, 0 s, for the caller's Contact", ts)
-	}
-	h := r.history()
-	if len(h[first]) != 1 || h[first][0].Missed {
-		t.Errorf("first call in the history: %+v, want once, answered", h[first])
-	}
-	if len(h[missed]) != 1 || !h[missed][0].Missed {
-		t.Errorf("missed call in the history: %+v, want once, missed", h[missed])
-	}
+		r.crash(r.a)
+		mark = r.bus.mark()
+		r.clock.Advance(4 * time.Second)
+		if err := r.sw.Clear(ctx, "1001", first); err != nil {
+			t.Fatal(err)
+		}
+		r.b.waitHeld(t, first, pbx.CallEnded, "")
+		missed, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550111", To: "1001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(3 * time.Second)
+		if err := r.sw.FarHangup(ctx, missed); err != nil {
+			t.Fatal(err)
+		}
+		r.b.waitHeld(t, missed, pbx.CallEnded, "")
+		third, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550144", To: "1001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.b.waitHeld(t, third, pbx.CallUpdated, pbx.Alerting)
+		if got := r.bus.since(mark); len(got) != 0 {
+			t.Fatalf("pushes while nobody handled 1001: %+v", got)
+		}
+
+		r.lapse()
+		r.bus.wait(t, mark, "the first call's end", callIs(adapter.EventCallEnded, first, func(c *adapter.CallRecord) bool { return c.PostCall }))
+		r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
+		r.bus.wait(t, mark, "the third call ringing, with the caller's record to pop", callIs(adapter.EventCall, third, func(c *adapter.CallRecord) bool {
+			return c.State == pbx.Alerting && c.Lookup == "" && c.Pop != nil && len(c.Pop.Matches) == 1
+		}))
+		for _, ev := range r.bus.since(mark) {
+			if ev.Type == adapter.EventCall && ev.Call.ID == missed {
+				t.Errorf("the missed call was pushed as live (%s) after it was over", ev.Call.State)
+			}
+		}
+		if _, err := r.b.svc.WrapUp(ctx, r.alex, first, "save"); err != nil {
+			t.Fatal(err)
+		}
+		mark = r.bus.mark()
+		if err := r.sw.FarHangup(ctx, third); err != nil {
+			t.Fatal(err)
+		}
+		r.bus.wait(t, mark, "the third call in the history", historyOf(third))
+		// The first call's grace-period job comes due too: the call was
+		// wrapped up, so it writes nothing more.
+		r.b.svc.FlushOutbox(ctx)
+		r.clock.Advance(11 * time.Minute)
+		r.b.svc.FlushOutbox(ctx)
+		if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 {
+			t.Fatalf("outbox: %d jobs left (%v)", n, err)
+		}
+
+		if ts := r.crm.Tasks(first); len(ts) != 1 || ts[0].CallDurationInSeconds != 4 || ts[0].CallDisposition != "" {
+			t.Errorf("first call: Tasks %+v, want one of 4 s", ts)
+		}
+		if ts := r.crm.Tasks(missed); len(ts) != 1 || ts[0].CallDisposition != "Missed" || ts[0].CallDurationInSeconds != 0 || ts[0].WhoID != caller.ID {
+			t.Errorf("missed call: Tasks %+v, want one, Missed, 0 s, for the caller's Contact", ts)
+		}
+		h := r.history()
+		if len(h[first]) != 1 || h[first][0].Missed {
+			t.Errorf("first call in the history: %+v, want once, answered", h[first])
+		}
+		if len(h[missed]) != 1 || !h[missed][0].Missed {
+			t.Errorf("missed call in the history: %+v, want once, missed", h[missed])
+		}
+	})
 }
 
 // TestATakeoverReplaysNothingThePreviousInstanceHandled: the instance
@@ -440,60 +453,62 @@ func TestACallInTheTakeoverGapIsLoggedOnce(t *testing.T) {
 // no call is pushed as new again, no second call log is queued, the
 // history has each call once.
 func TestATakeoverReplaysNothingThePreviousInstanceHandled(t *testing.T) {
-	r := newTakeoverRig(t)
-	ctx := context.Background()
-	missed := r.ring("+14155550122")
-	mark := r.bus.mark()
-	r.clock.Advance(3 * time.Second)
-	if err := r.sw.FarHangup(ctx, missed); err != nil {
-		t.Fatal(err)
-	}
-	r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
-	r.a.svc.FlushOutbox(ctx)
-	if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 || len(r.crm.Tasks(missed)) != 1 {
-		t.Fatalf("a wrote the missed call's log: %d Tasks, %d jobs left (%v)", len(r.crm.Tasks(missed)), n, err)
-	}
-	r.b.waitHeld(t, missed, pbx.CallEnded, "")
-
-	talking := r.ring("+14155550133")
-	mark = r.bus.mark()
-	if err := r.sw.Answer(ctx, "1001", talking); err != nil {
-		t.Fatal(err)
-	}
-	r.bus.wait(t, mark, "answered, with its matches", callIs(adapter.EventCall, talking, func(c *adapter.CallRecord) bool {
-		return c.State == pbx.Connected && c.Lookup == ""
-	}))
-	r.b.waitHeld(t, talking, pbx.CallUpdated, pbx.Connected)
-
-	r.crash(r.a)
-	mark = r.bus.mark()
-	r.lapse()
-	// The takeover's resync pushes the live call once, after whatever the
-	// replay pushed.
-	last := r.bus.wait(t, mark, "the resync", callIs(adapter.EventCall, talking, inState(pbx.Connected)))
-	for _, ev := range r.bus.since(mark)[:last-mark] {
-		if ev.Call != nil || ev.CallID != "" {
-			t.Errorf("replay pushed %s %s %+v", ev.Type, ev.CallID, ev.Call)
+	bothWays(t, func(t *testing.T, perDevice bool) {
+		r := newTakeoverRig(t, perDevice)
+		ctx := context.Background()
+		missed := r.ring("+14155550122")
+		mark := r.bus.mark()
+		r.clock.Advance(3 * time.Second)
+		if err := r.sw.FarHangup(ctx, missed); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 {
-		t.Errorf("outbox: %d jobs after the takeover, want none (%v)", n, err)
-	}
-	if got := adapter.Held(r.b.svc); got != 0 {
-		t.Errorf("%d events still held after the takeover", got)
-	}
-	r.b.svc.FlushOutbox(ctx)
-	if ts := r.crm.Tasks(missed); len(ts) != 1 {
-		t.Errorf("missed call: %d Tasks, want 1", len(ts))
-	}
-	h := r.history()
-	if len(h[missed]) != 1 || len(h[talking]) != 0 {
-		t.Errorf("history: %v, want the missed call once", h)
-	}
-	rec, err := r.st.Call(ctx, "1001", talking)
-	if err != nil || rec.State != pbx.Connected || !rec.Ended.IsZero() {
-		t.Errorf("the live call: %+v, %v; want connected", rec, err)
-	}
+		r.bus.wait(t, mark, "the missed call in the history", historyOf(missed))
+		r.a.svc.FlushOutbox(ctx)
+		if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 || len(r.crm.Tasks(missed)) != 1 {
+			t.Fatalf("a wrote the missed call's log: %d Tasks, %d jobs left (%v)", len(r.crm.Tasks(missed)), n, err)
+		}
+		r.b.waitHeld(t, missed, pbx.CallEnded, "")
+
+		talking := r.ring("+14155550133")
+		mark = r.bus.mark()
+		if err := r.sw.Answer(ctx, "1001", talking); err != nil {
+			t.Fatal(err)
+		}
+		r.bus.wait(t, mark, "answered, with its matches", callIs(adapter.EventCall, talking, func(c *adapter.CallRecord) bool {
+			return c.State == pbx.Connected && c.Lookup == ""
+		}))
+		r.b.waitHeld(t, talking, pbx.CallUpdated, pbx.Connected)
+
+		r.crash(r.a)
+		mark = r.bus.mark()
+		r.lapse()
+		// The takeover's resync pushes the live call once, after whatever the
+		// replay pushed.
+		last := r.bus.wait(t, mark, "the resync", callIs(adapter.EventCall, talking, inState(pbx.Connected)))
+		for _, ev := range r.bus.since(mark)[:last-mark] {
+			if ev.Call != nil || ev.CallID != "" {
+				t.Errorf("replay pushed %s %s %+v", ev.Type, ev.CallID, ev.Call)
+			}
+		}
+		if n, err := r.st.OutboxLen(ctx); err != nil || n != 0 {
+			t.Errorf("outbox: %d jobs after the takeover, want none (%v)", n, err)
+		}
+		if got := adapter.Held(r.b.svc); got != 0 {
+			t.Errorf("%d events still held after the takeover", got)
+		}
+		r.b.svc.FlushOutbox(ctx)
+		if ts := r.crm.Tasks(missed); len(ts) != 1 {
+			t.Errorf("missed call: %d Tasks, want 1", len(ts))
+		}
+		h := r.history()
+		if len(h[missed]) != 1 || len(h[talking]) != 0 {
+			t.Errorf("history: %v, want the missed call once", h)
+		}
+		rec, err := r.st.Call(ctx, "1001", talking)
+		if err != nil || rec.State != pbx.Connected || !rec.Ended.IsZero() {
+			t.Errorf("the live call: %+v, %v; want connected", rec, err)
+		}
+	})
 }
 
 // TestAfterACleanStopACallInTheHandoverIsLoggedOnce: the instance handling
@@ -501,26 +516,35 @@ func TestATakeoverReplaysNothingThePreviousInstanceHandled(t *testing.T) {
 // up right away, before or after the other instance has taken the phone
 // over: it is logged once, as missed, and in the history once.
 func TestAfterACleanStopACallInTheHandoverIsLoggedOnce(t *testing.T) {
-	r := newTakeoverRig(t)
-	ctx := context.Background()
-	r.a.stop()
-	missed, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550155", To: "1001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Second)
-	if err := r.sw.FarHangup(ctx, missed); err != nil {
-		t.Fatal(err)
-	}
-	r.bus.wait(t, 0, "the missed call in the history", historyOf(missed))
-	r.b.svc.FlushOutbox(ctx)
-	if ts := r.crm.Tasks(missed); len(ts) != 1 || ts[0].CallDisposition != "Missed" {
-		t.Errorf("missed call: Tasks %+v, want one, Missed", ts)
-	}
-	if h := r.history(); len(h[missed]) != 1 {
-		t.Errorf("history: %v, want the missed call once", h)
-	}
-	if !r.b.svc.Owns("1001") {
-		t.Error("b does not handle 1001")
-	}
+	bothWays(t, func(t *testing.T, perDevice bool) {
+		r := newTakeoverRig(t, perDevice)
+		ctx := context.Background()
+		r.a.stop()
+		missed, err := r.sw.PlaceCall(ctx, sim.ExternalCall{From: "+14155550155", To: "1001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(2 * time.Second)
+		if err := r.sw.FarHangup(ctx, missed); err != nil {
+			t.Fatal(err)
+		}
+		r.bus.wait(t, 0, "the missed call in the history", historyOf(missed))
+		r.b.svc.FlushOutbox(ctx)
+		if ts := r.crm.Tasks(missed); len(ts) != 1 || ts[0].CallDisposition != "Missed" {
+			t.Errorf("missed call: Tasks %+v, want one, Missed", ts)
+		}
+		if h := r.history(); len(h[missed]) != 1 {
+			t.Errorf("history: %v, want the missed call once", h)
+		}
+		if !r.b.svc.Owns("1001") {
+			t.Error("b does not handle 1001")
+		}
+	})
+}
+
+// bothWays runs f with the switch's events on one channel and on one
+// channel per device.
+func bothWays(t *testing.T, f func(t *testing.T, perDevice bool)) {
+	t.Run("one channel for every device", func(t *testing.T) { f(t, false) })
+	t.Run("a channel per device", func(t *testing.T) { f(t, true) })
 }
