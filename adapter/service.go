@@ -228,8 +228,8 @@ func otherNumber(c pbx.Call, ext string) string {
 	return c.ANI
 }
 
-// callUpdated stores and pushes a call's new state: two Redis round trips
-// (read the record; store it and publish in one pipeline). A new call's
+// callUpdated stores and pushes a call's new state: one Redis round trip
+// for a new (ringing) call, two for a change (CallPublisher). A new call's
 // Salesforce lookup runs after the push, off this path.
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	unlock := s.devices.lock(ext)

@@ -16,12 +16,27 @@ import (
 // The bus: Publish numbers an event (INCR of the device's sequence) and
 // publishes it on the device's channel in one script, so every instance
 // sees one order. Listen pattern-subscribes to every device's channel.
+//
+// Redis Cluster: the device's sequence key and channel name share the
+// device's hash tag, so the script stays in one slot. Classic PUBLISH is
+// broadcast over the cluster bus to every node, so one PSUBSCRIBE on any
+// node hears every device (go-redis's ClusterClient subscribes on the
+// master of the pattern's slot and moves when it fails over). Sharded
+// pub/sub (SPUBLISH/SSUBSCRIBE) would keep each message on its slot's
+// node, but it has no pattern form: each instance would need one
+// subscription per device on every master, so it is not used.
 
 var publishScript = redis.NewScript(`
 local s = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 2592000)
 redis.call('PUBLISH', KEYS[2], s .. '\n' .. ARGV[1])
 return s`)
+
+// busKeys are the keys of a device's events: its sequence number and
+// its channel (one hash slot).
+func (s *Store) busKeys(ext string) []string {
+	return []string{s.devKey(ext, "seq"), s.devKey(ext, "ev")}
+}
 
 // Publish implements adapter.Bus.
 func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) error {
@@ -30,32 +45,13 @@ func (s *Store) Publish(ctx context.Context, ext string, ev adapter.AgentEvent) 
 	if err != nil {
 		return fmt.Errorf("redis: encode event: %w", err)
 	}
-	err = publishScript.Run(ctx, s.rdb, []string{s.key("dev", ext, "seq"), s.key("ev", ext)}, b).Err()
+	err = publishScript.Run(ctx, s.rdb, s.busKeys(ext), b).Err()
 	return wrap("publish", err)
 }
 
-// UpdateCallPublish implements adapter.CallPublisher: UpdateCall, with
-// the event numbered and published (as Publish does) inside the same
-// MULTI when the record is stored.
-func (s *Store) UpdateCallPublish(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
-	keys := []string{s.key("dev", ext, "seq"), s.key("ev", ext)}
-	return s.updateCall(ctx, ext, id, f, func(p redis.Pipeliner, rec adapter.CallRecord) error {
-		b, err := json.Marshal(adapter.AgentEvent{Type: adapter.EventCall, Call: &rec})
-		if err != nil {
-			return fmt.Errorf("redis: encode event: %w", err)
-		}
-		// EVAL, not EVALSHA: a NOSCRIPT inside MULTI would not undo the
-		// stored record; Redis caches the compiled script either way.
-		publishScript.Eval(ctx, p, keys, b)
-		return nil
-	})
-}
-
-var _ adapter.CallPublisher = (*Store)(nil)
-
 // Seq implements adapter.Bus.
 func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
-	n, err := s.rdb.Get(ctx, s.key("dev", ext, "seq")).Uint64()
+	n, err := s.rdb.Get(ctx, s.devKey(ext, "seq")).Uint64()
 	if err != nil {
 		if err == redis.Nil {
 			return 0, nil
@@ -69,8 +65,8 @@ func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
 // comes back, events published meanwhile are gone (pub/sub keeps nothing):
 // f then gets an EventResync for every device (ext ""), so sockets resync.
 func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext string, ev adapter.AgentEvent)) error {
-	prefix := s.key("ev", "")
-	sub := s.rdb.PSubscribe(ctx, prefix+"*")
+	prefix, suffix := s.prefix+"{dev:", "}:ev"
+	sub := s.rdb.PSubscribe(ctx, GlobEscape(prefix)+"*"+suffix)
 	defer sub.Close()
 	stop := context.AfterFunc(ctx, func() { sub.Close() }) // Receive does not watch ctx
 	defer stop()
@@ -112,7 +108,7 @@ func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext st
 				continue
 			}
 			ev.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
-			f(strings.TrimPrefix(m.Channel, prefix), ev)
+			f(strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), suffix), ev)
 		}
 	}
 }

@@ -19,32 +19,19 @@ import (
 )
 
 // backends runs a test on the real Redis (CI starts one; skipped with a
-// message when none answers) and on miniredis.
+// message when none answers), on a real Redis Cluster when
+// SWITCHBOARD_TEST_REDIS_CLUSTER names its nodes (make cluster-test starts
+// one: scripts/redis-cluster.sh), and on miniredis.
 func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 	t.Run("on real redis", func(t *testing.T) {
-		u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
-		if u == "" {
-			u = "redis://127.0.0.1:6379/0"
-		}
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(opt)
-		t.Cleanup(func() { rdb.Close() })
-		if err := rdb.Ping(context.Background()).Err(); err != nil {
-			t.Skipf("no Redis at %s: %v (.ci/run starts one)", u, err)
-		}
+		rdb := realRedis(t)
 		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-		prefix := fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano())
-		t.Cleanup(func() {
-			ctx := context.Background()
-			iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		})
-		f(t, New(rdb, prefix, now.Now), now)
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
+	})
+	t.Run("on redis cluster", func(t *testing.T) {
+		rdb := clusterRedis(t)
+		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
 	})
 	t.Run("on miniredis", func(t *testing.T) {
 		mr := miniredis.RunT(t)
@@ -53,6 +40,58 @@ func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 		f(t, New(rdb, "sb:", now.Now), now)
 	})
+}
+
+// realRedis is a client of the real Redis server the tests use
+// (SWITCHBOARD_TEST_REDIS_URL, default 127.0.0.1:6379); the test is
+// skipped with a message when none answers.
+func realRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	rdb, err := NewClient(u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Skipf("no Redis at %s: %v (.ci/run starts one)", u, err)
+	}
+	return rdb
+}
+
+// clusterRedis is a client of the Redis Cluster named by
+// SWITCHBOARD_TEST_REDIS_CLUSTER (host:port,host:port,...); the test is
+// skipped with a message when it is unset.
+func clusterRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	addrs := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		t.Skip("no Redis Cluster: SWITCHBOARD_TEST_REDIS_CLUSTER is unset (make cluster-test starts one with scripts/redis-cluster.sh)")
+	}
+	rdb, err := NewClient("redis+cluster://"+addrs, "")
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_CLUSTER: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+	}
+	return rdb
+}
+
+// testPrefix is a key prefix of the test's own; every key under it is
+// deleted when the test ends, on every master.
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
+	prefix := fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano())
+	t.Cleanup(func() {
+		if _, err := DeleteKeys(context.Background(), rdb, prefix); err != nil {
+			t.Errorf("deleting test keys: %v", err)
+		}
+	})
+	return prefix
 }
 
 type fakeNow struct {
