@@ -70,8 +70,7 @@ func (s *Store) v1Name(rest string) string {
 }
 
 // MigrateV1 moves every key of the v1 layout under the store's prefix to
-// its v2 name (DUMP, RESTORE with its TTL, UNLINK: it works across hash
-// slots), on every master, and returns how many it moved. A v2 key that
+// its v2 name, with its TTL, on every master, and returns how many it moved. A v2 key that
 // already exists wins (the v1 one is dropped). Safe to run again and from
 // several instances at once: a key another instance moved first is skipped.
 // Run it with no v1 instance left writing (README, "Redis").
@@ -100,11 +99,23 @@ func (s *Store) MigrateV1(ctx context.Context) (int, error) {
 	return moved, wrap("migrate v1 keys", err)
 }
 
-// moveKey moves one key to a name that may be in another slot.
+// moveKey moves one key, keeping its TTL: RENAMENX on one server; on a
+// Cluster, where the new name may be in another slot, DUMP, RESTORE and
+// UNLINK.
 func (s *Store) moveKey(ctx context.Context, from, to string) (bool, error) {
+	if _, ok := s.rdb.(*redis.ClusterClient); !ok {
+		done, err := s.rdb.RenameNX(ctx, from, to).Result()
+		if err != nil && strings.Contains(err.Error(), "no such key") {
+			return false, nil // moved by another instance meanwhile
+		}
+		if err != nil || done {
+			return done, err
+		}
+		return false, s.rdb.Unlink(ctx, from).Err() // the v2 key wins
+	}
 	dump, err := s.rdb.Dump(ctx, from).Result()
 	if errors.Is(err, redis.Nil) {
-		return false, nil // moved by another instance meanwhile
+		return false, nil
 	}
 	if err != nil {
 		return false, err
