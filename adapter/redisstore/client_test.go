@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
-
 )
 
 func TestParseURLNamesTheTopologyAndItsAddresses(t *testing.T) {
