@@ -137,3 +137,25 @@ func (s *Store) moveKey(ctx context.Context, from, to string) (bool, error) {
 	}
 	return done, s.rdb.Unlink(ctx, from).Err()
 }
+
+// schemaKey marks a prefix whose keys are all in the current layout.
+func (s *Store) schemaKey() string { return s.prefix + "schema" }
+
+// Upgrade brings the keys under the store's prefix to the current layout
+// once: it runs MigrateV1 unless an earlier Upgrade finished (a marker
+// key, "<prefix>v2:schema"), so later starts cost one round trip. It
+// returns how many keys it moved.
+func (s *Store) Upgrade(ctx context.Context) (int, error) {
+	n, err := s.rdb.Exists(ctx, s.schemaKey()).Result()
+	if err != nil {
+		return 0, wrap("schema version", err)
+	}
+	if n == 1 {
+		return 0, nil
+	}
+	moved, err := s.MigrateV1(ctx)
+	if err != nil {
+		return moved, err
+	}
+	return moved, wrap("schema version", s.rdb.Set(ctx, s.schemaKey(), SchemaVersion, 0).Err())
+}

@@ -14,8 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
@@ -147,13 +146,19 @@ func checkRedis(ctx context.Context, cfg Config) []check {
 		}
 		return []check{c}
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	e, err := redisstore.ParseURL(cfg.RedisURL, cfg.RedisPassword)
 	if err != nil {
-		return []check{{name: "Redis", detail: "SWITCHBOARD_REDIS_URL does not parse: " + err.Error(), fix: "use redis://[user:password@]host:6379/0 (rediss:// for TLS)"}}
+		return []check{{name: "Redis", detail: "SWITCHBOARD_REDIS_URL does not parse: " + err.Error(), fix: "use redis://[user:password@]host:6379/0 (rediss:// for TLS), redis+cluster://host:7000,host:7001 or redis+sentinel://host:26379/0?master_name=mymaster"}}
 	}
-	opt.MaxRetries = 0
-	opt.DialTimeout = doctorTimeout
-	rdb := redis.NewClient(opt)
+	switch e.Topology {
+	case redisstore.Cluster:
+		e.Cluster.MaxRetries, e.Cluster.DialTimeout = 0, doctorTimeout
+	case redisstore.Sentinel:
+		e.Sentinel.MaxRetries, e.Sentinel.DialTimeout = 0, doctorTimeout
+	default:
+		e.Server.MaxRetries, e.Server.DialTimeout = 0, doctorTimeout
+	}
+	rdb := e.Client()
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(ctx, doctorTimeout)
 	defer cancel()
