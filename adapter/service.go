@@ -235,12 +235,13 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	unlock := s.devices.lock(ext)
 	defer unlock()
 	other := otherNumber(c, ext)
+	number, withheld := s.Numbers.Canonical(other), phone.Withheld(other) // once: f may run several times
 	fresh := func() CallRecord {
 		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
-			Number:   s.Numbers.Canonical(other),
-			Withheld: phone.Withheld(other),
+			Number:   number,
+			Withheld: withheld,
 			Consult:  c.RelatedID != "",
 			Via:      cause,
 			Started:  now, Matches: []salesforce.Match{},

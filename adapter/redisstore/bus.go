@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -64,9 +65,96 @@ func (s *Store) Seq(ctx context.Context, ext string) (uint64, error) {
 // Listen implements adapter.Bus. When the connection to Redis is lost and
 // comes back, events published meanwhile are gone (pub/sub keeps nothing):
 // f then gets an EventResync for every device (ext ""), so sockets resync.
+//
+// On a Redis Cluster it subscribes on every master, not on one: Redis
+// sends a PUBLISH to the publisher's own subscribers at once, and to the
+// other nodes' over the cluster bus, later (a hop more, and it queues
+// behind other bus traffic). Each event then arrives once per master;
+// the first copy is delivered (the one from the master that published,
+// normally) and the others, with a sequence number already seen, dropped.
+// Any one subscription alone still hears every event.
 func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext string, ev adapter.AgentEvent)) error {
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return s.listenOn(ctx, s.rdb, ready, nil, f)
+	}
+	var mu sync.Mutex
+	var nodes []*redis.Client
+	err := cc.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		nodes = append(nodes, c)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return wrap("subscribe", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seen := &firstCopy{last: map[string]uint64{}}
+	done := make(chan error, len(nodes))
+	up := make([]chan struct{}, len(nodes))
+	for i, n := range nodes {
+		up[i] = make(chan struct{})
+		go func() { done <- s.listenOn(ctx, n, up[i], seen, f) }()
+	}
+	go func() {
+		for _, u := range up {
+			select {
+			case <-u:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if ready != nil {
+			close(ready)
+		}
+	}()
+	err = <-done // one subscription ended: end them all, the caller retries
+	cancel()
+	for range len(nodes) - 1 {
+		<-done
+	}
+	return err
+}
+
+// firstCopy passes on the first copy of each device's event when the same
+// events arrive on several subscriptions (Listen on a Cluster), keeping
+// each device's order. f runs under its lock.
+type firstCopy struct {
+	mu   sync.Mutex
+	last map[string]uint64 // device -> highest sequence number delivered
+}
+
+// seqRestart: a sequence number this far below the last one is not a late
+// copy but a device numbered afresh (its key lost with a Redis restart).
+const seqRestart = 1000
+
+// deliver calls f unless ev is a copy already delivered.
+func (c *firstCopy) deliver(ext string, ev adapter.AgentEvent, f func(string, adapter.AgentEvent)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ext == "" { // resync: sockets start over from a snapshot
+		clear(c.last)
+		f(ext, ev)
+		return
+	}
+	if last, ok := c.last[ext]; ok && ev.Seq <= last && ev.Seq+seqRestart > last {
+		return
+	}
+	c.last[ext] = ev.Seq
+	f(ext, ev)
+}
+
+// listenOn runs one subscription to every device's channel on rdb (a
+// server, or one master of a Cluster); seen, when set, drops copies.
+func (s *Store) listenOn(ctx context.Context, rdb redis.UniversalClient, ready chan<- struct{}, seen *firstCopy, f func(ext string, ev adapter.AgentEvent)) error {
+	deliver := f
+	if seen != nil {
+		deliver = func(ext string, ev adapter.AgentEvent) { seen.deliver(ext, ev, f) }
+	}
 	prefix, suffix := s.prefix+"{dev:", "}:ev"
-	sub := s.rdb.PSubscribe(ctx, GlobEscape(prefix)+"*"+suffix)
+	sub := rdb.PSubscribe(ctx, GlobEscape(prefix)+"*"+suffix)
 	defer sub.Close()
 	stop := context.AfterFunc(ctx, func() { sub.Close() }) // Receive does not watch ctx
 	defer stop()
@@ -96,7 +184,7 @@ func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext st
 					close(ready)
 				}
 			} else {
-				f("", adapter.AgentEvent{Type: adapter.EventResync})
+				deliver("", adapter.AgentEvent{Type: adapter.EventResync})
 			}
 		case *redis.Message:
 			seqStr, body, found := strings.Cut(m.Payload, "\n")
@@ -108,7 +196,7 @@ func (s *Store) Listen(ctx context.Context, ready chan<- struct{}, f func(ext st
 				continue
 			}
 			ev.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
-			f(strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), suffix), ev)
+			deliver(strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), suffix), ev)
 		}
 	}
 }

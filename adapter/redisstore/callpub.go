@@ -95,11 +95,9 @@ func (s *Store) UpdateCallPublish(ctx context.Context, ext, id string, f func(*a
 			}
 			next = string(b)
 		}
-		ev := []byte{}
+		ev := ""
 		if next != "" {
-			if ev, err = json.Marshal(adapter.AgentEvent{Type: adapter.EventCall, Call: &rec}); err != nil {
-				return adapter.CallRecord{}, fmt.Errorf("redis: encode event: %w", err)
-			}
+			ev = callEvent(next)
 		}
 		res, err := casCallScript.Run(ctx, s.rdb, keys, id, raw, next, ev, int(callTTL.Seconds()), taskField+id).Slice()
 		if err != nil {
@@ -118,6 +116,12 @@ func (s *Store) UpdateCallPublish(ctx context.Context, ext, id string, f func(*a
 		}
 	}
 	return adapter.CallRecord{}, fmt.Errorf("redis: update call %s: %d writers in a row changed it first: %w", id, maxCallTries, adapter.ErrUnavailable)
+}
+
+// callEvent is json.Marshal(AgentEvent{Type: EventCall, Call: rec}) for
+// the record's JSON, without encoding the record a second time.
+func callEvent(recJSON string) string {
+	return `{"type":"` + string(adapter.EventCall) + `","seq":0,"call":` + recJSON + `}`
 }
 
 // readCall reads a call record's JSON and Task id ("" when absent).

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -307,4 +308,35 @@ func TestUpdateCallPublishOnAnExistingCallChangesItAndKeepsItsTask(t *testing.T)
 			t.Errorf("Calls = %v after delete, want none", calls)
 		}
 	})
+}
+
+func TestTheRingingEventIsWhatJSONMarshalMakes(t *testing.T) {
+	rec := adapter.CallRecord{ID: "c-1", Extension: "1001", State: pbx.Alerting, Matches: []salesforce.Match{}, Log: adapter.CallLog{QuickNotes: []string{}}, Lookup: adapter.LookupPending}
+	b, _ := json.Marshal(rec)
+	want, _ := json.Marshal(adapter.AgentEvent{Type: adapter.EventCall, Call: &rec})
+	if got := callEvent(string(b)); got != string(want) {
+		t.Errorf("event\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestListenOnSeveralSubscriptionsDeliversTheFirstCopyInOrder(t *testing.T) {
+	var got []string
+	f := func(ext string, ev adapter.AgentEvent) { got = append(got, fmt.Sprintf("%s#%d", ext, ev.Seq)) }
+	c := &firstCopy{last: map[string]uint64{}}
+	for _, in := range []struct {
+		ext string
+		seq uint64
+	}{
+		{"1001", 1}, {"1001", 2}, {"1002", 1}, // from the publishing master
+		{"1001", 1}, {"1002", 1}, {"1001", 2}, // the same, late, from another
+		{"1001", 3},
+		{"1001", 2000}, {"1001", 5}, // numbered afresh (seq key lost): passed on
+		{"", 0}, {"1002", 1}, // resync: sockets start over
+	} {
+		c.deliver(in.ext, adapter.AgentEvent{Seq: in.seq}, f)
+	}
+	want := []string{"1001#1", "1001#2", "1002#1", "1001#3", "1001#2000", "1001#5", "#0", "1002#1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
 }
