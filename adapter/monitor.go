@@ -40,7 +40,7 @@ const eventWorkers = 256
 const leaseRenewEvery = time.Second
 
 // Run monitors every device of the switch and runs the Task outbox until
-// ctx ends.
+// ctx ends. Monitoring is closed once every device is subscribed.
 func (s *Service) Run(ctx context.Context) error {
 	devices, err := s.Switch.Devices(ctx)
 	if err != nil {
@@ -71,12 +71,17 @@ func (s *Service) Run(ctx context.Context) error {
 			}(d.Extension)
 		}
 	}
+	s.monitorOnce.Do(func() { close(s.monitoring) })
 	wg.Add(2)
 	go func() { defer wg.Done(); s.renewLeases(ctx, devices) }()
 	go func() { defer wg.Done(); s.runOutbox(ctx) }()
 	wg.Wait()
 	return nil
 }
+
+// Monitoring is closed once Run has subscribed to every device: a call
+// that rings after it is seen (main waits for it before serving).
+func (s *Service) Monitoring() <-chan struct{} { return s.monitoring }
 
 // monitorAll hands every device's events to eventWorkers goroutines, a
 // device always to the same one.

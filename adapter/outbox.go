@@ -54,8 +54,14 @@ type OutboxConfig struct {
 	// Linger is how long the outbox gathers new call logs after the
 	// first one arrives before sending, so that several share one
 	// Collections request (default 0: send at once). A full round
-	// (BatchSize x InFlight) never waits.
+	// (BatchSize x InFlight) queued since the outbox last read never
+	// waits. Timed with Service.AfterFunc.
 	Linger time.Duration
+	// AsAgent writes each Task as its agent (SWITCHBOARD_SF_WRITE_AS=agent:
+	// the job's AsUsername), so a Collections request carries one agent's
+	// Tasks. Otherwise every Task is written as the integration user and
+	// one request carries any agents' Tasks.
+	AsAgent bool
 }
 
 func (c OutboxConfig) withDefaults() OutboxConfig {
@@ -134,10 +140,7 @@ func (s *Service) enqueue(ctx context.Context, job TaskJob) {
 		s.pending = append(s.pending, job)
 		s.mu.Unlock()
 	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.Wake()
 }
 
 // runOutbox writes queued Tasks to Salesforce until ctx ends.
@@ -152,13 +155,15 @@ func (s *Service) runOutbox(ctx context.Context) {
 			return
 		case <-s.wake:
 			if cfg.Linger > 0 {
-				// Let more call logs arrive, so they share a request.
-				t := time.NewTimer(cfg.Linger)
+				// Let more call logs arrive, so they share a request,
+				// unless a full round is queued already.
+				lingered := make(chan struct{})
+				s.AfterFunc(cfg.Linger, func() { close(lingered) })
 				select {
 				case <-ctx.Done():
-					t.Stop()
 					return
-				case <-t.C:
+				case <-lingered:
+				case <-s.full:
 				}
 			}
 		case <-tick.C:
@@ -169,6 +174,11 @@ func (s *Service) runOutbox(ctx context.Context) {
 // FlushOutbox writes every Task write that is due, until none is left.
 func (s *Service) FlushOutbox(ctx context.Context) {
 	cfg := s.Outbox.withDefaults()
+	s.queued.Store(0) // what is queued from here on makes the next round
+	select {
+	case <-s.full:
+	default:
+	}
 	s.mu.Lock()
 	held := s.pending
 	s.pending = nil
@@ -249,7 +259,12 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 			work = append(work, j)
 		}
 	}
-	marks, err := s.Store.BeginTasks(ctx, s.Instance, work, lockTTL)
+	// The locks are this round's, not this instance's: two rounds of one
+	// instance (FlushOutbox called while the worker runs one) must not
+	// both write a call log, or a grace-period job could create the Task
+	// a wrap-up job in the other round is creating.
+	owner := s.Instance + "/" + strconv.FormatUint(rand.Uint64(), 36)
+	marks, err := s.Store.BeginTasks(ctx, owner, work, lockTTL)
 	if err != nil {
 		// The jobs stay taken; they are taken over after Stale.
 		s.Log.Warn().Err(err).Msg("outbox: call log locks not taken")
@@ -288,7 +303,9 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 		if len(changes) > 0 {
 			s.Log.Debug().Str("call", j.CallID).Strs("changes", changes).Msg("call log changed to follow Salesforce's Task rules")
 		}
-		task.AsUsername = j.AsUsername
+		if cfg.AsAgent {
+			task.AsUsername = j.AsUsername
+		}
 		writes = append(writes, &write{job: j, id: id, task: task})
 	}
 	s.findLanded(ctx, writes)
@@ -311,7 +328,7 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 			done = append(done, CallTask{Extension: w.job.Extension, CallID: w.job.CallID, TaskID: end.Mark.TaskID})
 		}
 	}
-	if err := s.Store.EndTasks(ctx, s.Instance, ends); err != nil {
+	if err := s.Store.EndTasks(ctx, owner, ends); err != nil {
 		// Not settled: taken over after Stale, as uncertain, so the
 		// Tasks just written are found, not created again.
 		s.Log.Warn().Err(err).Int("jobs", len(ends)).Msg("outbox: results not stored")
@@ -361,10 +378,18 @@ func (s *Service) refreshGrace(ctx context.Context, j *TaskJob) (bool, error) {
 // that may have landed before (an uncertain outcome, or any earlier
 // attempt), so a retry never makes a second Task. When the lookup fails
 // those writes are not sent (err errNotSent).
+//
+// A grace-period job always looks first: it runs WrapUpGrace after the
+// call, alone, and the wrap-up job of the same call may have created the
+// Task with no mark stored (its instance killed between the write and the
+// acknowledgement, or its answer lost and its retry still waiting).
 func (s *Service) findLanded(ctx context.Context, writes []*write) {
+	mayHaveLanded := func(w *write) bool {
+		return w.id == "" && (w.job.Uncertain || w.job.Attempts > 0 || w.job.Grace)
+	}
 	var check []string
 	for _, w := range writes {
-		if w.id == "" && (w.job.Uncertain || w.job.Attempts > 0) {
+		if mayHaveLanded(w) {
 			check = append(check, w.task.CallObject)
 		}
 	}
@@ -373,7 +398,7 @@ func (s *Service) findLanded(ctx context.Context, writes []*write) {
 	}
 	found, err := s.CRM.FindCallTasks(ctx, check)
 	for _, w := range writes {
-		if w.id != "" || !(w.job.Uncertain || w.job.Attempts > 0) {
+		if !mayHaveLanded(w) {
 			continue
 		}
 		if err != nil {
@@ -480,7 +505,7 @@ func (s *Service) settle(cfg OutboxConfig, now time.Time, w *write) TaskEnd {
 		j.LastError = clip(w.err.Error(), 300)
 		var se *salesforce.Error
 		switch {
-		case errors.Is(w.err, salesforce.ErrUnauthorized) && j.AsUsername != "":
+		case errors.Is(w.err, salesforce.ErrUnauthorized) && w.task.AsUsername != "":
 			// The agent's token is refused: the integration user writes
 			// it (OwnerId still credits the agent).
 			j.AsUsername = ""
@@ -716,8 +741,17 @@ func checkDeadID(id string) error {
 	return nil
 }
 
-// Wake makes the outbox run now (after a replay).
+// Wake tells the outbox that a call log was queued (or replayed): it runs
+// after the Linger, or at once when a full round (BatchSize x InFlight)
+// has been queued since it last read.
 func (s *Service) Wake() {
+	cfg := s.Outbox.withDefaults()
+	if s.queued.Add(1) >= int64(cfg.BatchSize*cfg.InFlight) {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

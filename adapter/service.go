@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -78,6 +79,10 @@ type Service struct {
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
 	wake           chan struct{}   // outbox worker wake-up
+	full           chan struct{}   // a full outbox round is queued: stop lingering
+	monitoring     chan struct{}   // closed once Run subscribed to the switch
+	monitorOnce    sync.Once       // closes monitoring once
+	queued         atomic.Int64    // call logs queued since the outbox last read
 	pending        []TaskJob       // Task writes the store could not take (Redis down)
 	crmAt          time.Time       // last Salesforce readiness check
 	outboxObserver func(TaskJob, error)
@@ -102,6 +107,8 @@ func NewService(sw pbx.Switch, crm CRM, st Store, bus Bus, instance string, log 
 		AfterFunc:         func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		owned:             map[string]bool{},
 		wake:              make(chan struct{}, 1),
+		full:              make(chan struct{}, 1),
+		monitoring:        make(chan struct{}),
 	}
 }
 

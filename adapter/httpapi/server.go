@@ -46,8 +46,8 @@ type Config struct {
 	// DeadLetters serves it.
 	AdminToken  string
 	DeadLetters *adapter.DeadLetters
-	// ReadyDetail, when set, adds facts to /readyz (e.g. whether Redis
-	// persists).
+	// ReadyDetail, when set, adds facts to /readyz, in the 200 and the
+	// 503 answer alike (e.g. redis_persistence: whether Redis persists).
 	ReadyDetail func(ctx context.Context) map[string]string
 	// Registry collects metrics (served at /metrics when set).
 	Registry *prometheus.Registry
@@ -181,22 +181,24 @@ func (s *Server) ready(c *echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
 	dep, err := s.cfg.Service.Ready(ctx)
-	if err != nil {
-		// The reason goes to the log; the answer names only the
-		// dependency (no addresses or internal error text).
-		s.cfg.Log.Warn().Err(err).Str("failing", dep).Msg("not ready")
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{
-			"status":  "unavailable",
-			"error":   errorBody{Code: "unavailable", Message: dep + " is not usable; see the service's log"},
-			"failing": dep,
-		})
-	}
-	out := map[string]string{"status": "ready"}
+	out := map[string]any{}
+	// The detail (e.g. redis_persistence) goes in both answers: an operator
+	// looking at a failing instance needs it as much as at a ready one.
 	if s.cfg.ReadyDetail != nil {
 		for k, v := range s.cfg.ReadyDetail(ctx) {
 			out[k] = v
 		}
 	}
+	if err != nil {
+		// The reason goes to the log; the answer names only the
+		// dependency (no addresses or internal error text).
+		s.cfg.Log.Warn().Err(err).Str("failing", dep).Msg("not ready")
+		out["status"] = "unavailable"
+		out["error"] = errorBody{Code: "unavailable", Message: dep + " is not usable; see the service's log"}
+		out["failing"] = dep
+		return c.JSON(http.StatusServiceUnavailable, out)
+	}
+	out["status"] = "ready"
 	return c.JSON(http.StatusOK, out)
 }
 

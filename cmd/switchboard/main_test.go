@@ -494,8 +494,8 @@ func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
 	if st := a.do(t, "GET", "/healthz", "", nil, &health); st != 200 {
 		t.Errorf("healthz: %d", st)
 	}
-	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 {
-		t.Errorf("readyz: %d %v", st, ready)
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 || ready["redis_persistence"] == nil {
+		t.Errorf("readyz: %d %v, want 200 with redis_persistence", st, ready)
 	}
 	resp, err := a.http.Get(a.URL + "/callcenter-definition.xml")
 	if err != nil {
@@ -510,13 +510,21 @@ func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
 
 func TestReadinessNamesTheFailingDependency(t *testing.T) {
 	a := startApp(t, nil)
+	persistence, err := a.Store.Persistence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.Org.Inject(fakeorg.Fault{Kind: fakeorg.Unavailable503})
 	var got struct {
-		Failing string
-		Error   struct{ Code, Message string }
+		Failing          string
+		RedisPersistence string `json:"redis_persistence"`
+		Error            struct{ Code, Message string }
 	}
 	if st := a.do(t, "GET", "/readyz", "", nil, &got); st != http.StatusServiceUnavailable || got.Failing != "salesforce" {
 		t.Fatalf("readyz with Salesforce down: %d %+v, want 503 naming salesforce", st, got)
+	}
+	if got.RedisPersistence != persistence {
+		t.Errorf("readyz with Salesforce down: redis_persistence %q, want %q (as the 200 answer says)", got.RedisPersistence, persistence)
 	}
 }
 
@@ -575,5 +583,31 @@ func (a *app) wrapUp(t *testing.T, token string, sock *agentSocket, id string) {
 	sock.waitFor("post-call", func(ev wsEvent) bool { return ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == id })
 	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/wrap-up", token, `{"action":"save"}`, nil); st != http.StatusOK {
 		t.Fatalf("wrap-up: status %d", st)
+	}
+}
+
+// A call that rings as soon as Start returns is seen: Start waits until
+// the service is subscribed to the switch (the simulator does not replay
+// what rang before). The load benchmarks placed their first call at once
+// and missed it now and then.
+func TestACallRingingRightAfterStartIsSeen(t *testing.T) {
+	a := startApp(t, nil)
+	ctx := context.Background()
+	id, err := a.Sim.PlaceCall(ctx, sim.ExternalCall{From: "+14155550123", To: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if r, err := a.Store.Call(ctx, "1001", id); err == nil && r.State == "alerting" {
+			return
+		}
+		select {
+		case <-tick.C: // polling the store: the service has no event to wait on here
+		case <-deadline:
+			t.Fatalf("call %s ringing on 1001 right after Start was never stored", id)
+		}
 	}
 }

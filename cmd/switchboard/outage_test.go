@@ -139,8 +139,11 @@ func TestTheServiceStartsWithoutRedisAndSaysSo(t *testing.T) {
 	if st := a.do(t, "GET", "/healthz", "", nil, &health); st != http.StatusOK {
 		t.Errorf("healthz without Redis: %d", st)
 	}
-	var ready struct{ Failing string }
-	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != http.StatusServiceUnavailable || ready.Failing != "redis" {
-		t.Errorf("readyz without Redis: %d %+v, want 503 naming redis", st, ready)
+	var ready struct {
+		Failing          string
+		RedisPersistence string `json:"redis_persistence"`
+	}
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != http.StatusServiceUnavailable || ready.Failing != "redis" || ready.RedisPersistence != "unknown" {
+		t.Errorf("readyz without Redis: %d %+v, want 503 naming redis, redis_persistence unknown", st, ready)
 	}
 }

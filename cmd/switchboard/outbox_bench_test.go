@@ -138,7 +138,10 @@ func benchDelivery(b *testing.B, lat time.Duration) {
 	}
 	b.ReportMetric(float64(tasks)/total.Seconds(), "tasks/s")
 	b.ReportMetric(float64(m.Org.Requests()-reqBefore)/float64(tasks)*1000, "requests/1000tasks")
-	b.ReportMetric(float64(rtt.Microseconds()), "redis_rtt_µs")
+	b.ReportMetric(float64(rtt.Nanoseconds())/1000, "redis_rtt_µs")
+	// The time per Task delivered, in Redis round trips: the figure to
+	// compare across machines and loads.
+	b.ReportMetric(total.Seconds()/float64(tasks)/rtt.Seconds(), "rtt/task")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -154,6 +157,7 @@ func BenchmarkRequestsPer1000Calls(b *testing.B) {
 }
 
 func benchRequests(b *testing.B, writeAs string) {
+	rtt := redisRTT(b)
 	for i := 0; i < b.N; i++ {
 		m := startBench(b, map[string]string{"SWITCHBOARD_SF_WRITE_AS": writeAs})
 		ctx := context.Background()
@@ -227,8 +231,10 @@ func benchRequests(b *testing.B, writeAs string) {
 		}
 		sort.Strings(kinds)
 		rate := float64(calls) / time.Since(start).Seconds()
-		b.Logf("write_as=%s: %d requests per %d calls (%.0f calls/s): %s", writeAs, total, calls, rate, strings.Join(kinds, ", "))
+		b.Logf("write_as=%s: %d requests per %d calls (%.0f calls/s; Redis round trip %s): %s", writeAs, total, calls, rate, rtt, strings.Join(kinds, ", "))
 		b.ReportMetric(rate, "calls/s")
+		b.ReportMetric(float64(rtt.Nanoseconds())/1000, "redis_rtt_µs")
+		b.ReportMetric(1/rate/rtt.Seconds(), "rtt/call")
 		b.ReportMetric(float64(total), "requests/1000calls")
 		b.ReportMetric(0, "ns/op")
 	}

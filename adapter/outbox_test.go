@@ -1,0 +1,168 @@
+package adapter_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
+	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/sim"
+	"github.com/switchboard-cti/switchboard/salesforce"
+)
+
+// recordingCRM is a CRM that accepts every Task write and records each
+// Collections request: the AsUsername of each Task in it.
+type recordingCRM struct {
+	adapter.CRM // nil: the outbox calls only the methods below
+
+	mu       sync.Mutex
+	requests [][]string
+	n        int
+	// sent, when set, receives the number of Tasks of each request.
+	sent chan int
+}
+
+func (c *recordingCRM) CreateTasks(_ context.Context, ts []salesforce.Task) ([]salesforce.SaveResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	users := make([]string, len(ts))
+	res := make([]salesforce.SaveResult, len(ts))
+	for i, t := range ts {
+		users[i] = t.AsUsername
+		c.n++
+		res[i] = salesforce.SaveResult{ID: fmt.Sprintf("00T00000000%04dAAA", c.n), Success: true}
+	}
+	sort.Strings(users)
+	c.requests = append(c.requests, users)
+	if c.sent != nil {
+		c.sent <- len(ts)
+	}
+	return res, nil
+}
+
+func (c *recordingCRM) UpdateTasks(ctx context.Context, _ []string, ts []salesforce.Task) ([]salesforce.SaveResult, error) {
+	return c.CreateTasks(ctx, ts)
+}
+
+func (c *recordingCRM) FindCallTasks(context.Context, []string) (map[salesforce.CallTaskKey]string, error) {
+	return nil, nil
+}
+
+// TestCallLogsOfManyAgentsShareACollectionsRequest: written as the
+// integration user (the default), the call logs of different agents go out
+// together; written as each agent (SWITCHBOARD_SF_WRITE_AS=agent), one
+// request per agent, since a request carries one user's token. (The load
+// smoke showed one request per Task: every job carries its agent's
+// username, and the outbox grouped by it even when the integration user
+// wrote them all.)
+func TestCallLogsOfManyAgentsShareACollectionsRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		asAgent bool
+		want    [][]string
+	}{
+		{"as the integration user: one request for three agents", false, [][]string{{"", "", "", ""}}},
+		{"as each agent: one request per agent", true, [][]string{{"a1@x"}, {"a2@x", "a2@x"}, {"a3@x"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crm := &recordingCRM{}
+			svc, st := newOutboxService(t, crm, nil)
+			now := svc.Now()
+			svc.Outbox.AsAgent = tc.asAgent
+			ctx := context.Background()
+			for i, user := range []string{"a1@x", "a2@x", "a2@x", "a3@x"} {
+				id := fmt.Sprintf("call-%d", i)
+				ext := fmt.Sprintf("10%02d", i)
+				job := adapter.TaskJob{Key: id + "/" + ext, UserID: "005000000000001AAA", Extension: ext, CallID: id, Created: now, AsUsername: user,
+					Task: salesforce.Task{Subject: "Call: Inbound", OwnerID: "005000000000001AAA", CallType: "Inbound", CallObject: id}}
+				if err := st.EnqueueTask(ctx, job); err != nil {
+					t.Fatal(err)
+				}
+			}
+			svc.FlushOutbox(ctx)
+			sort.Slice(crm.requests, func(i, j int) bool { return crm.requests[i][0] < crm.requests[j][0] })
+			if diff := cmp.Diff(tc.want, crm.requests); diff != "" {
+				t.Errorf("Collections requests by the AsUsername of their Tasks (-want +got)\n%s", diff)
+			}
+		})
+	}
+}
+
+// newOutboxService is a Service on miniredis with crm and sw (may be nil
+// when the Service is not run).
+func newOutboxService(t *testing.T, crm adapter.CRM, sw pbx.Switch) (*adapter.Service, *redisstore.Store) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	st := redisstore.New(rdb, "outboxtest:", func() time.Time { return now })
+	svc := adapter.NewService(sw, crm, st, st, "test", zerolog.Nop())
+	svc.Now = func() time.Time { return now }
+	return svc, st
+}
+
+// TestAFullRoundOfCallLogsDoesNotWaitForTheLinger: the linger gathers call
+// logs into shared requests, but once a full round (BatchSize x InFlight)
+// is queued they go at once.
+func TestAFullRoundOfCallLogsDoesNotWaitForTheLinger(t *testing.T) {
+	clock := sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	sw, err := sim.New(sim.DemoConfig(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := &recordingCRM{sent: make(chan int, 10)}
+	svc, st := newOutboxService(t, crm, sw)
+	svc.Outbox = adapter.OutboxConfig{BatchSize: 2, InFlight: 2, Linger: time.Hour, Interval: time.Hour}
+	lingering := make(chan struct{}, 10)
+	svc.AfterFunc = func(d time.Duration, f func()) {
+		if d == time.Hour {
+			lingering <- struct{}{} // the linger never ends by itself here
+			return
+		}
+		time.AfterFunc(d, f)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	queue := func(i int) {
+		id := fmt.Sprintf("call-%d", i)
+		job := adapter.TaskJob{Key: id + "/1001", UserID: "005000000000001AAA", Extension: "1001", CallID: id, Created: time.Now(),
+			Task: salesforce.Task{Subject: "Call: Inbound", OwnerID: "005000000000001AAA", CallType: "Inbound", CallObject: id}}
+		if err := st.EnqueueTask(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		svc.Wake()
+	}
+	// One call log: the outbox lingers (it may have sent this one at
+	// start, before the wake-up).
+	queue(0)
+	select {
+	case <-lingering:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the outbox never lingered")
+	}
+	// A full round more: sent without waiting for the linger's end.
+	for i := 1; i <= 4; i++ {
+		queue(i)
+	}
+	for got := 0; got < 5; {
+		select {
+		case n := <-crm.sent:
+			got += n
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of 5 call logs sent; the rest wait for the hour's linger", got)
+		}
+	}
+}
