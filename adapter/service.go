@@ -91,6 +91,36 @@ type Service struct {
 
 	lk      lookups
 	devices deviceLocks
+	canon   canonCache
+}
+
+// canonCache remembers Numbers.Canonical's answers for the ringing path:
+// reading a number costs about 40 µs (libphonenumber), more than the
+// Redis round trip of the whole push, and callers ring again. At most
+// canonCacheSize entries; it starts afresh when full.
+type canonCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const canonCacheSize = 10000
+
+func (c *canonCache) canonical(n Numbers, number string) string {
+	key := n.Region + "|" + n.Dialing.Outside + "|" + n.Dialing.LongDistance + "|" + n.Dialing.International + "|" + number
+	c.mu.Lock()
+	v, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = n.Canonical(number)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= canonCacheSize {
+		c.m = make(map[string]string)
+	}
+	c.m[key] = v
+	c.mu.Unlock()
+	return v
 }
 
 // NewService returns a Service with defaults filled in.
@@ -242,7 +272,7 @@ func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause
 	unlock := s.devices.lock(ext)
 	defer unlock()
 	other := otherNumber(c, ext)
-	number, withheld := s.Numbers.Canonical(other), phone.Withheld(other) // once: f may run several times
+	number, withheld := s.canon.canonical(s.Numbers, other), phone.Withheld(other) // once: f may run several times
 	fresh := func() CallRecord {
 		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
