@@ -27,10 +27,11 @@ tidy-check:
 go-test:
 	$(GO) test -race -count=1 ./...
 
-# The Redis tests again on a real three-master Redis Cluster that
-# scripts/redis-cluster.sh starts on free loopback ports and removes
-# afterwards: the store's own tests, then the end-to-end tests with the
-# whole program on the cluster (SWITCHBOARD_TEST_REDIS_URL=redis+cluster://).
+# The Redis tests again on a real three-master Redis Cluster (and a
+# server behind a Sentinel) that scripts/redis-cluster.sh starts on free
+# loopback ports and removes afterwards: the store's own tests, then the
+# end-to-end tests with the whole program on the cluster
+# (SWITCHBOARD_TEST_REDIS_URL=redis+cluster://).
 CLUSTER_E2E ?= TestAnAgentOnInstanceB|TestWhenAnInstanceStops|TestSeveralTabs|TestInboundCallIsPopped|TestASupervisedTransfer|TestAnUnansweredTransfer|TestACallOfAnAgentWhoNever|TestAnOutgoingCall|TestARefusedCallLog|TestASlowSalesforce|TestACallThatRang|ShareOneSimulator|SimulatorRunningAsItsOwnProcess|OnRedisCluster
 cluster-test:
 	bash scripts/redis-cluster.sh run bash -c '$(GO) test -race -count=1 ./adapter/redisstore && \

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A real local Redis Cluster for the tests: three masters (no replicas) of
 # redis-server in cluster mode on free loopback ports, in a temporary
-# directory, nothing kept on disk.
+# directory, nothing kept on disk; beside it, one Redis server watched by
+# one Sentinel (redis-server --sentinel) for the Sentinel tests.
 #
 #   scripts/redis-cluster.sh run CMD ARGS...
-#       starts the cluster, runs CMD with SWITCHBOARD_TEST_REDIS_CLUSTER set
-#       to the three addresses (host:port,host:port,host:port), then stops
-#       the cluster and removes its directory, whatever CMD did; exits
-#       with CMD's status.
+#       starts them, runs CMD with SWITCHBOARD_TEST_REDIS_CLUSTER set to
+#       the three addresses (host:port,host:port,host:port) and
+#       SWITCHBOARD_TEST_REDIS_SENTINEL to the Sentinel's (host:port, master
+#       name "mymaster"), then stops them all and removes the directory,
+#       whatever CMD did; exits with CMD's status.
 #   scripts/redis-cluster.sh start     starts one and prints its addresses
 #                                      and directory (for a session by hand)
 #   scripts/redis-cluster.sh stop DIR  stops the one started in DIR
@@ -91,8 +93,28 @@ start_cluster() {
 			sleep 0.05
 		done
 	done
+	# One server and a Sentinel that watches it as "mymaster".
+	read -r -a ports <<<"$(pick_ports)"
+	local master=${ports[0]} sentinel=${ports[1]}
+	mkdir -p "$dir/$master" "$dir/$sentinel"
+	echo "$master" >"$dir/$master/port"
+	echo "$sentinel" >"$dir/$sentinel/port"
+	redis-server --port "$master" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir/$master" \
+		--daemonize yes --pidfile "$dir/$master/redis.pid" --logfile "$dir/$master/redis.log" >/dev/null ||
+		{ stop_cluster "$dir"; die "redis-server on port $master did not start"; }
+	printf 'port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %s 1\n' "$sentinel" "$dir/$sentinel" "$master" >"$dir/$sentinel/sentinel.conf"
+	redis-server "$dir/$sentinel/sentinel.conf" --sentinel --daemonize yes \
+		--pidfile "$dir/$sentinel/redis.pid" --logfile "$dir/$sentinel/redis.log" >/dev/null ||
+		{ stop_cluster "$dir"; die "redis-server --sentinel on port $sentinel did not start"; }
+	n=0
+	until redis-cli -h 127.0.0.1 -p "$sentinel" sentinel get-master-addr-by-name mymaster 2>/dev/null | grep -q "^$master\$"; do
+		n=$((n + 1))
+		[ "$n" -lt 200 ] || { stop_cluster "$dir"; die "Sentinel on port $sentinel does not know mymaster"; }
+		sleep 0.05
+	done
 	CLUSTER_DIR=$dir
 	CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")
+	SENTINEL_ADDR=127.0.0.1:$sentinel
 }
 
 case "${1:-}" in
@@ -102,9 +124,9 @@ run)
 	start_cluster
 	trap 'stop_cluster "$CLUSTER_DIR"' EXIT
 	trap 'exit 130' INT TERM
-	echo "redis-cluster: three masters at $CLUSTER_ADDRS" >&2
+	echo "redis-cluster: three masters at $CLUSTER_ADDRS; Sentinel at $SENTINEL_ADDR (mymaster)" >&2
 	set +e
-	SWITCHBOARD_TEST_REDIS_CLUSTER=$CLUSTER_ADDRS "$@"
+	SWITCHBOARD_TEST_REDIS_CLUSTER=$CLUSTER_ADDRS SWITCHBOARD_TEST_REDIS_SENTINEL=$SENTINEL_ADDR "$@"
 	status=$?
 	set -e
 	exit "$status"
@@ -112,6 +134,7 @@ run)
 start)
 	start_cluster
 	echo "SWITCHBOARD_TEST_REDIS_CLUSTER=$CLUSTER_ADDRS"
+	echo "SWITCHBOARD_TEST_REDIS_SENTINEL=$SENTINEL_ADDR"
 	echo "stop with: $0 stop $CLUSTER_DIR"
 	;;
 stop)

@@ -21,7 +21,9 @@ import (
 // backends runs a test on the real Redis (CI starts one; skipped with a
 // message when none answers), on a real Redis Cluster when
 // SWITCHBOARD_TEST_REDIS_CLUSTER names its nodes (make cluster-test starts
-// one: scripts/redis-cluster.sh), and on miniredis.
+// one: scripts/redis-cluster.sh), on the master behind a real Sentinel
+// when SWITCHBOARD_TEST_REDIS_SENTINEL names it (the same script), and on
+// miniredis.
 func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 	t.Run("on real redis", func(t *testing.T) {
 		rdb := realRedis(t)
@@ -30,6 +32,11 @@ func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 	})
 	t.Run("on redis cluster", func(t *testing.T) {
 		rdb := clusterRedis(t)
+		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
+	})
+	t.Run("on redis sentinel", func(t *testing.T) {
+		rdb := sentinelRedis(t)
 		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
 	})
@@ -78,6 +85,26 @@ func clusterRedis(t testing.TB) redis.UniversalClient {
 	t.Cleanup(func() { rdb.Close() })
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+	}
+	return rdb
+}
+
+// sentinelRedis is a client of the master "mymaster" found through the
+// Sentinel named by SWITCHBOARD_TEST_REDIS_SENTINEL (host:port); the test
+// is skipped with a message when it is unset.
+func sentinelRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	addr := os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL")
+	if addr == "" {
+		t.Skip("no Redis Sentinel: SWITCHBOARD_TEST_REDIS_SENTINEL is unset (make cluster-test starts one with scripts/redis-cluster.sh)")
+	}
+	rdb, err := NewClient("redis+sentinel://"+addr+"/0?master_name=mymaster", "")
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_SENTINEL: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis behind the Sentinel at %s does not answer: %v", addr, err)
 	}
 	return rdb
 }
