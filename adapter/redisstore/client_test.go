@@ -167,3 +167,31 @@ func TestMigrateV1MovesEveryKeyToItsTaggedName(t *testing.T) {
 		}
 	})
 }
+
+func TestUpgradeMovesV1KeysOnceThenOnlyChecksItsMark(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store, now *fakeNow) {
+		ctx := context.Background()
+		v1 := strings.TrimSuffix(s.prefix, "v2:") + "v1:"
+		if err := s.rdb.Set(ctx, v1+"sess:a", "005A", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Upgrade(ctx); n != 1 || err != nil {
+			t.Fatalf("first Upgrade = %d, %v; want 1 key moved", n, err)
+		}
+		if v, _ := s.rdb.Get(ctx, s.prefix+"schema").Result(); v != SchemaVersion {
+			t.Errorf("schema mark %q, want %q", v, SchemaVersion)
+		}
+		// Marked: a later start does not scan (a v1 key written since
+		// stays where it is).
+		if err := s.rdb.Set(ctx, v1+"sess:b", "005B", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Upgrade(ctx); n != 0 || err != nil {
+			t.Fatalf("second Upgrade = %d, %v; want nothing moved", n, err)
+		}
+		if uid, err := s.Session(ctx, "a"); uid != "005A" || err != nil {
+			t.Errorf("session a = %q, %v", uid, err)
+		}
+		s.rdb.Del(ctx, v1+"sess:b")
+	})
+}
