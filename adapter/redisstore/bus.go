@@ -139,11 +139,25 @@ func (c *firstCopy) deliver(ext string, ev adapter.AgentEvent, f func(string, ad
 		f(ext, ev)
 		return
 	}
-	if last, ok := c.last[ext]; ok && ev.Seq <= last && ev.Seq+seqRestart > last {
+	if c.copied(ext, ev.Seq) {
 		return
 	}
 	c.last[ext] = ev.Seq
 	f(ext, ev)
+}
+
+// copied reports whether seq of ext was delivered already (c.mu held).
+func (c *firstCopy) copied(ext string, seq uint64) bool {
+	last, ok := c.last[ext]
+	return ok && seq <= last && seq+seqRestart > last
+}
+
+// isCopy is copied with the lock taken: a copy is dropped before its JSON
+// is decoded.
+func (c *firstCopy) isCopy(ext string, seq uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.copied(ext, seq)
 }
 
 // listenOn runs one subscription to every device's channel on rdb (a
@@ -191,12 +205,17 @@ func (s *Store) listenOn(ctx context.Context, rdb redis.UniversalClient, ready c
 			if !found {
 				continue
 			}
+			seq, _ := strconv.ParseUint(seqStr, 10, 64)
+			ext := strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), suffix)
+			if seen != nil && seen.isCopy(ext, seq) {
+				continue // a copy from another master
+			}
 			var ev adapter.AgentEvent
 			if err := json.Unmarshal([]byte(body), &ev); err != nil {
 				continue
 			}
-			ev.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
-			deliver(strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), suffix), ev)
+			ev.Seq = seq
+			deliver(ext, ev)
 		}
 	}
 }
