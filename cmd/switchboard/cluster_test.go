@@ -418,3 +418,14 @@ func (s *clusterSocket) claim(t *testing.T, id string) bool {
 	}
 	return s.waitFor(t, "pop claim answer for "+id, func(m socketMessage) bool { return m.Type == "pop_claim" && m.CallID == id }).Granted
 }
+
+func TestDoctorReachesAndChecksEveryMasterOnRedisCluster(t *testing.T) {
+	u := testClusterURL(t) // the test cluster keeps nothing on disk
+	out, _ := runDoctor(t, map[string]string{"SWITCHBOARD_REDIS_URL": u})
+	if !strings.Contains(out, "ok    Redis reachable            redis+cluster://") {
+		t.Errorf("the cluster is not reported reachable:\n%s", out)
+	}
+	if !strings.Contains(out, "FAIL  Redis persistent           127.0.0.1:") || !strings.Contains(out, "appendonly yes") {
+		t.Errorf("the report does not name a master that keeps nothing on disk:\n%s", out)
+	}
+}
