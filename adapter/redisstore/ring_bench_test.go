@@ -76,7 +76,7 @@ func (*instantCRM) ScreenPop(context.Context, salesforce.PopRequest) (salesforce
 func benchRinging(b *testing.B, rdb redis.UniversalClient) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	prefix := fmt.Sprintf("sbtest:bench:%d:", time.Now().UnixNano())
+	prefix := fmt.Sprintf("%sbench:%d:", runPrefix, time.Now().UnixNano())
 	defer func() {
 		// Every key of the run, on every master.
 		c := context.Background()

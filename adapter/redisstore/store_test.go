@@ -109,10 +109,51 @@ func sentinelRedis(t testing.TB) redis.UniversalClient {
 	return rdb
 }
 
+// runPrefix starts every key this test process writes to a real Redis.
+var runPrefix = fmt.Sprintf("sbtest:rs%d:", time.Now().UnixNano())
+
+// TestMain fails the run when a test left keys in a real Redis (the
+// shared server, the test Cluster on every master, the Sentinel's master).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	urls := []string{os.Getenv("SWITCHBOARD_TEST_REDIS_URL")}
+	if urls[0] == "" {
+		urls[0] = "redis://127.0.0.1:6379/0"
+	}
+	if a := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER"); a != "" {
+		urls = append(urls, "redis+cluster://"+a)
+	}
+	if a := os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL"); a != "" {
+		urls = append(urls, "redis+sentinel://"+a+"/0?master_name=mymaster")
+	}
+	for _, u := range urls {
+		rdb, err := NewClient(u, "")
+		if err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var mu sync.Mutex
+		var left []string
+		_ = ScanKeys(ctx, rdb, GlobEscape(runPrefix)+"*", func(_ redis.Cmdable, keys []string) error {
+			mu.Lock()
+			left = append(left, keys...)
+			mu.Unlock()
+			return nil
+		})
+		cancel()
+		rdb.Close()
+		if len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: tests left %d Redis keys at %s, e.g. %s\n", len(left), u, left[0])
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 // testPrefix is a key prefix of the test's own; every key under it is
 // deleted when the test ends, on every master.
 func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
-	prefix := fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano())
+	prefix := fmt.Sprintf("%s%s:%d:", runPrefix, t.Name(), time.Now().UnixNano())
 	t.Cleanup(func() {
 		if _, err := DeleteKeys(context.Background(), rdb, prefix); err != nil {
 			t.Errorf("deleting test keys: %v", err)
