@@ -26,13 +26,17 @@ command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install red
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# pick_ports: three ports P whose cluster bus ports (P+10000) are free too.
+# pick_ports: three ports P whose cluster bus ports (P+10000) are free
+# too, all below the kernel's ephemeral range (a port an outgoing
+# connection holds answers no connect but cannot be bound).
 pick_ports() {
-	local ports=() p tries=0
+	local ports=() p tries=0 low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$low" -gt 21000 ] || low=32768
 	while [ "${#ports[@]}" -lt 3 ]; do
 		tries=$((tries + 1))
 		[ "$tries" -lt 500 ] || die "no free loopback ports found"
-		p=$((20000 + RANDOM % 10000))
+		p=$((11000 + RANDOM % (low - 21000)))
 		case " ${ports[*]-} " in *" $p "*) continue ;; esac
 		if port_free "$p" && port_free $((p + 10000)); then
 			ports+=("$p")
@@ -60,7 +64,7 @@ stop_cluster() {
 	rm -rf "$dir"
 }
 
-start_cluster() {
+try_start() {
 	local dir ports addrs=() p n
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-redis-cluster.XXXXXX")
 	read -r -a ports <<<"$(pick_ports)"
@@ -71,25 +75,25 @@ start_cluster() {
 			--cluster-config-file "$dir/$p/nodes.conf" --cluster-node-timeout 2000 \
 			--save "" --appendonly no --dir "$dir/$p" --daemonize yes \
 			--pidfile "$dir/$p/redis.pid" --logfile "$dir/$p/redis.log" >/dev/null ||
-			{ stop_cluster "$dir"; die "redis-server on port $p did not start"; }
+			{ stop_cluster "$dir"; echo "redis-cluster: redis-server on port $p did not start" >&2; return 1; }
 		addrs+=("127.0.0.1:$p")
 	done
 	for p in "${ports[@]}"; do
 		n=0
 		until redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null 2>&1; do
 			n=$((n + 1))
-			[ "$n" -lt 100 ] || { stop_cluster "$dir"; die "redis-server on port $p does not answer"; }
+			[ "$n" -lt 100 ] || { tail -5 "$dir/$p/redis.log" >&2; stop_cluster "$dir"; echo "redis-cluster: redis-server on port $p does not answer" >&2; return 1; }
 			sleep 0.05
 		done
 	done
 	redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 ||
-		{ cat "$dir/create.log" >&2; stop_cluster "$dir"; die "redis-cli --cluster create failed"; }
+		{ cat "$dir/create.log" >&2; stop_cluster "$dir"; echo "redis-cluster: redis-cli --cluster create failed" >&2; return 1; }
 	# Every node must agree the cluster is up (all 16384 slots served).
 	for p in "${ports[@]}"; do
 		n=0
 		until redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
 			n=$((n + 1))
-			[ "$n" -lt 200 ] || { stop_cluster "$dir"; die "cluster not ok on port $p"; }
+			[ "$n" -lt 200 ] || { stop_cluster "$dir"; echo "redis-cluster: cluster not ok on port $p" >&2; return 1; }
 			sleep 0.05
 		done
 	done
@@ -101,20 +105,31 @@ start_cluster() {
 	echo "$sentinel" >"$dir/$sentinel/port"
 	redis-server --port "$master" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir/$master" \
 		--daemonize yes --pidfile "$dir/$master/redis.pid" --logfile "$dir/$master/redis.log" >/dev/null ||
-		{ stop_cluster "$dir"; die "redis-server on port $master did not start"; }
+		{ stop_cluster "$dir"; echo "redis-cluster: redis-server on port $master did not start" >&2; return 1; }
 	printf 'port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %s 1\n' "$sentinel" "$dir/$sentinel" "$master" >"$dir/$sentinel/sentinel.conf"
 	redis-server "$dir/$sentinel/sentinel.conf" --sentinel --daemonize yes \
 		--pidfile "$dir/$sentinel/redis.pid" --logfile "$dir/$sentinel/redis.log" >/dev/null ||
-		{ stop_cluster "$dir"; die "redis-server --sentinel on port $sentinel did not start"; }
+		{ stop_cluster "$dir"; echo "redis-cluster: redis-server --sentinel on port $sentinel did not start" >&2; return 1; }
 	n=0
 	until redis-cli -h 127.0.0.1 -p "$sentinel" sentinel get-master-addr-by-name mymaster 2>/dev/null | grep -q "^$master\$"; do
 		n=$((n + 1))
-		[ "$n" -lt 200 ] || { stop_cluster "$dir"; die "Sentinel on port $sentinel does not know mymaster"; }
+		[ "$n" -lt 200 ] || { stop_cluster "$dir"; echo "redis-cluster: Sentinel on port $sentinel does not know mymaster" >&2; return 1; }
 		sleep 0.05
 	done
 	CLUSTER_DIR=$dir
 	CLUSTER_ADDRS=$(IFS=,; echo "${addrs[*]}")
 	SENTINEL_ADDR=127.0.0.1:$sentinel
+}
+
+# start_cluster: try_start, again on other ports when one was taken
+# meanwhile (another process bound it between the check and the start).
+start_cluster() {
+	local try
+	for try in 1 2 3; do
+		try_start && return 0
+		echo "redis-cluster: retrying on other ports" >&2
+	done
+	die "could not start the cluster (3 tries)"
 }
 
 case "${1:-}" in
