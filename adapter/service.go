@@ -78,6 +78,7 @@ type Service struct {
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
+	startClaimed   bool            // ClaimDevices just claimed them: the first lease round waits a tick
 	wake           chan struct{}   // outbox worker wake-up
 	full           chan struct{}   // a full outbox round is queued: stop lingering
 	monitoring     chan struct{}   // closed once Run subscribed to the switch

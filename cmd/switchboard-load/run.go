@@ -148,8 +148,15 @@ func findBinary(flagBin string) (string, error) {
 	return "", errors.New("no switchboard binary: run make build, or pass -bin")
 }
 
-// simToken guards the child's simulator API (/sim/v1) for this run.
-func (r *loadRun) simToken() string { return "sim-" + r.secret }
+// simToken guards the child's simulator API (/sim/v1) for this run; with
+// -sim-url it is the shared simulator's token (the child forwards /sim/v1
+// to it).
+func (r *loadRun) simToken() string {
+	if r.o.SimURL != "" {
+		return r.o.SimToken
+	}
+	return "sim-" + r.secret
+}
 
 func callerNumber(n int) string { return fmt.Sprintf("+1415%07d", n) }
 
@@ -168,6 +175,9 @@ func (r *loadRun) startChild(bin string) error {
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_SESSION_KEYS=load:" + r.secret,
 		"SWITCHBOARD_SIM_EXTENSIONS=" + strconv.Itoa(r.o.Agents),
 		"SWITCHBOARD_SIM_API_TOKEN=" + r.simToken(),
+	}
+	if r.o.SimURL != "" {
+		env = append(env, "SWITCHBOARD_SIM_URL="+r.o.SimURL)
 	}
 	if r.org != nil {
 		keyPath := filepath.Join(r.tmp, "org-key.pem")

@@ -233,8 +233,10 @@ func persistenceCheck(ctx context.Context, rdb redis.Cmdable) check {
 
 func checkPBX(ctx context.Context, cfg Config) check {
 	c := check{name: "PBX link"}
-	switch cfg.PBX {
-	case "sim":
+	switch {
+	case cfg.PBX == "sim" && cfg.SimURL != "":
+		return checkSharedSim(ctx, cfg)
+	case cfg.PBX == "sim":
 		sw, err := sim.New(sim.DemoConfig(), sim.RealClock())
 		if err == nil {
 			err = sw.Ping(ctx)
@@ -248,7 +250,7 @@ func checkPBX(ctx context.Context, cfg Config) check {
 			c.ok, c.warn, c.detail = true, true, "SWITCHBOARD_PBX=sim: the embedded simulator, no real phones ring"
 			c.fix = "set SWITCHBOARD_PBX to your phone system's driver"
 		}
-	case "asterisk":
+	case cfg.PBX == "asterisk":
 		return checkAsterisk(ctx, cfg)
 	default:
 		c.detail, c.fix = fmt.Sprintf("SWITCHBOARD_PBX=%q is not a known driver", cfg.PBX), "use sim or asterisk"

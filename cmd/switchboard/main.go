@@ -261,6 +261,19 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
+	// Start to ready: the device leases (with a shared simulator, after
+	// its first sync) and the integration user's Salesforce login (which
+	// the first readiness probe would otherwise wait for) go on while the
+	// rest is wired.
+	claimed := make(chan error, 1)
+	m.goRun(func() {
+		if m.SimRemote != nil && !m.waitSimLink() {
+			claimed <- nil // claimed once the link is up (the monitor waits for it)
+			return
+		}
+		claimed <- svc.ClaimDevices(ctx)
+	})
+	m.goRun(func() { _, _ = sf.tokens.Token(ctx) })
 	flow, err := m.flowAPI(public, svc, sf.client)
 	if err != nil {
 		return err
@@ -298,25 +311,19 @@ func (m *Main) Start(ctx context.Context) error {
 	if p, err := m.Store.Persistence(ctx); err == nil && p == "none" && !cfg.Demo {
 		m.Log.Warn().Str("redis", redactURL(cfg.RedisURL)).Msg("Redis has no persistence (no AOF, no RDB): a Redis restart loses queued call logs and sessions; set appendonly yes")
 	}
-	redisUp := true
-	// With a shared simulator not reachable yet, devices are claimed once
-	// its link is up (the monitor waits for it).
-	claim := func(ctx context.Context) error { return svc.ClaimDevices(ctx) }
-	if m.SimRemote != nil && !m.waitSimLink() {
-		claim = func(context.Context) error { return nil }
-	}
-	if err := claim(ctx); err != nil {
-		redisUp = false
-		// Start anyway: /readyz says Redis is not usable, and the lease
-		// loop claims the devices once it is back.
-		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Str("reason", netReason(err)).Msg("Redis not usable at start; serving and retrying")
-	}
 	busReady := make(chan struct{})
 	m.goRun(func() {
 		if err := srv.Run(ctx, busReady); err != nil && ctx.Err() == nil {
 			m.Log.Error().Err(err).Msg("event bus stopped")
 		}
 	})
+	redisUp := true
+	if err := <-claimed; err != nil {
+		redisUp = false
+		// Start anyway: /readyz says Redis is not usable, and the lease
+		// loop claims the devices once it is back.
+		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Str("reason", netReason(err)).Msg("Redis not usable at start; serving and retrying")
+	}
 	if redisUp {
 		// Listening before the switch is monitored, so no event is missed.
 		select {

@@ -211,6 +211,9 @@ func (m *Main) remoteSim(ctx context.Context) (*simremote.Driver, http.Handler, 
 		if cfg.SimAPIToken != "" {
 			r.Out.Header.Set("Authorization", "Bearer "+cfg.SimAPIToken)
 		}
+	}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		m.Log.Warn().Err(err).Str("sim_url", target.Redacted()).Msg("shared simulator not reachable for /sim/v1")
+		writeJSON(w, http.StatusBadGateway, errorJSON("unavailable", "the shared PBX simulator (SWITCHBOARD_SIM_URL) is not reachable"))
 	}}
 	m.Log.Info().Str("sim_url", target.Redacted()).Msg("phone system: the shared PBX simulator (switchboard sim)")
 	return d, api, nil
@@ -281,4 +284,31 @@ func (m *Main) claimEmbeddedSim(ctx context.Context, instance string) error {
 		_ = m.Store.Release(ctx, embeddedSimLease, instance)
 	})
 	return nil
+}
+
+// checkSharedSim connects to the shared simulator once and waits for its
+// sync, for `switchboard doctor`.
+func checkSharedSim(ctx context.Context, cfg Config) check {
+	c := check{name: "PBX link"}
+	m := &Main{Config: cfg, Log: zerolog.Nop(), Clock: sim.RealClock()}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, _, err := m.remoteSim(ctx)
+	if err != nil {
+		c.detail, c.fix = err.Error(), "set SWITCHBOARD_SIM_URL to the simulator's base URL, like http://sim-host:7070"
+		return c
+	}
+	defer func() { cancel(); m.wg.Wait() }()
+	select {
+	case <-d.Synced():
+		devs, _ := d.Devices(ctx)
+		c.ok, c.warn = true, true
+		c.detail = fmt.Sprintf("shared PBX simulator at %s (%d devices): no real phones ring", cfg.SimURL, len(devs))
+		c.fix = "set SWITCHBOARD_PBX to your phone system's driver"
+	case <-ctx.Done():
+		_, why := d.Link()
+		c.detail = fmt.Sprintf("no link to the simulator at %s within 10s: %v", cfg.SimURL, why)
+		c.fix = "start it (switchboard sim -listen :7070) and give every instance its SWITCHBOARD_SIM_API_TOKEN"
+	}
+	return c
 }
