@@ -44,7 +44,7 @@ type loadRun struct {
 	errw   io.Writer
 
 	tmp     string
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	prefix  string
 	store   *redisstore.Store
 	org     *org
@@ -94,12 +94,20 @@ func newRun(o options, getenv func(string) string, errw io.Writer) (*loadRun, er
 	if err != nil {
 		return nil, err
 	}
-	opt, err := redis.ParseURL(o.RedisURL)
+	// Any URL the service takes: one server, redis+cluster://, redis+sentinel://.
+	e, err := redisstore.ParseURL(o.RedisURL, "")
 	if err != nil {
 		return nil, fmt.Errorf("-redis-url: %w", err)
 	}
-	opt.PoolSize = 64
-	r.rdb = redis.NewClient(opt)
+	switch e.Topology {
+	case redisstore.Cluster:
+		e.Cluster.PoolSize = 64
+	case redisstore.Sentinel:
+		e.Sentinel.PoolSize = 64
+	default:
+		e.Server.PoolSize = 64
+	}
+	r.rdb = e.Client()
 	pctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := r.rdb.Ping(pctx).Err(); err != nil {
@@ -222,19 +230,9 @@ func (r *loadRun) close() {
 		r.org.close()
 	}
 	if r.rdb != nil {
+		// Every key of the run, on every master of a Cluster.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		iter := r.rdb.Scan(ctx, 0, r.prefix+"*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				r.rdb.Unlink(ctx, batch...)
-				batch = batch[:0]
-			}
-		}
-		if len(batch) > 0 {
-			r.rdb.Unlink(ctx, batch...)
-		}
+		_, _ = redisstore.DeleteKeys(ctx, r.rdb, r.prefix)
 		cancel()
 		r.rdb.Close()
 	}

@@ -182,14 +182,22 @@ func (m *Main) Start(ctx context.Context) error {
 		m.goRun(func() { keepMiniredisTime(ctx, mr) })
 		m.Log.Warn().Msg("using embedded in-memory Redis (demo only): state is lost on exit; set SWITCHBOARD_REDIS_URL")
 	} else {
-		opt, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := redisstore.NewClient(cfg.RedisURL, cfg.RedisPassword)
 		if err != nil {
 			return fmt.Errorf("SWITCHBOARD_REDIS_URL: %w", err)
 		}
-		m.rdb = redis.NewClient(opt)
+		m.rdb = rdb
 	}
 	now := m.Clock.Now
 	m.Store = redisstore.New(m.rdb, cfg.RedisPrefix, now)
+	if cfg.RedisURL != "" {
+		// Keys of release v1 move to the v2 layout (hash-tagged) once.
+		if n, err := m.Store.Upgrade(ctx); err != nil {
+			m.Log.Warn().Err(err).Msg("Redis keys of the v1 layout not moved yet; retried at the next start")
+		} else if n > 0 {
+			m.Log.Info().Int("keys", n).Msg("Redis keys moved from the v1 layout to v2 (hash-tagged for Redis Cluster)")
+		}
+	}
 
 	// The switch (a test may hand in one shared by several instances).
 	var sw pbx.Switch
@@ -503,8 +511,16 @@ func redactURL(u string) string {
 	}
 	if i := strings.Index(u, "@"); i >= 0 {
 		if j := strings.Index(u, "://"); j >= 0 && j < i {
-			return u[:j+3] + "***" + u[i:]
+			u = u[:j+3] + "***" + u[i:]
 		}
+	}
+	// A Sentinel URL carries the data nodes' password as a parameter.
+	if i := strings.Index(u, "password="); i >= 0 {
+		end := strings.IndexByte(u[i:], '&')
+		if end < 0 {
+			end = len(u) - i
+		}
+		u = u[:i] + "password=***" + u[i+end:]
 	}
 	return u
 }
