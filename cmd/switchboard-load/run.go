@@ -145,6 +145,9 @@ func (r *loadRun) simToken() string { return "sim-" + r.secret }
 
 func callerNumber(n int) string { return fmt.Sprintf("+1415%07d", n) }
 
+// lineNumber is the n-th inbound number (DNIS) of the call center.
+func lineNumber(n int) string { return fmt.Sprintf("+1800%07d", 5550100+n) }
+
 // startChild starts the switchboard process, logging to a file.
 func (r *loadRun) startChild(bin string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -527,7 +530,11 @@ func (r *loadRun) place() {
 		r.errs.noIdle.Add(1)
 		return
 	}
-	body, _ := json.Marshal(map[string]string{"from": r.caller(), "to": r.agents[i].ext})
+	call := map[string]string{"from": r.caller(), "to": r.agents[i].ext}
+	if r.o.Lines > 0 {
+		call["dnis"] = lineNumber(int(r.placed.Load()) % r.o.Lines)
+	}
+	body, _ := json.Marshal(call)
 	req, _ := http.NewRequest(http.MethodPost, r.base+"/sim/v1/calls", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+r.simToken())
@@ -566,7 +573,7 @@ func (r *loadRun) sampleRTT(ctx context.Context) {
 func (r *loadRun) execute(ctx context.Context) (*Summary, error) {
 	o := r.o
 	sum := &Summary{Agents: o.Agents, RateTarget: o.Rate, DurationS: o.Duration.Seconds(),
-		OrgLatencyMs: ms(o.OrgLatency), Org: "fake", Repeat: o.Repeat}
+		OrgLatencyMs: ms(o.OrgLatency), Org: "fake", Repeat: o.Repeat, Lines: o.Lines}
 	if o.OrgURL != "" {
 		sum.Org = o.OrgURL
 	}
