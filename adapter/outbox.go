@@ -263,7 +263,12 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 			work = append(work, j)
 		}
 	}
-	marks, err := s.Store.BeginTasks(ctx, s.Instance, work, lockTTL)
+	// The locks are this round's, not this instance's: two rounds of one
+	// instance (FlushOutbox called while the worker runs one) must not
+	// both write a call log, or a grace-period job could create the Task
+	// a wrap-up job in the other round is creating.
+	owner := s.Instance + "/" + strconv.FormatUint(rand.Uint64(), 36)
+	marks, err := s.Store.BeginTasks(ctx, owner, work, lockTTL)
 	if err != nil {
 		// The jobs stay taken; they are taken over after Stale.
 		s.Log.Warn().Err(err).Msg("outbox: call log locks not taken")
@@ -327,7 +332,7 @@ func (s *Service) deliver(ctx context.Context, cfg OutboxConfig, jobs []TaskJob)
 			done = append(done, CallTask{Extension: w.job.Extension, CallID: w.job.CallID, TaskID: end.Mark.TaskID})
 		}
 	}
-	if err := s.Store.EndTasks(ctx, s.Instance, ends); err != nil {
+	if err := s.Store.EndTasks(ctx, owner, ends); err != nil {
 		// Not settled: taken over after Stale, as uncertain, so the
 		// Tasks just written are found, not created again.
 		s.Log.Warn().Err(err).Int("jobs", len(ends)).Msg("outbox: results not stored")
@@ -377,10 +382,18 @@ func (s *Service) refreshGrace(ctx context.Context, j *TaskJob) (bool, error) {
 // that may have landed before (an uncertain outcome, or any earlier
 // attempt), so a retry never makes a second Task. When the lookup fails
 // those writes are not sent (err errNotSent).
+//
+// A grace-period job always looks first: it runs WrapUpGrace after the
+// call, alone, and the wrap-up job of the same call may have created the
+// Task with no mark stored (its instance killed between the write and the
+// acknowledgement, or its answer lost and its retry still waiting).
 func (s *Service) findLanded(ctx context.Context, writes []*write) {
+	mayHaveLanded := func(w *write) bool {
+		return w.id == "" && (w.job.Uncertain || w.job.Attempts > 0 || w.job.Grace)
+	}
 	var check []string
 	for _, w := range writes {
-		if w.id == "" && (w.job.Uncertain || w.job.Attempts > 0) {
+		if mayHaveLanded(w) {
 			check = append(check, w.task.CallObject)
 		}
 	}
@@ -389,7 +402,7 @@ func (s *Service) findLanded(ctx context.Context, writes []*write) {
 	}
 	found, err := s.CRM.FindCallTasks(ctx, check)
 	for _, w := range writes {
-		if w.id != "" || !(w.job.Uncertain || w.job.Attempts > 0) {
+		if !mayHaveLanded(w) {
 			continue
 		}
 		if err != nil {

@@ -31,6 +31,10 @@ var (
 	closeTooSlow      = closeReason{websocket.StatusTryAgainLater, "too slow: resync", "too_slow"}
 	closeSessionEnded = closeReason{StatusSessionEnded, "session ended: sign in again", "session_ended"}
 	closeShutdown     = closeReason{websocket.StatusServiceRestart, "server shutting down: reconnect", "shutdown"}
+	// Bad input from a client (RFC 6455 section 7.4.1: 1003 a type of
+	// data it cannot accept, 1007 data not consistent with the type).
+	closeBinary  = closeReason{websocket.StatusUnsupportedData, "binary message: send JSON text", "binary_message"}
+	closeNotJSON = closeReason{websocket.StatusInvalidFramePayloadData, `not JSON: send {"type":"ping"} or {"type":"claim_pop","callId":...}`, "not_json"}
 )
 
 // EndSession ends every socket of a session on this instance at once
@@ -68,7 +72,7 @@ func (h *Hub) each(f func(*socket)) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, m := range h.conns {
-		for sk := range m {
+		for _, sk := range m {
 			f(sk)
 		}
 	}
@@ -90,7 +94,8 @@ func (s *Server) sessionEnded(ctx context.Context, sid, userID string) (closeRea
 // socketEnded logs why the server ended a socket.
 func (s *Server) socketEnded(r closeReason) {
 	ev := s.cfg.Log.Info()
-	if r.reason == "too_slow" || r.reason == "ping_failed" || r.reason == "write_failed" || r.reason == "state_unavailable" {
+	switch r.reason {
+	case "too_slow", "ping_failed", "write_failed", "state_unavailable", "binary_message", "not_json":
 		ev = s.cfg.Log.Warn()
 	}
 	ev = ev.Str("reason", r.reason)

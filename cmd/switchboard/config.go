@@ -77,8 +77,13 @@ type Config struct {
 	DialInternationalPrefix string
 
 	// SimAPIToken, when set outside demo mode, mounts the simulator's
-	// control API (/sim/v1) behind "Authorization: Bearer <token>".
+	// control API (/sim/v1) behind "Authorization: Bearer <token>"; it is
+	// also the token sent to a shared simulator (SimURL).
 	SimAPIToken string
+	// SimURL, when set, is a simulator running as its own process
+	// (`switchboard sim`) that every instance shares, instead of the
+	// embedded one (pbx/simremote).
+	SimURL string
 
 	// Demo is set when no Salesforce setting at all is given: the demo
 	// org, demo users, the demo page and the simulator's control API.
@@ -136,6 +141,7 @@ func (c *Config) settings() []setting {
 		{name: "flow-token-ttl", usage: "Flow API: lifetime of access tokens from /api/flow/v1/oauth/token", dur: &c.FlowTokenTTL, def: "10m"},
 		{name: "flow-rate-limit", usage: "Flow API: requests per minute per client", str: &c.FlowRateLimit, def: "120"},
 		{name: "sim-api-token", usage: "outside demo mode, serve the simulator's control API (/sim/v1) to callers sending Authorization: Bearer <token> (at least 32 characters); unset, /sim/v1 exists only in demo mode", str: &c.SimAPIToken, secret: true},
+		{name: "sim-url", usage: "SWITCHBOARD_PBX=sim: the URL of a simulator running as its own process (switchboard sim), shared by every instance (http://host:7070); empty runs the simulator inside this instance (one instance only)", str: &c.SimURL},
 		{name: "sim-extensions", usage: "extra regular extensions 100000, 100001, ... in the simulator, for load tests (switchboard-load); 0 to 100000", str: &c.simExtensions, def: "0"},
 	}, c.amiSettings()...)
 }
@@ -169,7 +175,7 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: switchboard [flags]\n       switchboard doctor [flags]   check the configuration and say what to fix\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
+		fmt.Fprintf(out, "Usage: switchboard [flags]\n       switchboard doctor [flags]   check the configuration and say what to fix\n       switchboard sim [flags]      run the PBX simulator as its own process, shared by several instances\n\nSwitchboard: Salesforce Open CTI adapter. With no Salesforce setting at all it runs in demo mode\n(demo org, simulated PBX, embedded Redis, demo page on the listen address); never expose demo mode.\n\nFlags (each also from the environment):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -279,6 +285,14 @@ func (c *Config) validate() error {
 		}
 		if c.SFAudience != "" && httpsURLProblem(c.SFAudience) != "" {
 			problems = append(problems, "SWITCHBOARD_SF_AUDIENCE: "+httpsURLProblem(c.SFAudience))
+		}
+	}
+	if c.SimURL != "" {
+		if c.PBX != "sim" {
+			problems = append(problems, "SWITCHBOARD_SIM_URL: only with SWITCHBOARD_PBX=sim (unset it for "+c.PBX+")")
+		}
+		if u, err := url.Parse(c.SimURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			problems = append(problems, fmt.Sprintf("SWITCHBOARD_SIM_URL: %q is not the simulator's base URL, like http://127.0.0.1:7070", c.SimURL))
 		}
 	}
 	if c.SimAPIToken != "" && len(c.SimAPIToken) < 32 {

@@ -31,7 +31,8 @@ const childEnv = "SWITCHBOARD_TEST_CHILD"
 func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := run(ctx, nil, os.Getenv, os.Stdout); err != nil {
+	// SWITCHBOARD_TEST_CHILD_ARGS: the command line, e.g. "sim -listen 127.0.0.1:0".
+	if err := run(ctx, strings.Fields(os.Getenv(childEnv+"_ARGS")), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		return 1
 	}

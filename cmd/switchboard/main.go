@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-cti/switchboard/pbx"
 	"github.com/switchboard-cti/switchboard/pbx/asterisk"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
+	"github.com/switchboard-cti/switchboard/pbx/simremote"
 	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
 	"github.com/switchboard-cti/switchboard/static"
 )
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctor(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && args[0] == "sim" {
+		return runSim(ctx, args[1:], getenv, stdout)
+	}
 	m, err := NewMain(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -76,8 +80,11 @@ type Main struct {
 	Sim *sim.Sim
 	// Asterisk is the driver when SWITCHBOARD_PBX=asterisk (set by Start).
 	Asterisk *asterisk.Driver
-	Org      *fakeorg.Org
-	demoKey  *rsa.PrivateKey
+	// SimRemote is the driver of a shared simulator process when
+	// SWITCHBOARD_SIM_URL is set (set by Start).
+	SimRemote *simremote.Driver
+	Org       *fakeorg.Org
+	demoKey   *rsa.PrivateKey
 
 	// Set by Start.
 	URL     string
@@ -88,6 +95,12 @@ type Main struct {
 	// keepAlive, when set (tests), is how often sockets are pinged and
 	// their sessions checked.
 	keepAlive time.Duration
+	// simWait, when set (tests), replaces simLinkWait.
+	simWait time.Duration
+	// outboxStale, when set (tests), is how long a stopped instance's
+	// outbox jobs stay idle before another instance takes them over
+	// (adapter.OutboxConfig.Stale).
+	outboxStale time.Duration
 
 	listener net.Listener
 	http     *http.Server
@@ -181,26 +194,39 @@ func (m *Main) Start(ctx context.Context) error {
 	// The switch (a test may hand in one shared by several instances).
 	var sw pbx.Switch
 	mounts := map[string]http.Handler{}
-	if cfg.PBX == "asterisk" {
+	var simAPI http.Handler
+	switch {
+	case cfg.PBX == "asterisk":
 		d, err := m.asteriskDriver(ctx)
 		if err != nil {
 			return fmt.Errorf("pbx asterisk: %w", err)
 		}
 		m.Asterisk, sw = d, d
-	} else {
+	case cfg.SimURL != "":
+		d, api, err := m.remoteSim(ctx)
+		if err != nil {
+			return fmt.Errorf("pbx simulator at SWITCHBOARD_SIM_URL: %w", err)
+		}
+		m.SimRemote, sw, simAPI = d, d, api
+	default:
 		if m.Sim == nil {
-			s, err := sim.New(simConfig(cfg), m.Clock)
+			s, err := sim.New(simConfig(cfg.SimExtensions), m.Clock)
 			if err != nil {
 				return fmt.Errorf("pbx simulator: %w", err)
 			}
 			m.Sim = s
+			if err := m.claimEmbeddedSim(ctx, instance); err != nil {
+				return err
+			}
 		}
-		sw = m.Sim
+		sw, simAPI = m.Sim, m.Sim.Handler()
+	}
+	if simAPI != nil {
 		switch {
 		case cfg.Demo:
-			mounts["/sim/v1/"] = m.Sim.Handler()
+			mounts["/sim/v1/"] = simAPI
 		case cfg.SimAPIToken != "":
-			mounts["/sim/v1/"] = requireBearer(cfg.SimAPIToken, "SWITCHBOARD_SIM_API_TOKEN", m.Sim.Handler())
+			mounts["/sim/v1/"] = requireBearer(cfg.SimAPIToken, "SWITCHBOARD_SIM_API_TOKEN", simAPI)
 			m.Log.Warn().Msg("simulator control API served at /sim/v1 (SWITCHBOARD_SIM_API_TOKEN is set): anyone with the token can place and end calls")
 		}
 	}
@@ -222,6 +248,7 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.LeaseTTL = cfg.LeaseTTL
 	svc.Outbox.Linger = cfg.OutboxLinger
 	svc.Outbox.AsAgent = cfg.SFWriteAs == "agent"
+	svc.Outbox.Stale = m.outboxStale
 	svc.DefaultPopOrder = sf.popOrder
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
@@ -264,7 +291,13 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Log.Warn().Str("redis", redactURL(cfg.RedisURL)).Msg("Redis has no persistence (no AOF, no RDB): a Redis restart loses queued call logs and sessions; set appendonly yes")
 	}
 	redisUp := true
-	if err := svc.ClaimDevices(ctx); err != nil {
+	// With a shared simulator not reachable yet, devices are claimed once
+	// its link is up (the monitor waits for it).
+	claim := func(ctx context.Context) error { return svc.ClaimDevices(ctx) }
+	if m.SimRemote != nil && !m.waitSimLink() {
+		claim = func(context.Context) error { return nil }
+	}
+	if err := claim(ctx); err != nil {
 		redisUp = false
 		// Start anyway: /readyz says Redis is not usable, and the lease
 		// loop claims the devices once it is back.
@@ -322,11 +355,11 @@ func (m *Main) Start(ctx context.Context) error {
 	return nil
 }
 
-// simConfig is the demo switch, plus cfg.SimExtensions regular extensions
-// numbered from 100000 for load tests.
-func simConfig(cfg Config) sim.Config {
+// simConfig is the demo switch, plus extra regular extensions numbered
+// from 100000 for load tests (SWITCHBOARD_SIM_EXTENSIONS).
+func simConfig(extra int) sim.Config {
 	c := sim.DemoConfig()
-	for i := range cfg.SimExtensions {
+	for i := range extra {
 		n := strconv.Itoa(100000 + i)
 		c.Extensions = append(c.Extensions, sim.Extension{Number: n, Name: "Load " + n, Kind: pbx.KindRegular})
 	}

@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/switchboard-cti/switchboard/pbx"
 	"github.com/switchboard-cti/switchboard/pbx/asterisk"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
+	"github.com/switchboard-cti/switchboard/pbx/simremote"
 )
 
 // AMIConfig is the Asterisk driver's part of Config (SWITCHBOARD_PBX=asterisk).
@@ -175,4 +179,99 @@ func checkAsterisk(ctx context.Context, cfg Config) check {
 		c.fix = "check manager.conf (enabled, bindaddr, port, the user's secret, permit= and read/write = all) and that this host can reach it"
 	}
 	return c
+}
+
+// simLinkWait bounds how long Start waits for the first sync with a shared
+// simulator before serving without it (not ready until it comes).
+const simLinkWait = 5 * time.Second
+
+// remoteSim makes the driver of the shared simulator at SWITCHBOARD_SIM_URL
+// and keeps its link up until ctx ends. api forwards this instance's
+// /sim/v1 (when it is served) to that simulator, so tools that place
+// calls through an instance reach the shared switch.
+func (m *Main) remoteSim(ctx context.Context) (*simremote.Driver, http.Handler, error) {
+	cfg := m.Config
+	d, err := simremote.New(simremote.Config{URL: cfg.SimURL, Token: cfg.SimAPIToken,
+		Log: m.Log.With().Str("pbx", "sim-remote").Logger(), Now: m.Clock.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	m.goRun(func() { _ = d.Run(ctx) })
+	target, _ := url.Parse(strings.TrimSuffix(cfg.SimURL, "/"))
+	api := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Header.Del("Authorization")
+		if cfg.SimAPIToken != "" {
+			r.Out.Header.Set("Authorization", "Bearer "+cfg.SimAPIToken)
+		}
+	}}
+	m.Log.Info().Str("sim_url", target.Redacted()).Msg("phone system: the shared PBX simulator (switchboard sim)")
+	return d, api, nil
+}
+
+// waitSimLink waits up to simLinkWait for the first sync with the shared
+// simulator and reports whether it came.
+func (m *Main) waitSimLink() bool {
+	wait := simLinkWait
+	if m.simWait > 0 {
+		wait = m.simWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-m.SimRemote.Synced():
+		return true
+	case <-t.C:
+		_, why := m.SimRemote.Link()
+		m.Log.Warn().Str("sim_url", m.Config.SimURL).AnErr("reason", why).
+			Msg("PBX simulator not reachable at start; serving (not ready) and retrying")
+		return false
+	}
+}
+
+// embeddedSimLease names the Redis lease of the one instance that may run
+// the embedded simulator on a Redis prefix.
+const embeddedSimLease = "pbx:embedded-sim"
+
+// claimEmbeddedSim makes sure only one instance sharing this Redis runs
+// the embedded simulator: a second one would claim devices its own
+// simulator rings but nobody calls, and never ring its agents. It fails
+// Start with what to do instead; with the embedded Redis (demo mode)
+// nothing can be shared and there is nothing to check. The lease is
+// renewed until Close and released then.
+func (m *Main) claimEmbeddedSim(ctx context.Context, instance string) error {
+	if m.mini != nil {
+		return nil
+	}
+	ttl := m.Config.LeaseTTL
+	ok, err := m.Store.Claim(ctx, embeddedSimLease, instance, ttl)
+	if err != nil {
+		m.Log.Warn().Err(err).Msg("could not check that no other instance runs the embedded PBX simulator (Redis not usable); starting anyway")
+	} else if !ok {
+		return fmt.Errorf("another instance on this Redis (prefix %q) already runs the embedded PBX simulator: this one would never ring its agents' phones. "+
+			"Run the simulator as its own process (switchboard sim -listen :7070) and set SWITCHBOARD_SIM_URL (and SWITCHBOARD_SIM_API_TOKEN) on every instance; see README \"Several instances\"", m.Config.RedisPrefix)
+	}
+	m.goRun(func() {
+		tick := time.NewTicker(max(ttl/3, 100*time.Millisecond))
+		defer tick.Stop()
+		lost := false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			ok, err := m.Store.Claim(ctx, embeddedSimLease, instance, ttl)
+			if err == nil && !ok && !lost {
+				m.Log.Error().Msg("another instance took over the embedded PBX simulator's lease (this one was cut off from Redis too long): run switchboard sim and set SWITCHBOARD_SIM_URL on every instance")
+			}
+			lost = err == nil && !ok
+		}
+	})
+	m.closers = append(m.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = m.Store.Release(ctx, embeddedSimLease, instance)
+	})
+	return nil
 }

@@ -18,13 +18,18 @@ const MaxBodyBytes = 64 << 10
 
 // Handler returns the simulator's control API (routes under /sim/v1/; see
 // README.md): place calls from outside, answer, hang up or send digits for
-// the far party, list calls and devices, script external numbers.
+// the far party, list calls and devices, script external numbers; and the
+// switch protocol (wire.go) that pbx/simremote drives: device commands,
+// device snapshots and the events WebSocket.
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sim/v1/calls", s.routeCalls)
 	mux.HandleFunc("/sim/v1/calls/{id}", s.routeCall)
 	mux.HandleFunc("/sim/v1/calls/{id}/{action}", s.routeCallAction)
 	mux.HandleFunc("/sim/v1/devices", s.routeDevices)
+	mux.HandleFunc("/sim/v1/devices/{ext}", s.routeDevice)
+	mux.HandleFunc("/sim/v1/devices/{ext}/{command}", s.routeCommand)
+	mux.HandleFunc("/sim/v1/events", s.routeEvents)
 	mux.HandleFunc("/sim/v1/numbers/{number}", s.routeNumber)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))

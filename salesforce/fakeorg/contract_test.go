@@ -392,3 +392,23 @@ func TestContractREST(t *testing.T) {
 		}
 	})
 }
+
+func TestALostAnswerIsAppliedThenTheHookRunsThenTheConnectionCloses(t *testing.T) {
+	f := newFixture(t)
+	v := "/services/data/v67.0"
+	hooked := make(chan int, 1)
+	f.org.Inject(fakeorg.Fault{Kind: fakeorg.LostAnswer, Count: 1, PathPrefix: v + "/composite", Method: "POST",
+		Applied: func(r *http.Request) { hooked <- len(f.org.Records("Task")) }})
+	req, _ := http.NewRequest("POST", f.srv.URL+v+"/composite/sobjects",
+		strings.NewReader(`{"allOrNone":false,"records":[{"attributes":{"type":"Task"},"Subject":"lost"}]}`))
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer (%d), want the connection closed without one", resp.StatusCode)
+	}
+	if tasksAtHook := <-hooked; tasksAtHook != 1 || len(f.org.Records("Task")) != 1 {
+		t.Fatalf("Tasks when the hook ran: %d, after: %d; want the create applied before the hook", tasksAtHook, len(f.org.Records("Task")))
+	}
+}

@@ -81,6 +81,12 @@ type Fault struct {
 	Method string
 	// Code is the error code of RefuseRecords.
 	Code string
+	// Applied, when set on a LostAnswer fault, is called after the org
+	// carried the request out and before the connection is closed: the
+	// moment a client crashing after its write reached Salesforce would
+	// die (a test kills the sending instance there). r is the request;
+	// its Host names the address the client sent it to.
+	Applied func(r *http.Request)
 }
 
 // Inject adds a fault. Faults apply in the order injected; the first one
@@ -171,6 +177,9 @@ func (o *Org) withFaults(next http.Handler) http.Handler {
 			panic(http.ErrAbortHandler) // net/http closes the connection, answering nothing
 		case LostAnswer:
 			next.ServeHTTP(discard{h: http.Header{}}, r)
+			if f.Applied != nil {
+				f.Applied(r)
+			}
 			panic(http.ErrAbortHandler)
 		case LockRow:
 			o.writeErrors(w, http.StatusBadRequest, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")
