@@ -343,10 +343,14 @@ func (r *loadRun) setupAgents(ctx context.Context) error {
 	return parallel(ctx, r.o.Agents, 32, func(i int) error {
 		ext := strconv.Itoa(100000 + i)
 		uid := fmt.Sprintf("005LOAD%011d", i)
+		username := uid + "@load"
 		if r.org != nil {
-			uid = r.org.AddUser(fakeorg.User{Username: fmt.Sprintf("agent%d@load.switchboard", i), FirstName: "Load", LastName: ext, Extension: ext})
+			// The org's username: Tasks written as the agent
+			// (SWITCHBOARD_SF_WRITE_AS=agent) mint the agent's token with it.
+			username = fmt.Sprintf("agent%d@load.switchboard", i)
+			uid = r.org.AddUser(fakeorg.User{Username: username, FirstName: "Load", LastName: ext, Extension: ext})
 		}
-		ag := adapter.Agent{UserID: uid, Username: uid + "@load", Name: "Load " + ext, Extension: ext, HomeExtension: ext, Kind: pbx.KindRegular}
+		ag := adapter.Agent{UserID: uid, Username: username, Name: "Load " + ext, Extension: ext, HomeExtension: ext, Kind: pbx.KindRegular}
 		sid := adapter.NewSessionID()
 		for _, err := range []error{
 			r.store.PutAgent(ctx, ag), r.store.PutSession(ctx, sid, uid, 12*time.Hour),
