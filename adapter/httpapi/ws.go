@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"sync"
@@ -316,7 +317,10 @@ func (s *Server) websocket(c *echo.Context) error {
 		return nil
 	}
 	sk.mu.Lock()
-	sk.keep = time.AfterFunc(s.cfg.KeepAlive, sk.keepAlive)
+	// The first keep-alive at a random point of the second half of the
+	// period, so that sockets connected together (a restart) do not all
+	// ping and check their sessions at the same moment every period.
+	sk.keep = time.AfterFunc(s.cfg.KeepAlive/2+rand.N(s.cfg.KeepAlive/2+1), sk.keepAlive)
 	sk.mu.Unlock()
 	go s.readLoop(sk)
 	sk.flush() // what came during the snapshot; then the socket is idle

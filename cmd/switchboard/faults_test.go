@@ -116,18 +116,7 @@ func TestCallLogsSurviveSalesforceFaultsAndARedisRestart(t *testing.T) {
 	})
 	a := cl.any()
 	ctx := context.Background()
-	var alex adapter.Agent
-	for _, u := range a.Org.Records("User") {
-		if u["Username"] == fakeorg.AgentUsername {
-			alex = adapter.Agent{UserID: u["Id"].(string), Username: fakeorg.AgentUsername, Name: "Alex Agent", Extension: "1001", HomeExtension: "1001"}
-		}
-	}
-	if err := a.Store.PutAgent(ctx, alex); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store.SetDeviceUser(ctx, "1001", alex.UserID); err != nil {
-		t.Fatal(err)
-	}
+	alex := cl.agentOn1001()
 	// 1,000 calls unless SWITCHBOARD_FAULT_CALLS says otherwise (make
 	// test runs the full size once without the race detector and a
 	// smaller one with it: Makefile).
@@ -185,6 +174,8 @@ func TestCallLogsSurviveSalesforceFaultsAndARedisRestart(t *testing.T) {
 		}
 		if round < 30 {
 			a.clock.Advance(20 * time.Minute)
+		} else {
+			a.clock.Advance(time.Second) // jobs put back for a second (a lock held by another round)
 		}
 		a.Service.FlushOutbox(ctx)
 		runtime.Gosched()
@@ -244,8 +235,10 @@ type wantLog struct {
 // simulator, one fake org and one clock, as replicas behind a load
 // balancer; any of them can be killed.
 type cluster struct {
-	t       *testing.T
-	env     map[string]string
+	t   *testing.T
+	env map[string]string
+	// stale is the outbox stale time of the instances started next.
+	stale   time.Duration
 	mu      sync.Mutex
 	all     []*app
 	live    []*app
@@ -255,8 +248,8 @@ type cluster struct {
 // startCluster starts two instances.
 func startCluster(t *testing.T, env map[string]string) *cluster {
 	t.Helper()
-	cl := &cluster{t: t, env: env, crashed: make(chan *app, 4)}
-	first := startAppWith(t, env, func(m *Main) { m.outboxStale = faultStale })
+	cl := &cluster{t: t, env: env, stale: faultStale, crashed: make(chan *app, 4)}
+	first := startAppWith(t, env, func(m *Main) { m.outboxStale = cl.stale })
 	cl.env["SWITCHBOARD_REDIS_PREFIX"] = first.Config.RedisPrefix
 	cl.all, cl.live = []*app{first}, []*app{first}
 	cl.start()
@@ -269,7 +262,7 @@ func (cl *cluster) start() *app {
 	first := cl.all[0]
 	a := startAppWith(cl.t, cl.env, func(m *Main) {
 		m.Sim, m.Org, m.demoKey, m.Clock = first.Sim, first.Org, first.demoKey, first.clock
-		m.outboxStale = faultStale
+		m.outboxStale = cl.stale
 	})
 	cl.mu.Lock()
 	cl.all, cl.live = append(cl.all, a), append(cl.live, a)
@@ -370,6 +363,27 @@ func (cl *cluster) counts() adapter.OutboxCounts {
 		sum.DeadLettered += c.DeadLettered
 	}
 	return sum
+}
+
+// agentOn1001 stores the demo agent as the user of phone 1001.
+func (cl *cluster) agentOn1001() adapter.Agent {
+	t := cl.t
+	t.Helper()
+	ctx := context.Background()
+	a := cl.any()
+	var alex adapter.Agent
+	for _, u := range a.Org.Records("User") {
+		if u["Username"] == fakeorg.AgentUsername {
+			alex = adapter.Agent{UserID: u["Id"].(string), Username: fakeorg.AgentUsername, Name: "Alex Agent", Extension: "1001", HomeExtension: "1001"}
+		}
+	}
+	if err := a.Store.PutAgent(ctx, alex); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.SetDeviceUser(ctx, "1001", alex.UserID); err != nil {
+		t.Fatal(err)
+	}
+	return alex
 }
 
 // callSteps are what a test does at points of a call.
@@ -546,4 +560,78 @@ func waitStored(t *testing.T, a *app, id string, ok func(adapter.CallRecord) boo
 		}
 		runtime.Gosched()
 	}
+}
+
+// TestAGraceWriteAfterAWrapUpWriteWhoseInstanceDiedFindsTheTask: the
+// instance writing a call's log at wrap-up is killed after Salesforce
+// created the Task, before the outbox entry is acknowledged; the server's
+// grace-period write of the same call comes due before anyone takes the
+// dead instance's entry over. It must find the Task by CallObject and
+// update it, and so must the taken-over entry later: one Task.
+func TestAGraceWriteAfterAWrapUpWriteWhoseInstanceDiedFindsTheTask(t *testing.T) {
+	rd := startAOFRedis(t)
+	cl := startCluster(t, map[string]string{"SWITCHBOARD_REDIS_URL": rd.url(), "SWITCHBOARD_SESSION_KEYS": testSessionKeys})
+	cl.stale = time.Hour // nobody takes the dead instance's entry over yet
+	alex := cl.agentOn1001()
+	ctx := context.Background()
+	kill := fakeorg.Fault{Kind: fakeorg.LostAnswer, Count: 1, PathPrefix: "/services/data/v67.0/composite", Method: "POST", Applied: cl.crashSender}
+	w := cl.call(alex, 0, callSteps{beforeWrapUp: func() { cl.any().Org.Inject(kill) }})
+	cl.waitCrash()
+
+	survivor := cl.any()
+	graced := make(chan error, 10)
+	survivor.Service.ObserveOutbox(func(j adapter.TaskJob, err error) {
+		if j.Grace && j.CallID == w.id {
+			graced <- err
+		}
+	})
+	survivor.clock.Advance(11 * time.Minute) // the grace period, and the dead round's locks, are over
+	survivor.Service.FlushOutbox(ctx)
+	select {
+	case err := <-graced:
+		if err != nil {
+			t.Fatalf("grace-period write: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the grace-period write was not attempted")
+	}
+	if n := len(byCallObject(survivor.Org.Records("Task"))[w.id]); n != 1 {
+		t.Fatalf("after the grace-period write: %d Tasks for the call, want 1", n)
+	}
+
+	// An instance that takes stale entries over at once finds the Task too.
+	cl.stale = 100 * time.Millisecond
+	taker := cl.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := taker.Store.OutboxLen(ctx)
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox not empty: %d jobs (%v)", n, err)
+		}
+		// A job another round of the taker held is put back for a second
+		// later (fake time), to be dropped then.
+		taker.clock.Advance(2 * time.Second)
+		taker.Service.FlushOutbox(ctx)
+		runtime.Gosched()
+	}
+	got := byCallObject(taker.Org.Records("Task"))[w.id]
+	if len(got) != 1 {
+		t.Fatalf("%d Tasks for the call, want 1", len(got))
+	}
+	if desc, _ := got[0]["Description"].(string); !strings.Contains(desc, "notes of "+w.id) || got[0]["CallDisposition"] != w.disposition {
+		t.Errorf("Task %v: want the notes and disposition %s", got[0], w.disposition)
+	}
+}
+
+// byCallObject groups Tasks by CallObject.
+func byCallObject(tasks []map[string]any) map[string][]map[string]any {
+	out := map[string][]map[string]any{}
+	for _, tk := range tasks {
+		co, _ := tk["CallObject"].(string)
+		out[co] = append(out[co], tk)
+	}
+	return out
 }
