@@ -5,9 +5,9 @@ GO ?= go
 BIN := bin/switchboard
 LDFLAGS := -s -w
 
-.PHONY: test deps vet tidy-check go-test browser-test real-pbx-test build run bench fuzz screenshots load-smoke load
+.PHONY: test deps vet tidy-check go-test cluster-test browser-test real-pbx-test build run bench fuzz screenshots load-smoke load
 
-test: deps vet tidy-check go-test build load-smoke browser-test real-pbx-test
+test: deps vet tidy-check go-test cluster-test build load-smoke browser-test real-pbx-test
 
 deps:
 	@bash scripts/test-deps.sh
@@ -26,6 +26,16 @@ tidy-check:
 # 1,000 calls here: 50-75 s with the race detector on 2 busy cores.
 go-test:
 	$(GO) test -race -count=1 ./...
+
+# The Redis tests again on a real three-master Redis Cluster (and a
+# server behind a Sentinel) that scripts/redis-cluster.sh starts on free
+# loopback ports and removes afterwards: the store's own tests, then the
+# end-to-end tests with the whole program on the cluster
+# (SWITCHBOARD_TEST_REDIS_URL=redis+cluster://).
+CLUSTER_E2E ?= TestAnAgentOnInstanceB|TestWhenAnInstanceStops|TestSeveralTabs|TestInboundCallIsPopped|TestASupervisedTransfer|TestAnUnansweredTransfer|TestACallOfAnAgentWhoNever|TestAnOutgoingCall|TestARefusedCallLog|TestASlowSalesforce|TestACallThatRang|ShareOneSimulator|SimulatorRunningAsItsOwnProcess|OnRedisCluster
+cluster-test:
+	bash scripts/redis-cluster.sh run bash -c '$(GO) test -race -count=1 ./adapter/redisstore && \
+		SWITCHBOARD_TEST_REDIS_URL=redis+cluster://$$SWITCHBOARD_TEST_REDIS_CLUSTER $(GO) test -race -count=1 -run "$(CLUSTER_E2E)" ./cmd/switchboard'
 
 # The same static build the Dockerfile makes.
 build:

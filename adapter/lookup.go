@@ -17,10 +17,14 @@ import (
 const LookupPending = "pending"
 
 // CallPublisher is what a Store may also do: UpdateCall and, when f
-// stores the record (CallPut), publish an EventCall carrying it in the same
-// transaction (one round trip fewer, and no window where the record is
-// stored but not pushed). The Service uses it when the Store has it, else
-// UpdateCall then Bus.Publish.
+// stores the record (CallPut), publish an EventCall carrying it in the
+// same atomic step (no window where the record is stored but not pushed).
+// It is the ringing path: a new call costs one round trip, a change two
+// (adapter/redisstore). f may first be called as if the call were new
+// (exists false) before the store has read it; when the call exists after
+// all, that result is dropped and f runs again on the stored record, as
+// after a concurrent change (so f must have no side effects). The Service
+// uses it when the Store has it, else UpdateCall then Bus.Publish.
 type CallPublisher interface {
 	UpdateCallPublish(ctx context.Context, ext, id string, f func(rec *CallRecord, exists bool) (CallChange, error)) (CallRecord, error)
 }

@@ -175,8 +175,12 @@ func (s *Service) release(ctx context.Context, devices []pbx.Device) {
 func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
 	tick := time.NewTicker(min(s.LeaseTTL/3, leaseRenewEvery))
 	defer tick.Stop()
+	s.mu.Lock()
+	skip := s.startClaimed // a second round at once would only slow the start
+	s.startClaimed = false
+	s.mu.Unlock()
 	for {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !skip {
 			owned, err := s.claim(ctx, devices)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -199,6 +203,7 @@ func (s *Service) renewLeases(ctx context.Context, devices []pbx.Device) {
 				}
 			}
 		}
+		skip = false
 		select {
 		case <-ctx.Done():
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -233,6 +238,7 @@ func (s *Service) ClaimDevices(ctx context.Context) error {
 	for i, d := range devices {
 		s.owned[d.Extension] = owned[i]
 	}
+	s.startClaimed = true
 	s.mu.Unlock()
 	return nil
 }

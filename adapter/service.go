@@ -78,6 +78,7 @@ type Service struct {
 
 	mu             sync.Mutex
 	owned          map[string]bool // devices whose events this instance handles
+	startClaimed   bool            // ClaimDevices just claimed them: the first lease round waits a tick
 	wake           chan struct{}   // outbox worker wake-up
 	full           chan struct{}   // a full outbox round is queued: stop lingering
 	monitoring     chan struct{}   // closed once Run subscribed to the switch
@@ -91,6 +92,36 @@ type Service struct {
 
 	lk      lookups
 	devices deviceLocks
+	canon   canonCache
+}
+
+// canonCache remembers Numbers.Canonical's answers for the ringing path:
+// reading a number costs about 40 µs (libphonenumber), more than the
+// Redis round trip of the whole push, and callers ring again. At most
+// canonCacheSize entries; it starts afresh when full.
+type canonCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const canonCacheSize = 10000
+
+func (c *canonCache) canonical(n Numbers, number string) string {
+	key := n.Region + "|" + n.Dialing.Outside + "|" + n.Dialing.LongDistance + "|" + n.Dialing.International + "|" + number
+	c.mu.Lock()
+	v, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = n.Canonical(number)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= canonCacheSize {
+		c.m = make(map[string]string)
+	}
+	c.m[key] = v
+	c.mu.Unlock()
+	return v
 }
 
 // NewService returns a Service with defaults filled in.
@@ -235,19 +266,20 @@ func otherNumber(c pbx.Call, ext string) string {
 	return c.ANI
 }
 
-// callUpdated stores and pushes a call's new state: two Redis round trips
-// (read the record; store it and publish in one pipeline). A new call's
+// callUpdated stores and pushes a call's new state: one Redis round trip
+// for a new (ringing) call, two for a change (CallPublisher). A new call's
 // Salesforce lookup runs after the push, off this path.
 func (s *Service) callUpdated(ctx context.Context, ext string, c pbx.Call, cause pbx.Cause, now time.Time) error {
 	unlock := s.devices.lock(ext)
 	defer unlock()
 	other := otherNumber(c, ext)
+	number, withheld := s.canon.canonical(s.Numbers, other), phone.Withheld(other) // once: f may run several times
 	fresh := func() CallRecord {
 		return CallRecord{
 			ID: c.ID, Extension: ext, Direction: c.Direction,
 			ANI: c.ANI, DNIS: c.DNIS, Digits: c.Digits, Queue: c.Queue, ACD: c.ACD,
-			Number:   s.Numbers.Canonical(other),
-			Withheld: phone.Withheld(other),
+			Number:   number,
+			Withheld: withheld,
 			Consult:  c.RelatedID != "",
 			Via:      cause,
 			Started:  now, Matches: []salesforce.Match{},

@@ -74,7 +74,7 @@ func (s *Store) ReleaseMany(ctx context.Context, names []string, owner string) e
 func (s *Store) leaseBatches(ctx context.Context, names []string, sha, eval func(redis.Pipeliner, []string) *redis.Cmd, read func(*redis.Cmd) error) error {
 	keys := make([]string, len(names))
 	for i, n := range names {
-		keys[i] = s.key("lease", n)
+		keys[i] = s.leaseKey(n)
 	}
 	run := func(call func(redis.Pipeliner, []string) *redis.Cmd) ([]*redis.Cmd, error) {
 		pipe := s.rdb.Pipeline()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +24,7 @@ import (
 //   - a hash of per-call-log write locks ("<owner>|<expiry ms>");
 //   - a hash of dead letters (id -> adapter.DeadLetter JSON).
 //
-// Every outbox key is "<prefix>v1:{outbox}..." (hash tag "outbox"), so each
+// Every outbox key is "<prefix>v2:{outbox}..." (hash tag "outbox"), so each
 // script and transaction touches one hash slot (Redis Cluster), and every
 // key stays under the prefix.
 
@@ -39,14 +38,12 @@ func (s *Store) outboxKeys() outboxKeys {
 }
 
 // outboxState is per-Store memory of the outbox: whether the consumer
-// group is known to exist, and the one-time move from the old key names.
+// group is known to exist.
 type outboxState struct {
-	grouped  atomic.Bool
-	migrated sync.Once
+	grouped atomic.Bool
 }
 
 func (s *Store) ensureGroup(ctx context.Context) error {
-	s.ob.migrated.Do(func() { s.migrateOutbox(ctx) })
 	if s.ob.grouped.Load() {
 		return nil
 	}
@@ -56,30 +53,6 @@ func (s *Store) ensureGroup(ctx context.Context) error {
 	}
 	s.ob.grouped.Store(true)
 	return nil
-}
-
-// migrateOutbox moves jobs from the outbox keys of earlier releases
-// ("<prefix>v1:outbox", "<prefix>v1:outbox:delayed", no hash tag) to the
-// current ones, once per process. Best effort: a failure is retried by the
-// next process start, and a job moved twice is written once (the marks).
-func (s *Store) migrateOutbox(ctx context.Context) {
-	oldStream, oldDelayed := s.key("outbox"), s.key("outbox", "delayed")
-	k := s.outboxKeys()
-	if msgs, err := s.rdb.XRange(ctx, oldStream, "-", "+").Result(); err == nil && len(msgs) > 0 {
-		for _, m := range msgs {
-			if raw, ok := m.Values["job"].(string); ok {
-				if s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: k.stream, Values: map[string]any{"job": raw}}).Err() != nil {
-					return
-				}
-			}
-		}
-		s.rdb.Del(ctx, oldStream)
-	}
-	if zs, err := s.rdb.ZRangeWithScores(ctx, oldDelayed, 0, -1).Result(); err == nil && len(zs) > 0 {
-		if s.rdb.ZAdd(ctx, k.delayed, zs...).Err() == nil {
-			s.rdb.Del(ctx, oldDelayed)
-		}
-	}
 }
 
 // EnqueueTask implements adapter.Store.

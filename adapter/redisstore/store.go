@@ -3,8 +3,11 @@
 // outbox, leases, and the pub/sub bus between instances. It implements
 // adapter.Store and adapter.Bus.
 //
-// Keys are namespaced and versioned: "<prefix>v1:...". SchemaVersion names
-// the layout so a later release can migrate. Every key that can grow is
+// Keys are namespaced and versioned: "<prefix>v2:...". SchemaVersion names
+// the layout so a later release can migrate (keys.go lists every key).
+// Keys that one script or transaction touches together share a Redis
+// Cluster hash tag, so the store runs on one server, behind Sentinel or on
+// a Redis Cluster (ParseURL). Every key that can grow is
 // bounded (lists trimmed atomically, hashes capped) or has a TTL.
 package redisstore
 
@@ -23,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the key layout version, part of every key.
-const SchemaVersion = "v1"
+const SchemaVersion = "v2"
 
 // Store is the Redis implementation of adapter.Store and adapter.Bus.
 type Store struct {
@@ -68,12 +71,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.rdb.Ping(ctx).Err())
 }
 
-// A device's calls live in one hash, "<prefix>v1:dev:<ext>:calls": field
+// A device's calls live in one hash, "<prefix>v2:{dev:<ext>}:calls": field
 // <call id> holds the record as JSON, field "task:<call id>" the Task id of
 // its call log (written by the outbox alone, so it never rewrites the
 // record). One key per device keeps every change to a call in one hash slot.
 
-func (s *Store) callsKey(ext string) string { return s.key("dev", ext, "calls") }
+func (s *Store) callsKey(ext string) string { return s.devKey(ext, "calls") }
 
 const taskField = "task:"
 
@@ -103,12 +106,6 @@ const maxCallTries = 100
 // the transaction fails, and f runs again on fresh data, when any other
 // writer changed that hash between the read and the write.
 func (s *Store) UpdateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error)) (adapter.CallRecord, error) {
-	return s.updateCall(ctx, ext, id, f, nil)
-}
-
-// updateCall is UpdateCall; also, when set, adds to the MULTI that stores
-// the record (the bus's publish).
-func (s *Store) updateCall(ctx context.Context, ext, id string, f func(*adapter.CallRecord, bool) (adapter.CallChange, error), also func(redis.Pipeliner, adapter.CallRecord) error) (adapter.CallRecord, error) {
 	k := s.callsKey(ext)
 	var out adapter.CallRecord
 	var own error // an error of f or of decoding: passed on as it is
@@ -149,9 +146,6 @@ func (s *Store) updateCall(ctx context.Context, ext, id string, f func(*adapter.
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HSet(ctx, k, id, b)
 				p.Expire(ctx, k, callTTL)
-				if also != nil {
-					return also(p, rec)
-				}
 				return nil
 			})
 			return err
@@ -293,13 +287,13 @@ func (s *Store) Agent(ctx context.Context, userID string) (adapter.Agent, error)
 
 // DeviceUser implements adapter.Store.
 func (s *Store) DeviceUser(ctx context.Context, ext string) (string, error) {
-	v, err := s.rdb.Get(ctx, s.key("dev", ext, "user")).Result()
+	v, err := s.rdb.Get(ctx, s.devKey(ext, "user")).Result()
 	return v, wrap("device user", err)
 }
 
 // SetDeviceUser implements adapter.Store.
 func (s *Store) SetDeviceUser(ctx context.Context, ext, userID string) error {
-	k := s.key("dev", ext, "user")
+	k := s.devKey(ext, "user")
 	if userID == "" {
 		return wrap("clear device user", s.rdb.Del(ctx, k).Err())
 	}
@@ -324,7 +318,7 @@ return 0`)
 
 // Claim implements adapter.Store.
 func (s *Store) Claim(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
-	n, err := claimScript.Run(ctx, s.rdb, []string{s.key("lease", name)}, owner, ttl.Milliseconds()).Int()
+	n, err := claimScript.Run(ctx, s.rdb, []string{s.leaseKey(name)}, owner, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, wrap("claim "+name, err)
 	}
@@ -333,7 +327,7 @@ func (s *Store) Claim(ctx context.Context, name, owner string, ttl time.Duration
 
 // Release implements adapter.Store.
 func (s *Store) Release(ctx context.Context, name, owner string) error {
-	return wrap("release "+name, releaseScript.Run(ctx, s.rdb, []string{s.key("lease", name)}, owner).Err())
+	return wrap("release "+name, releaseScript.Run(ctx, s.rdb, []string{s.leaseKey(name)}, owner).Err())
 }
 
 // PutSession implements adapter.Store.

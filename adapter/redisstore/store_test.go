@@ -19,32 +19,26 @@ import (
 )
 
 // backends runs a test on the real Redis (CI starts one; skipped with a
-// message when none answers) and on miniredis.
+// message when none answers), on a real Redis Cluster when
+// SWITCHBOARD_TEST_REDIS_CLUSTER names its nodes (make cluster-test starts
+// one: scripts/redis-cluster.sh), on the master behind a real Sentinel
+// when SWITCHBOARD_TEST_REDIS_SENTINEL names it (the same script), and on
+// miniredis.
 func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 	t.Run("on real redis", func(t *testing.T) {
-		u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
-		if u == "" {
-			u = "redis://127.0.0.1:6379/0"
-		}
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(opt)
-		t.Cleanup(func() { rdb.Close() })
-		if err := rdb.Ping(context.Background()).Err(); err != nil {
-			t.Skipf("no Redis at %s: %v (.ci/run starts one)", u, err)
-		}
+		rdb := realRedis(t)
 		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-		prefix := fmt.Sprintf("sbtest:%s:%d:", t.Name(), time.Now().UnixNano())
-		t.Cleanup(func() {
-			ctx := context.Background()
-			iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		})
-		f(t, New(rdb, prefix, now.Now), now)
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
+	})
+	t.Run("on redis cluster", func(t *testing.T) {
+		rdb := clusterRedis(t)
+		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
+	})
+	t.Run("on redis sentinel", func(t *testing.T) {
+		rdb := sentinelRedis(t)
+		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		f(t, New(rdb, testPrefix(t, rdb), now.Now), now)
 	})
 	t.Run("on miniredis", func(t *testing.T) {
 		mr := miniredis.RunT(t)
@@ -53,6 +47,119 @@ func backends(t *testing.T, f func(t *testing.T, s *Store, now *fakeNow)) {
 		now := &fakeNow{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 		f(t, New(rdb, "sb:", now.Now), now)
 	})
+}
+
+// realRedis is a client of the real Redis server the tests use
+// (SWITCHBOARD_TEST_REDIS_URL, default 127.0.0.1:6379); the test is
+// skipped with a message when none answers.
+func realRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	rdb, err := NewClient(u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Skipf("no Redis at %s: %v (.ci/run starts one)", u, err)
+	}
+	return rdb
+}
+
+// clusterRedis is a client of the Redis Cluster named by
+// SWITCHBOARD_TEST_REDIS_CLUSTER (host:port,host:port,...); the test is
+// skipped with a message when it is unset.
+func clusterRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	addrs := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		t.Skip("no Redis Cluster: SWITCHBOARD_TEST_REDIS_CLUSTER is unset (make cluster-test starts one with scripts/redis-cluster.sh)")
+	}
+	rdb, err := NewClient("redis+cluster://"+addrs, "")
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_CLUSTER: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+	}
+	return rdb
+}
+
+// sentinelRedis is a client of the master "mymaster" found through the
+// Sentinel named by SWITCHBOARD_TEST_REDIS_SENTINEL (host:port); the test
+// is skipped with a message when it is unset.
+func sentinelRedis(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	addr := os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL")
+	if addr == "" {
+		t.Skip("no Redis Sentinel: SWITCHBOARD_TEST_REDIS_SENTINEL is unset (make cluster-test starts one with scripts/redis-cluster.sh)")
+	}
+	rdb, err := NewClient("redis+sentinel://"+addr+"/0?master_name=mymaster", "")
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_SENTINEL: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis behind the Sentinel at %s does not answer: %v", addr, err)
+	}
+	return rdb
+}
+
+// runPrefix starts every key this test process writes to a real Redis.
+var runPrefix = fmt.Sprintf("sbtest:rs%d:", time.Now().UnixNano())
+
+// TestMain fails the run when a test left keys in a real Redis (the
+// shared server, the test Cluster on every master, the Sentinel's master).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	urls := []string{os.Getenv("SWITCHBOARD_TEST_REDIS_URL")}
+	if urls[0] == "" {
+		urls[0] = "redis://127.0.0.1:6379/0"
+	}
+	if a := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER"); a != "" {
+		urls = append(urls, "redis+cluster://"+a)
+	}
+	if a := os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL"); a != "" {
+		urls = append(urls, "redis+sentinel://"+a+"/0?master_name=mymaster")
+	}
+	for _, u := range urls {
+		rdb, err := NewClient(u, "")
+		if err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var mu sync.Mutex
+		var left []string
+		_ = ScanKeys(ctx, rdb, GlobEscape(runPrefix)+"*", func(_ redis.Cmdable, keys []string) error {
+			mu.Lock()
+			left = append(left, keys...)
+			mu.Unlock()
+			return nil
+		})
+		cancel()
+		rdb.Close()
+		if len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: tests left %d Redis keys at %s, e.g. %s\n", len(left), u, left[0])
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testPrefix is a key prefix of the test's own; every key under it is
+// deleted when the test ends, on every master.
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
+	prefix := fmt.Sprintf("%s%s:%d:", runPrefix, t.Name(), time.Now().UnixNano())
+	t.Cleanup(func() {
+		if _, err := DeleteKeys(context.Background(), rdb, prefix); err != nil {
+			t.Errorf("deleting test keys: %v", err)
+		}
+	})
+	return prefix
 }
 
 type fakeNow struct {

@@ -15,7 +15,7 @@ import (
 
 // Settings implements adapter.Store.
 func (s *Store) Settings(ctx context.Context, userID string) (adapter.Settings, error) {
-	b, err := s.rdb.Get(ctx, s.key("user", userID, "settings")).Bytes()
+	b, err := s.rdb.Get(ctx, s.userKey(userID, "settings")).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return adapter.DefaultSettings(), nil
 	}
@@ -35,7 +35,7 @@ func (s *Store) PutSettings(ctx context.Context, userID string, st adapter.Setti
 	if err != nil {
 		return fmt.Errorf("redis: encode settings: %w", err)
 	}
-	return wrap("put settings", s.rdb.Set(ctx, s.key("user", userID, "settings"), b, 0).Err())
+	return wrap("put settings", s.rdb.Set(ctx, s.userKey(userID, "settings"), b, 0).Err())
 }
 
 var addFavoriteScript = redis.NewScript(`
@@ -47,7 +47,7 @@ return 0`)
 
 // Favorites implements adapter.Store.
 func (s *Store) Favorites(ctx context.Context, userID string) ([]adapter.Favorite, error) {
-	out, err := hashValues[adapter.Favorite](ctx, s, s.key("user", userID, "favorites"), "list favorites")
+	out, err := hashValues[adapter.Favorite](ctx, s, s.userKey(userID, "favorites"), "list favorites")
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (s *Store) AddFavorite(ctx context.Context, userID string, f adapter.Favori
 	if err != nil {
 		return fmt.Errorf("redis: encode favorite: %w", err)
 	}
-	n, err := addFavoriteScript.Run(ctx, s.rdb, []string{s.key("user", userID, "favorites")}, f.ID, b, adapter.MaxFavorites).Int()
+	n, err := addFavoriteScript.Run(ctx, s.rdb, []string{s.userKey(userID, "favorites")}, f.ID, b, adapter.MaxFavorites).Int()
 	if err != nil {
 		return wrap("add favorite", err)
 	}
@@ -79,7 +79,7 @@ func (s *Store) AddFavorite(ctx context.Context, userID string, f adapter.Favori
 
 // RemoveFavorite implements adapter.Store.
 func (s *Store) RemoveFavorite(ctx context.Context, userID, id string) error {
-	n, err := s.rdb.HDel(ctx, s.key("user", userID, "favorites"), id).Result()
+	n, err := s.rdb.HDel(ctx, s.userKey(userID, "favorites"), id).Result()
 	if err != nil {
 		return wrap("remove favorite", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) AddHistory(ctx context.Context, userID string, e adapter.History
 	}
 	pipe := s.rdb.TxPipeline()
 	for _, l := range e.Lists() {
-		k := s.key("user", userID, "history", string(l))
+		k := s.userKey(userID, "history:"+string(l))
 		pipe.LPush(ctx, k, b)
 		pipe.LTrim(ctx, k, 0, int64(l.Size()-1))
 	}
@@ -108,7 +108,7 @@ func (s *Store) AddHistory(ctx context.Context, userID string, e adapter.History
 
 // History implements adapter.Store.
 func (s *Store) History(ctx context.Context, userID string, l adapter.HistoryList) ([]adapter.HistoryEntry, error) {
-	vs, err := s.rdb.LRange(ctx, s.key("user", userID, "history", string(l)), 0, int64(l.Size()-1)).Result()
+	vs, err := s.rdb.LRange(ctx, s.userKey(userID, "history:"+string(l)), 0, int64(l.Size()-1)).Result()
 	if err != nil {
 		return nil, wrap("history", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -52,6 +53,9 @@ type options struct {
 	JSON       string // where to write the JSON summary ("-" stdout)
 	Progress   time.Duration
 	KeepLog    bool
+	// SimURL is a shared simulator (switchboard sim) to use instead of the
+	// child's embedded one; SimToken its SWITCHBOARD_SIM_API_TOKEN.
+	SimURL, SimToken string
 }
 
 func parseOptions(args []string, getenv func(string) string, out io.Writer) (options, error) {
@@ -71,6 +75,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.StringVar(&o.JSON, "json", "", "write the summary as JSON to this file (- for stdout)")
 	fs.DurationVar(&o.Progress, "progress", time.Second, "how often the progress line is printed (0: never)")
 	fs.BoolVar(&o.KeepLog, "keep-log", false, "keep the switchboard log file")
+	fs.StringVar(&o.SimURL, "sim-url", "", "a shared simulator (switchboard sim, with at least -agents extensions: SWITCHBOARD_SIM_EXTENSIONS) instead of the child's own; its token from SWITCHBOARD_SIM_API_TOKEN")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: switchboard-load [flags]\n\nStarts switchboard, signs in agents, places calls and reports push latency, Salesforce requests, Tasks, memory and errors.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -84,6 +89,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	if o.RedisURL == "" {
 		o.RedisURL = "redis://127.0.0.1:6379/0"
 	}
+	o.SimToken = getenv("SWITCHBOARD_SIM_API_TOKEN")
 	switch {
 	case o.Agents < 1 || o.Agents > 100000:
 		return o, errors.New("-agents: from 1 to 100000")
@@ -101,6 +107,10 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 		return o, errors.New("-talk: 0 or more")
 	case o.OrgURL != "" && o.OrgLatency != 0:
 		return o, errors.New("-org-latency applies to the fake org only; leave it out with -org-url")
+	case o.SimURL != "" && !strings.HasPrefix(o.SimURL, "http://") && !strings.HasPrefix(o.SimURL, "https://"):
+		return o, errors.New("-sim-url: the simulator's base URL, like http://127.0.0.1:7070")
+	case o.SimURL != "" && len(o.SimToken) < 32:
+		return o, errors.New("-sim-url: set SWITCHBOARD_SIM_API_TOKEN to the simulator's token (at least 32 characters)")
 	}
 	return o, nil
 }

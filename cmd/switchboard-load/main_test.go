@@ -20,6 +20,8 @@ func TestOptionsRefuseBadInput(t *testing.T) {
 		{[]string{"-lines", "1001"}, "-lines"},
 		{[]string{"-org-latency", "-1ms"}, "-org-latency"},
 		{[]string{"-org-url", "https://login.salesforce.com", "-org-latency", "50ms"}, "fake org only"},
+		{[]string{"-sim-url", "127.0.0.1:7070"}, "-sim-url"},
+		{[]string{"-sim-url", "http://127.0.0.1:7070"}, "SWITCHBOARD_SIM_API_TOKEN"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseOptions(tc.args, func(string) string { return "" }, io.Discard)

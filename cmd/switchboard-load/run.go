@@ -44,7 +44,7 @@ type loadRun struct {
 	errw   io.Writer
 
 	tmp     string
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	prefix  string
 	store   *redisstore.Store
 	org     *org
@@ -94,12 +94,20 @@ func newRun(o options, getenv func(string) string, errw io.Writer) (*loadRun, er
 	if err != nil {
 		return nil, err
 	}
-	opt, err := redis.ParseURL(o.RedisURL)
+	// Any URL the service takes: one server, redis+cluster://, redis+sentinel://.
+	e, err := redisstore.ParseURL(o.RedisURL, "")
 	if err != nil {
 		return nil, fmt.Errorf("-redis-url: %w", err)
 	}
-	opt.PoolSize = 64
-	r.rdb = redis.NewClient(opt)
+	switch e.Topology {
+	case redisstore.Cluster:
+		e.Cluster.PoolSize = 64
+	case redisstore.Sentinel:
+		e.Sentinel.PoolSize = 64
+	default:
+		e.Server.PoolSize = 64
+	}
+	r.rdb = e.Client()
 	pctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := r.rdb.Ping(pctx).Err(); err != nil {
@@ -140,8 +148,15 @@ func findBinary(flagBin string) (string, error) {
 	return "", errors.New("no switchboard binary: run make build, or pass -bin")
 }
 
-// simToken guards the child's simulator API (/sim/v1) for this run.
-func (r *loadRun) simToken() string { return "sim-" + r.secret }
+// simToken guards the child's simulator API (/sim/v1) for this run; with
+// -sim-url it is the shared simulator's token (the child forwards /sim/v1
+// to it).
+func (r *loadRun) simToken() string {
+	if r.o.SimURL != "" {
+		return r.o.SimToken
+	}
+	return "sim-" + r.secret
+}
 
 func callerNumber(n int) string { return fmt.Sprintf("+1415%07d", n) }
 
@@ -163,6 +178,9 @@ func (r *loadRun) startChild(bin string) error {
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_SESSION_KEYS=load:" + r.secret,
 		"SWITCHBOARD_SIM_EXTENSIONS=" + strconv.Itoa(r.o.Agents),
 		"SWITCHBOARD_SIM_API_TOKEN=" + r.simToken(),
+	}
+	if r.o.SimURL != "" {
+		env = append(env, "SWITCHBOARD_SIM_URL="+r.o.SimURL)
 	}
 	if r.org != nil {
 		keyPath := filepath.Join(r.tmp, "org-key.pem")
@@ -215,19 +233,9 @@ func (r *loadRun) close() {
 		r.org.close()
 	}
 	if r.rdb != nil {
+		// Every key of the run, on every master of a Cluster.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		iter := r.rdb.Scan(ctx, 0, r.prefix+"*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				r.rdb.Unlink(ctx, batch...)
-				batch = batch[:0]
-			}
-		}
-		if len(batch) > 0 {
-			r.rdb.Unlink(ctx, batch...)
-		}
+		_, _ = redisstore.DeleteKeys(ctx, r.rdb, r.prefix)
 		cancel()
 		r.rdb.Close()
 	}

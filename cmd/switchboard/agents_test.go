@@ -224,8 +224,8 @@ func TestAnAgentCannotTouchAnotherAgentsCall(t *testing.T) {
 	a := startApp(t, nil)
 	alex := a.signIn(t)
 	blair := a.signInAs(t, "blair.baker@demo.switchboard")
+	sock := a.connect(t, alex) // before the call: its pushes may all go out before a later socket joins
 	id := a.place(t, "+14155550123", "1001")
-	sock := a.connect(t, alex)
 	sock.waitFor("ringing", ringing(id))
 	for _, path := range []string{"answer", "clear", "hold", "retrieve", "transfer", "conference"} {
 		var e struct{ Error struct{ Code string } }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/phone"
 )
 
@@ -22,8 +23,12 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
-	RedisURL    string
-	RedisPrefix string
+	// RedisURL names one server, a Redis Cluster or Sentinel
+	// (redisstore.ParseURL); RedisPassword, when set, is the data nodes'
+	// password.
+	RedisURL      string
+	RedisPassword string
+	RedisPrefix   string
 
 	SFLoginURL     string
 	SFClientID     string
@@ -104,8 +109,9 @@ func (c *Config) settings() []setting {
 		{name: "public-url", usage: "public base URL of this deployment (https in production; used in the call center definition and OAuth redirect); default http://localhost<addr>", str: &c.PublicURL},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel, def: "info"},
 		{name: "log-format", usage: "json or console", str: &c.LogFormat, def: "json"},
-		{name: "redis-url", usage: "Redis URL (redis://host:6379/0); empty runs an embedded in-memory Redis (demo only: state is lost on exit)", str: &c.RedisURL},
-		{name: "redis-prefix", usage: "prefix of every Redis key", str: &c.RedisPrefix, def: "sb:"},
+		{name: "redis-url", usage: "Redis URL: one server redis://[user:password@]host:6379/0 (rediss:// for TLS), a Redis Cluster redis+cluster://host:7000,host:7001,host:7002, or Sentinel redis+sentinel://host:26379,host:26380/0?master_name=mymaster; empty runs an embedded in-memory Redis (demo only: state is lost on exit)", str: &c.RedisURL, secret: true},
+		{name: "redis-password", usage: "password of the Redis data nodes, replacing the URL's (use _FILE)", str: &c.RedisPassword, secret: true},
+		{name: "redis-prefix", usage: "prefix of every Redis key (no braces: keys carry Redis Cluster hash tags after it)", str: &c.RedisPrefix, def: "sb:"},
 		{name: "sf-login-url", usage: "Salesforce login URL: https://login.salesforce.com, https://test.salesforce.com or your My Domain; empty runs the demo org", str: &c.SFLoginURL},
 		{name: "sf-client-id", usage: "connected app consumer key", str: &c.SFClientID},
 		{name: "sf-client-secret", usage: "connected app consumer secret, if the app requires one for the web-server flow", str: &c.SFClientSecret, secret: true},
@@ -303,9 +309,12 @@ func (c *Config) validate() error {
 	}
 	problems = append(problems, c.flowProblems()...)
 	if c.RedisURL != "" {
-		if _, err := url.Parse(c.RedisURL); err != nil || !(strings.HasPrefix(c.RedisURL, "redis://") || strings.HasPrefix(c.RedisURL, "rediss://") || strings.HasPrefix(c.RedisURL, "unix://")) {
-			problems = append(problems, "SWITCHBOARD_REDIS_URL: use redis://[user:password@]host:6379/0 (rediss:// for TLS)")
+		if _, err := redisstore.ParseURL(c.RedisURL, c.RedisPassword); err != nil {
+			problems = append(problems, "SWITCHBOARD_REDIS_URL: "+err.Error()+"; use redis://[user:password@]host:6379/0 (rediss:// for TLS), redis+cluster://host:7000,host:7001 or redis+sentinel://host:26379/0?master_name=mymaster")
 		}
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_REDIS_PREFIX: %q has a brace; keys carry Redis Cluster hash tags ({dev:1001}) after the prefix, so it may not (e.g. sb:)", c.RedisPrefix))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration:\n  %s", strings.Join(problems, "\n  "))

@@ -65,6 +65,9 @@ func TestBadConfigSaysWhatToSet(t *testing.T) {
 		{"a missing secret file", map[string]string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE": "/nonexistent/key.pem"}, []string{"SWITCHBOARD_SF_PRIVATE_KEY_FILE"}},
 		{"a region that is not one", map[string]string{"SWITCHBOARD_REGION": "Britain"}, []string{"SWITCHBOARD_REGION", "ISO 3166"}},
 		{"a dialing prefix with letters", map[string]string{"SWITCHBOARD_DIAL_OUTSIDE_PREFIX": "nine"}, []string{"SWITCHBOARD_DIAL_*_PREFIX", "outside prefix"}},
+		{"a Redis URL of no known form", map[string]string{"SWITCHBOARD_REDIS_URL": "memcached://cache:11211"}, []string{"SWITCHBOARD_REDIS_URL", "redis+cluster://"}},
+		{"a Sentinel URL without the master's name", map[string]string{"SWITCHBOARD_REDIS_URL": "redis+sentinel://s1:26379,s2:26379"}, []string{"SWITCHBOARD_REDIS_URL", "master_name"}},
+		{"a Redis prefix with a brace", map[string]string{"SWITCHBOARD_REDIS_PREFIX": "{sb}:"}, []string{"SWITCHBOARD_REDIS_PREFIX", "hash tags"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,5 +105,30 @@ func TestTheRegionDefaultsToUSAndTheFormerSettingIsStillRead(t *testing.T) {
 				t.Errorf("Region %q SFRegion %q, want %q", c.Region, c.SFRegion, tc.want)
 			}
 		})
+	}
+}
+
+func TestRedisSettingsTakeAClusterURLAndAPasswordFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "redis-password")
+	os.WriteFile(file, []byte("s3cret\n"), 0o600)
+	env := map[string]string{
+		"SWITCHBOARD_REDIS_URL":           "redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000",
+		"SWITCHBOARD_REDIS_PASSWORD_FILE": file,
+	}
+	c, err := loadConfig(nil, func(k string) string { return env[k] }, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisPassword != "s3cret" {
+		t.Errorf("RedisPassword from _FILE = %q", c.RedisPassword)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"redis://:pw@h:6379/0", "redis://***@h:6379/0"},
+		{"redis+sentinel://s1:26379/0?master_name=m&password=pw&dial_timeout=1s", "redis+sentinel://s1:26379/0?master_name=m&password=***&dial_timeout=1s"},
+		{"redis+cluster://u:pw@a:1,b:2", "redis+cluster://***@a:1,b:2"},
+	} {
+		if got := redactURL(tc.in); got != tc.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
@@ -147,13 +149,19 @@ func checkRedis(ctx context.Context, cfg Config) []check {
 		}
 		return []check{c}
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	e, err := redisstore.ParseURL(cfg.RedisURL, cfg.RedisPassword)
 	if err != nil {
-		return []check{{name: "Redis", detail: "SWITCHBOARD_REDIS_URL does not parse: " + err.Error(), fix: "use redis://[user:password@]host:6379/0 (rediss:// for TLS)"}}
+		return []check{{name: "Redis", detail: "SWITCHBOARD_REDIS_URL does not parse: " + err.Error(), fix: "use redis://[user:password@]host:6379/0 (rediss:// for TLS), redis+cluster://host:7000,host:7001 or redis+sentinel://host:26379/0?master_name=mymaster"}}
 	}
-	opt.MaxRetries = 0
-	opt.DialTimeout = doctorTimeout
-	rdb := redis.NewClient(opt)
+	switch e.Topology {
+	case redisstore.Cluster:
+		e.Cluster.MaxRetries, e.Cluster.DialTimeout = 0, doctorTimeout
+	case redisstore.Sentinel:
+		e.Sentinel.MaxRetries, e.Sentinel.DialTimeout = 0, doctorTimeout
+	default:
+		e.Server.MaxRetries, e.Server.DialTimeout = 0, doctorTimeout
+	}
+	rdb := e.Client()
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(ctx, doctorTimeout)
 	defer cancel()
@@ -163,30 +171,72 @@ func checkRedis(ctx context.Context, cfg Config) []check {
 			fix: "start Redis or correct SWITCHBOARD_REDIS_URL (host, port, password, rediss:// for TLS); check firewalls"}}
 	}
 	out := []check{{name: "Redis reachable", ok: true, detail: where}}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		// Each master keeps its own slots' keys: the least persistent
+		// one is what the outbox can count on.
+		var mu sync.Mutex
+		var worst check
+		masters := 0
+		rank := func(c check) int { // fail 0, warn 1, ok 2
+			switch {
+			case !c.ok:
+				return 0
+			case c.warn:
+				return 1
+			}
+			return 2
+		}
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			c := persistenceCheck(ctx, node)
+			c.detail = node.Options().Addr + ": " + c.detail
+			mu.Lock()
+			masters++
+			if worst.name == "" || rank(c) < rank(worst) {
+				worst = c
+			}
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return append(out, check{name: "Redis persistent", ok: true, warn: true, detail: "the cluster's masters could not be listed (" + err.Error() + ")",
+				fix: "make sure every master keeps data on disk (appendonly yes): the Task outbox lives there"})
+		}
+		if rank(worst) == 2 {
+			worst.detail = fmt.Sprintf("all %d masters: append-only file on", masters)
+		}
+		return append(out, worst)
+	}
+	return append(out, persistenceCheck(ctx, rdb))
+}
+
+// persistenceCheck says whether one Redis server keeps data on disk.
+func persistenceCheck(ctx context.Context, rdb redis.Cmdable) check {
 	info, err := rdb.Info(ctx, "persistence").Result()
 	if err != nil {
-		return append(out, check{name: "Redis persistent", ok: true, warn: true, detail: "INFO persistence is not allowed here (" + err.Error() + ")",
-			fix: "make sure the Redis service keeps data on disk (appendonly yes): the Task outbox lives there"})
+		return check{name: "Redis persistent", ok: true, warn: true, detail: "INFO persistence is not allowed here (" + err.Error() + ")",
+			fix: "make sure the Redis service keeps data on disk (appendonly yes): the Task outbox lives there"}
 	}
 	if strings.Contains(info, "aof_enabled:1") {
-		return append(out, check{name: "Redis persistent", ok: true, detail: "append-only file on"})
+		return check{name: "Redis persistent", ok: true, detail: "append-only file on"}
 	}
 	save := ""
 	if v, err := rdb.ConfigGet(ctx, "save").Result(); err == nil {
 		save = strings.TrimSpace(v["save"])
 	}
 	if save != "" {
-		return append(out, check{name: "Redis persistent", ok: true, warn: true, detail: "RDB snapshots only (save " + save + "): call logs queued since the last snapshot are lost in a crash",
-			fix: "set appendonly yes (appendfsync everysec) in redis.conf"})
+		return check{name: "Redis persistent", ok: true, warn: true, detail: "RDB snapshots only (save " + save + "): call logs queued since the last snapshot are lost in a crash",
+			fix: "set appendonly yes (appendfsync everysec) in redis.conf"}
 	}
-	return append(out, check{name: "Redis persistent", detail: "Redis keeps nothing on disk: a restart loses the Task outbox (call logs not yet in Salesforce) and every session",
-		fix: "set appendonly yes in redis.conf (or CONFIG SET appendonly yes, then CONFIG REWRITE)"})
+	return check{name: "Redis persistent", detail: "Redis keeps nothing on disk: a restart loses the Task outbox (call logs not yet in Salesforce) and every session",
+		fix: "set appendonly yes in redis.conf (or CONFIG SET appendonly yes, then CONFIG REWRITE)"}
 }
 
 func checkPBX(ctx context.Context, cfg Config) check {
 	c := check{name: "PBX link"}
-	switch cfg.PBX {
-	case "sim":
+	switch {
+	case cfg.PBX == "sim" && cfg.SimURL != "":
+		return checkSharedSim(ctx, cfg)
+	case cfg.PBX == "sim":
 		sw, err := sim.New(sim.DemoConfig(), sim.RealClock())
 		if err == nil {
 			err = sw.Ping(ctx)
@@ -200,7 +250,7 @@ func checkPBX(ctx context.Context, cfg Config) check {
 			c.ok, c.warn, c.detail = true, true, "SWITCHBOARD_PBX=sim: the embedded simulator, no real phones ring"
 			c.fix = "set SWITCHBOARD_PBX to your phone system's driver"
 		}
-	case "asterisk":
+	case cfg.PBX == "asterisk":
 		return checkAsterisk(ctx, cfg)
 	default:
 		c.detail, c.fix = fmt.Sprintf("SWITCHBOARD_PBX=%q is not a known driver", cfg.PBX), "use sim or asterisk"

@@ -182,14 +182,22 @@ func (m *Main) Start(ctx context.Context) error {
 		m.goRun(func() { keepMiniredisTime(ctx, mr) })
 		m.Log.Warn().Msg("using embedded in-memory Redis (demo only): state is lost on exit; set SWITCHBOARD_REDIS_URL")
 	} else {
-		opt, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := redisstore.NewClient(cfg.RedisURL, cfg.RedisPassword)
 		if err != nil {
 			return fmt.Errorf("SWITCHBOARD_REDIS_URL: %w", err)
 		}
-		m.rdb = redis.NewClient(opt)
+		m.rdb = rdb
 	}
 	now := m.Clock.Now
 	m.Store = redisstore.New(m.rdb, cfg.RedisPrefix, now)
+	if cfg.RedisURL != "" {
+		// Keys of release v1 move to the v2 layout (hash-tagged) once.
+		if n, err := m.Store.Upgrade(ctx); err != nil {
+			m.Log.Warn().Err(err).Msg("Redis keys of the v1 layout not moved yet; retried at the next start")
+		} else if n > 0 {
+			m.Log.Info().Int("keys", n).Msg("Redis keys moved from the v1 layout to v2 (hash-tagged for Redis Cluster)")
+		}
+	}
 
 	// The switch (a test may hand in one shared by several instances).
 	var sw pbx.Switch
@@ -253,6 +261,19 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
+	// Start to ready: the device leases (with a shared simulator, after
+	// its first sync) and the integration user's Salesforce login (which
+	// the first readiness probe would otherwise wait for) go on while the
+	// rest is wired.
+	claimed := make(chan error, 1)
+	m.goRun(func() {
+		if m.SimRemote != nil && !m.waitSimLink() {
+			claimed <- nil // claimed once the link is up (the monitor waits for it)
+			return
+		}
+		claimed <- svc.ClaimDevices(ctx)
+	})
+	m.goRun(func() { _, _ = sf.tokens.Token(ctx) })
 	flow, err := m.flowAPI(public, svc, sf.client)
 	if err != nil {
 		return err
@@ -290,25 +311,19 @@ func (m *Main) Start(ctx context.Context) error {
 	if p, err := m.Store.Persistence(ctx); err == nil && p == "none" && !cfg.Demo {
 		m.Log.Warn().Str("redis", redactURL(cfg.RedisURL)).Msg("Redis has no persistence (no AOF, no RDB): a Redis restart loses queued call logs and sessions; set appendonly yes")
 	}
-	redisUp := true
-	// With a shared simulator not reachable yet, devices are claimed once
-	// its link is up (the monitor waits for it).
-	claim := func(ctx context.Context) error { return svc.ClaimDevices(ctx) }
-	if m.SimRemote != nil && !m.waitSimLink() {
-		claim = func(context.Context) error { return nil }
-	}
-	if err := claim(ctx); err != nil {
-		redisUp = false
-		// Start anyway: /readyz says Redis is not usable, and the lease
-		// loop claims the devices once it is back.
-		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Str("reason", netReason(err)).Msg("Redis not usable at start; serving and retrying")
-	}
 	busReady := make(chan struct{})
 	m.goRun(func() {
 		if err := srv.Run(ctx, busReady); err != nil && ctx.Err() == nil {
 			m.Log.Error().Err(err).Msg("event bus stopped")
 		}
 	})
+	redisUp := true
+	if err := <-claimed; err != nil {
+		redisUp = false
+		// Start anyway: /readyz says Redis is not usable, and the lease
+		// loop claims the devices once it is back.
+		m.Log.Warn().Err(err).Str("redis", redactURL(cfg.RedisURL)).Str("reason", netReason(err)).Msg("Redis not usable at start; serving and retrying")
+	}
 	if redisUp {
 		// Listening before the switch is monitored, so no event is missed.
 		select {
@@ -496,8 +511,16 @@ func redactURL(u string) string {
 	}
 	if i := strings.Index(u, "@"); i >= 0 {
 		if j := strings.Index(u, "://"); j >= 0 && j < i {
-			return u[:j+3] + "***" + u[i:]
+			u = u[:j+3] + "***" + u[i:]
 		}
+	}
+	// A Sentinel URL carries the data nodes' password as a parameter.
+	if i := strings.Index(u, "password="); i >= 0 {
+		end := strings.IndexByte(u[i:], '&')
+		if end < 0 {
+			end = len(u) - i
+		}
+		u = u[:i] + "password=***" + u[i+end:]
 	}
 	return u
 }

@@ -20,24 +20,26 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 	"github.com/switchboard-cti/switchboard/pbx/sim"
 	"github.com/switchboard-cti/switchboard/salesforce/fakeorg"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// testRedisURL is the real Redis the tests use (CI starts one).
+// testRedisURL is the real Redis the tests use (CI starts one): any URL
+// SWITCHBOARD_REDIS_URL takes, so SWITCHBOARD_TEST_REDIS_URL=redis+cluster://...
+// runs these tests on a Redis Cluster.
 func testRedisURL(t *testing.T) string {
 	t.Helper()
 	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
 	if u == "" {
 		u = "redis://127.0.0.1:6379/0"
 	}
-	opt, err := redis.ParseURL(u)
+	c, err := redisstore.NewClient(u, "")
 	if err != nil {
 		t.Fatalf("SWITCHBOARD_TEST_REDIS_URL: %v", err)
 	}
-	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -47,72 +49,90 @@ func testRedisURL(t *testing.T) string {
 	return u
 }
 
+// testClusterURL is the Redis Cluster named by SWITCHBOARD_TEST_REDIS_CLUSTER
+// (host:port,host:port,...; make cluster-test starts one with
+// scripts/redis-cluster.sh); the test is skipped, saying so, without it.
+func testClusterURL(t *testing.T) string {
+	t.Helper()
+	addrs := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		t.Skip("no Redis Cluster: SWITCHBOARD_TEST_REDIS_CLUSTER is unset (make cluster-test starts one with scripts/redis-cluster.sh)")
+	}
+	u := "redis+cluster://" + addrs
+	c, err := redisstore.NewClient(u, "")
+	if err != nil {
+		t.Fatalf("SWITCHBOARD_TEST_REDIS_CLUSTER: %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis Cluster at %s does not answer: %v", addrs, err)
+	}
+	return u
+}
+
 // testPrefix starts every Redis key this test process writes, so that
 // TestMain can check that none is left (other processes may share the
 // Redis).
 var testPrefix = "sbtest:" + randomHex(4) + ":"
 
-// TestMain fails the run when a test left keys in the shared Redis.
+// TestMain fails the run when a test left keys in the shared Redis (or
+// the test Redis Cluster, on every master).
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		os.Exit(runChild()) // the program itself, for end-to-end log tests
 	}
 	code := m.Run()
-	u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
+	urls := []string{os.Getenv("SWITCHBOARD_TEST_REDIS_URL")}
+	if urls[0] == "" {
+		urls[0] = "redis://127.0.0.1:6379/0"
 	}
-	if opt, err := redis.ParseURL(u); err == nil {
-		c := redis.NewClient(opt)
+	if addrs := os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER"); addrs != "" {
+		urls = append(urls, "redis+cluster://"+addrs)
+	}
+	for _, u := range urls {
+		c, err := redisstore.NewClient(u, "")
+		if err != nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var keys []string
-		iter := c.Scan(ctx, 0, globEscape(testPrefix)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
+		var mu sync.Mutex
+		_ = redisstore.ScanKeys(ctx, c, globEscape(testPrefix)+"*", func(_ redis.Cmdable, ks []string) error {
+			mu.Lock()
+			keys = append(keys, ks...)
+			mu.Unlock()
+			return nil
+		})
 		cancel()
 		c.Close()
 		if len(keys) > 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: tests left %d Redis keys, e.g. %s\n", len(keys), keys[0])
+			fmt.Fprintf(os.Stderr, "FAIL: tests left %d Redis keys at %s, e.g. %s\n", len(keys), u, keys[0])
 			code = 1
 		}
 	}
 	os.Exit(code)
 }
 
-// deleteKeys removes every key under prefix from the Redis at url (a test
-// leaves nothing behind); nothing for the embedded Redis.
+// deleteKeys removes every key under prefix from the Redis at url, on
+// every master of a Cluster (a test leaves nothing behind); nothing for
+// the embedded Redis.
 func deleteKeys(tb testing.TB, url, prefix string) {
 	tb.Helper()
 	if url == "" || prefix == "" {
 		return
 	}
-	opt, err := redis.ParseURL(url)
+	c, err := redisstore.NewClient(url, "")
 	if err != nil {
 		tb.Errorf("deleting test keys: %v", err)
 		return
 	}
-	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pattern := globEscape(prefix) + "*"
-	iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	if _, err := redisstore.DeleteKeys(ctx, c, prefix); err != nil {
 		tb.Errorf("deleting test keys: %v", err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := c.Del(ctx, keys[:n]...).Err(); err != nil {
-			tb.Errorf("deleting test keys: %v", err)
-			return
-		}
-		keys = keys[n:]
 	}
 }
 

@@ -34,6 +34,7 @@ type AMIConfig struct {
 	Agents       string
 	AnswerNotify string
 	Reasons      string // code:label,...
+	WorkTime     time.Duration
 }
 
 func (c *Config) amiSettings() []setting {
@@ -44,13 +45,14 @@ func (c *Config) amiSettings() []setting {
 		{name: "ami-secret", usage: "Asterisk: that user's secret (use _FILE)", str: &a.Secret, secret: true},
 		{name: "ami-auth", usage: "Asterisk: login with md5 (challenge; the secret never crosses the wire) or plain", str: &a.Auth, def: "md5"},
 		{name: "ami-tls", usage: "Asterisk: on to speak TLS to the Manager Interface (manager.conf tlsenable), verified against the system's roots; off", str: &a.TLS, def: "off"},
-		{name: "ami-extensions", usage: "Asterisk: the extensions agents use, comma-separated ext[=pjsip-endpoint][/acd] (endpoint defaults to the extension; /acd for agents who log in to queues)", str: &a.Extensions},
+		{name: "ami-extensions", usage: "Asterisk: the extensions agents use, comma-separated ext[=pjsip-endpoint][/acd|/hotdesk] (endpoint defaults to the extension; /acd for agents who log in to queues, /hotdesk for extensions users log in to with the PIN in AstDB HOTDESK_PIN/<ext>)", str: &a.Extensions},
 		{name: "ami-context", usage: "Asterisk: the dialplan context that dials extensions and outside numbers (used by make call, redirect, transfer)", str: &a.Context, def: "internal"},
 		{name: "ami-hold-context", usage: "Asterisk: the dialplan context with extensions sb-hold and sb-wait that Hold and Retrieve use; empty: hold on the phone", str: &a.HoldContext},
 		{name: "ami-digits-var", usage: "Asterisk: the channel variable your IVR stores the caller's digits in (becomes the call's collected digits)", str: &a.DigitsVar},
 		{name: "ami-queues", usage: "Asterisk: queues an ACD log-in adds the agent to (QueueAdd), comma-separated; empty: no ACD log-in", str: &a.Queues},
 		{name: "ami-agents", usage: "Asterisk: agent ids ACD log-in accepts, comma-separated; empty: any id of 1-20 letters and digits", str: &a.Agents},
 		{name: "ami-answer-notify", usage: "Asterisk: the NOTIFY Event your phones answer on (PJSIPNotify, e.g. talk); empty: agents answer on the phone", str: &a.AnswerNotify},
+		{name: "ami-work-time", usage: "Asterisk: the work timer after an answered queue call (the member is paused with reason sb-wrapup for this long; set queues.conf wrapuptime to 0); 0: none", dur: &a.WorkTime, def: "0s"},
 		{name: "ami-reasons", usage: "Asterisk: Make Busy reason codes, comma-separated code:label (sent as the queue PausedReason)", str: &a.Reasons},
 	}
 }
@@ -77,6 +79,9 @@ func (c *Config) validateAMI() []string {
 	if _, err := parseExtensions(a.Extensions); err != nil {
 		p = append(p, "SWITCHBOARD_AMI_EXTENSIONS: "+err.Error())
 	}
+	if a.WorkTime < 0 {
+		p = append(p, "SWITCHBOARD_AMI_WORK_TIME: a duration of 0s or more (e.g. 30s)")
+	}
 	if _, err := parseCodes(a.Reasons); err != nil {
 		p = append(p, "SWITCHBOARD_AMI_REASONS: "+err.Error())
 	}
@@ -89,10 +94,12 @@ func parseExtensions(s string) ([]asterisk.Extension, error) {
 		e := asterisk.Extension{Kind: pbx.KindRegular}
 		if rest, ok := strings.CutSuffix(part, "/acd"); ok {
 			part, e.Kind = rest, pbx.KindACD
+		} else if rest, ok := strings.CutSuffix(part, "/hotdesk"); ok {
+			part, e.Kind = rest, pbx.KindHotDesk
 		}
 		e.Number, e.Endpoint, _ = strings.Cut(part, "=")
 		if e.Number == "" || strings.ContainsAny(e.Number+e.Endpoint, " /=") {
-			return nil, fmt.Errorf("%q is not ext[=endpoint][/acd]", part)
+			return nil, fmt.Errorf("%q is not ext[=endpoint][/acd|/hotdesk]", part)
 		}
 		out = append(out, e)
 	}
@@ -146,7 +153,7 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	}
 	d, err := asterisk.New(asterisk.Config{
 		AMI: cc, Extensions: exts, Context: a.Context, HoldContext: a.HoldContext, DigitsVar: a.DigitsVar,
-		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons,
+		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons, WorkTime: a.WorkTime,
 		Log: m.Log.With().Str("pbx", "asterisk").Logger(), Now: m.Clock.Now,
 	})
 	if err != nil {
@@ -204,6 +211,9 @@ func (m *Main) remoteSim(ctx context.Context) (*simremote.Driver, http.Handler, 
 		if cfg.SimAPIToken != "" {
 			r.Out.Header.Set("Authorization", "Bearer "+cfg.SimAPIToken)
 		}
+	}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		m.Log.Warn().Err(err).Str("sim_url", target.Redacted()).Msg("shared simulator not reachable for /sim/v1")
+		writeJSON(w, http.StatusBadGateway, errorJSON("unavailable", "the shared PBX simulator (SWITCHBOARD_SIM_URL) is not reachable"))
 	}}
 	m.Log.Info().Str("sim_url", target.Redacted()).Msg("phone system: the shared PBX simulator (switchboard sim)")
 	return d, api, nil
@@ -274,4 +284,31 @@ func (m *Main) claimEmbeddedSim(ctx context.Context, instance string) error {
 		_ = m.Store.Release(ctx, embeddedSimLease, instance)
 	})
 	return nil
+}
+
+// checkSharedSim connects to the shared simulator once and waits for its
+// sync, for `switchboard doctor`.
+func checkSharedSim(ctx context.Context, cfg Config) check {
+	c := check{name: "PBX link"}
+	m := &Main{Config: cfg, Log: zerolog.Nop(), Clock: sim.RealClock()}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, _, err := m.remoteSim(ctx)
+	if err != nil {
+		c.detail, c.fix = err.Error(), "set SWITCHBOARD_SIM_URL to the simulator's base URL, like http://sim-host:7070"
+		return c
+	}
+	defer func() { cancel(); m.wg.Wait() }()
+	select {
+	case <-d.Synced():
+		devs, _ := d.Devices(ctx)
+		c.ok, c.warn = true, true
+		c.detail = fmt.Sprintf("shared PBX simulator at %s (%d devices): no real phones ring", cfg.SimURL, len(devs))
+		c.fix = "set SWITCHBOARD_PBX to your phone system's driver"
+	case <-ctx.Done():
+		_, why := d.Link()
+		c.detail = fmt.Sprintf("no link to the simulator at %s within 10s: %v", cfg.SimURL, why)
+		c.fix = "start it (switchboard sim -listen :7070) and give every instance its SWITCHBOARD_SIM_API_TOKEN"
+	}
+	return c
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -20,7 +21,8 @@ func TestAsteriskSettings(t *testing.T) {
 		"SWITCHBOARD_AMI_ADDR":         "pbx.example:5038",
 		"SWITCHBOARD_AMI_USER":         "cti",
 		"SWITCHBOARD_AMI_SECRET_FILE":  secret,
-		"SWITCHBOARD_AMI_EXTENSIONS":   "1001, 1002=desk-2, 2001=agent-1/acd",
+		"SWITCHBOARD_AMI_EXTENSIONS":   "1001, 1002=desk-2, 2001=agent-1/acd, 3001/hotdesk",
+		"SWITCHBOARD_AMI_WORK_TIME":    "45s",
 		"SWITCHBOARD_AMI_REASONS":      "lunch:Lunch,meeting",
 		"SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard",
 	}
@@ -28,11 +30,12 @@ func TestAsteriskSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AMI.Secret != "ctisecret" || c.AMI.Auth != "md5" || c.AMI.Context != "internal" || c.AMI.TLS != "off" {
+	if c.AMI.Secret != "ctisecret" || c.AMI.Auth != "md5" || c.AMI.Context != "internal" || c.AMI.TLS != "off" || c.AMI.WorkTime != 45*time.Second {
 		t.Errorf("AMI = %+v", c.AMI)
 	}
 	exts, _ := parseExtensions(c.AMI.Extensions)
-	want := []asterisk.Extension{{Number: "1001", Kind: pbx.KindRegular}, {Number: "1002", Endpoint: "desk-2", Kind: pbx.KindRegular}, {Number: "2001", Endpoint: "agent-1", Kind: pbx.KindACD}}
+	want := []asterisk.Extension{{Number: "1001", Kind: pbx.KindRegular}, {Number: "1002", Endpoint: "desk-2", Kind: pbx.KindRegular}, {Number: "2001", Endpoint: "agent-1", Kind: pbx.KindACD},
+		{Number: "3001", Kind: pbx.KindHotDesk}}
 	if diff := cmp.Diff(want, exts); diff != "" {
 		t.Errorf("extensions (-want +got):\n%s", diff)
 	}
@@ -43,12 +46,13 @@ func TestAsteriskSettings(t *testing.T) {
 }
 
 func TestAsteriskSettingsSayWhatToFix(t *testing.T) {
-	env := map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": "nohost", "SWITCHBOARD_AMI_EXTENSIONS": "1001,=x", "SWITCHBOARD_AMI_TLS": "maybe"}
+	env := map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": "nohost", "SWITCHBOARD_AMI_EXTENSIONS": "1001,=x", "SWITCHBOARD_AMI_TLS": "maybe",
+		"SWITCHBOARD_AMI_WORK_TIME": "-5s"}
 	_, err := loadConfig(nil, func(k string) string { return env[k] }, &strings.Builder{})
 	if err == nil {
 		t.Fatal("bad Asterisk settings accepted")
 	}
-	for _, want := range []string{"SWITCHBOARD_AMI_ADDR", "SWITCHBOARD_AMI_USER", "SWITCHBOARD_AMI_EXTENSIONS", "SWITCHBOARD_AMI_TLS"} {
+	for _, want := range []string{"SWITCHBOARD_AMI_ADDR", "SWITCHBOARD_AMI_USER", "SWITCHBOARD_AMI_EXTENSIONS", "SWITCHBOARD_AMI_TLS", "SWITCHBOARD_AMI_WORK_TIME"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}

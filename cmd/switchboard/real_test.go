@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +24,12 @@ import (
 func TestRealAsteriskEndToEnd(t *testing.T) {
 	l := lab.Start(t)
 	p1 := l.StartPhone("1001")
-	l.StartPhone("1002")
+	p2 := l.StartPhone("1002")
+	// Switchboard reaches the AMI through a proxy the test can cut.
+	proxy := newCutProxy(t, l.AMIAddr)
 	a := startApp(t, map[string]string{
-		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": l.AMIAddr, "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
-		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002/acd", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
+		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": proxy.addr(), "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
+		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
 		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
 		// The test clock does not run by itself: write each Task at once.
 		"SWITCHBOARD_OUTBOX_LINGER": "0s",
@@ -37,8 +45,8 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	var me struct {
 		Capabilities map[string]bool `json:"capabilities"`
 	}
-	if st := a.do(t, "GET", "/api/v1/me", token, nil, &me); st != http.StatusOK || !me.Capabilities["hold"] || me.Capabilities["conference"] {
-		t.Errorf("/me: status %d capabilities %v, want hold and no conference", st, me.Capabilities)
+	if st := a.do(t, "GET", "/api/v1/me", token, nil, &me); st != http.StatusOK || !me.Capabilities["hold"] || !me.Capabilities["conference"] || me.Capabilities["hotDeskLogin"] {
+		t.Errorf("/me: status %d capabilities %v, want hold and conference, no hot-desk", st, me.Capabilities)
 	}
 
 	caller := l.Call("+14155550123", "8005550100")
@@ -92,4 +100,263 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	if len(tasks) != 1 || tasks[0]["Id"] != task.TaskID || tasks[0]["CallObject"] != id || tasks[0]["CallType"] != "Inbound" {
 		t.Fatalf("org Tasks %v, want one Inbound Task for call %s", tasks, id)
 	}
+
+	// A second agent, Blair, on 1002.
+	token2 := a.signInAs(t, "blair.baker@demo.switchboard")
+	sock2 := a.connect(t, token2)
+	on := func(id, state string) func(wsEvent) bool {
+		return func(ev wsEvent) bool {
+			return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == state
+		}
+	}
+	ringing := func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.State == "alerting" }
+	post := func(tok, path string, body any, want int) []byte {
+		t.Helper()
+		var out json.RawMessage
+		if st := a.do(t, "POST", path, tok, body, &out); st != want {
+			t.Fatalf("POST %s: status %d (%s), want %d", path, st, out, want)
+		}
+		return out
+	}
+	// answered: an inbound trunk call rings Ann, who answers on the phone.
+	answered := func() (string, *lab.Caller) {
+		t.Helper()
+		caller := l.Call("+14155550123", "8005550100")
+		id := sock.waitFor("ringing", ringing).Call.ID
+		p1.Do("accept", "")
+		sock.waitFor("answered", on(id, "connected"))
+		return id, caller
+	}
+	// consult: Ann consults Blair, who answers the consultation call.
+	consult := func(x string) string {
+		t.Helper()
+		var r struct{ ID string }
+		_ = json.Unmarshal(post(token, "/api/v1/calls/"+x+"/consult", map[string]string{"number": "1002"}, http.StatusCreated), &r)
+		sock2.waitFor("the consultation rings Blair", on(r.ID, "alerting"))
+		p2.Do("accept", "")
+		// (Ann's own side of the consultation is connected from the
+		// start; Blair's shows the answer.)
+		seen(t, sock2, "Blair answers the consultation", on(r.ID, "connected"))
+		return r.ID
+	}
+	logged := map[string]int{} // Tasks expected per call
+	saved := func(tok string, s *agentSocket, id string) {
+		t.Helper()
+		a.wrapUp(t, tok, s, id)
+		s.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == id })
+		logged[id]++
+	}
+
+	// Supervised transfer 1001 -> 1002: consult, complete; Ann and Blair
+	// each log the call once; the consultation leg is not logged.
+	x, caller := answered()
+	y := consult(x)
+	post(token, "/api/v1/calls/"+y+"/transfer", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	seen(t, sock2, "Blair has the caller", on(x, "connected"))
+	post(token2, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token2, sock2, x)
+	if err := caller.Wait(t); err != nil {
+		t.Errorf("transferred trunk call: %v", err)
+	}
+
+	// A three-party conference: caller, Ann, Blair.
+	x, caller = answered()
+	y = consult(x)
+	post(token, "/api/v1/calls/"+y+"/conference", nil, http.StatusNoContent)
+	seen(t, sock2, "Blair in the conference", on(x, "connected"))
+	seenRaw(t, sock, "Ann back in the call, now a conference", func(ev partiesMsg) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == x && ev.Call.State == "connected" && len(ev.Call.Parties) == 3
+	})
+	var st3 struct {
+		Calls []struct {
+			ID      string
+			Parties []struct{ Number, State string }
+		}
+	}
+	a.do(t, "GET", "/api/v1/state", token, nil, &st3)
+	if len(st3.Calls) != 1 || st3.Calls[0].ID != x || len(st3.Calls[0].Parties) != 3 {
+		t.Errorf("Ann's state in the conference: %+v, want call %s with three parties", st3.Calls, x)
+	}
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	post(token2, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token2, sock2, x)
+	if err := caller.Wait(t); err != nil {
+		t.Errorf("the caller was not released from the conference: %v", err)
+	}
+
+	// A queue call Ann lets ring: after the queue's ring timeout (2 s)
+	// Asterisk rings her again; she answers the second ring. The missed
+	// first ring adds no Task and leaves no ghost call.
+	caller = l.Call("+14155550123", "5551001")
+	x = sock.waitFor("queue call rings", ringing).Call.ID
+	seenRaw(t, sock, "the first ring ends unanswered", func(ev partiesMsg) bool {
+		return ev.Call != nil && ev.Call.ID == x && (ev.Type == "call_ended" || ev.Call.State == "disconnected")
+	})
+	seen(t, sock, "Asterisk rings again", on(x, "alerting"))
+	p1.Do("accept", "")
+	seen(t, sock, "answered the second ring", on(x, "connected"))
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	_ = caller.Wait(t)
+	st3.Calls = nil
+	a.do(t, "GET", "/api/v1/state", token, nil, &st3)
+	if len(st3.Calls) != 0 {
+		t.Errorf("after the re-rung queue call Ann has calls %+v, want none", st3.Calls)
+	}
+
+	// The AMI link is cut mid-call: the driver reconnects and resyncs,
+	// and Ann's call is still connected.
+	x, caller = answered()
+	proxy.cut()
+	waitLink(t, a, false)
+	waitLink(t, a, true)
+	var st2 struct {
+		Calls []struct{ ID, State string }
+	}
+	a.do(t, "GET", "/api/v1/state", token, nil, &st2)
+	if len(st2.Calls) != 1 || st2.Calls[0].ID != x || st2.Calls[0].State != "connected" {
+		t.Errorf("after the link came back: calls %+v, want %s connected", st2.Calls, x)
+	}
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	_ = caller.Wait(t)
+
+	// Asterisk restarts mid-call: the call drops; after the reconnect Ann
+	// has no ghost call and the call is logged once.
+	x, _ = answered()
+	l.Restart()
+	saved(token, sock, x)
+	waitLink(t, a, true)
+	st2.Calls = nil
+	a.do(t, "GET", "/api/v1/state", token, nil, &st2)
+	if len(st2.Calls) != 0 {
+		t.Errorf("after the restart Ann has calls %+v, want none", st2.Calls)
+	}
+
+	// Every handled call: exactly one Task per agent who handled it.
+	per := map[string][]string{}
+	for _, task := range a.Org.Records("Task") {
+		id, _ := task["CallObject"].(string)
+		owner, _ := task["OwnerId"].(string)
+		per[id] = append(per[id], owner)
+	}
+	for id, n := range logged {
+		owners := per[id]
+		distinct := map[string]bool{}
+		for _, o := range owners {
+			distinct[o] = true
+		}
+		if len(owners) != n || len(distinct) != n {
+			t.Errorf("call %s: Tasks owned by %v, want %d (one per agent)", id, owners, n)
+		}
+	}
+	if len(per) != len(logged)+1 { // +1: the first call, checked above
+		t.Errorf("Tasks for calls %v, want only the handled calls %v", per, logged)
+	}
+}
+
+// partiesMsg is a socket message with the call's parties.
+type partiesMsg struct {
+	Type string
+	Call *struct {
+		ID, State string
+		Parties   []struct{ Number, State string }
+	}
+}
+
+// seenRaw is seen for a condition on the parties.
+func seenRaw(t *testing.T, s *agentSocket, what string, ok func(partiesMsg) bool) {
+	t.Helper()
+	seen(t, s, what, nil, ok)
+}
+
+// seen is waitFor that lists what came instead on failure (ok or, when
+// ok is nil, okRaw decides).
+func seen(t *testing.T, s *agentSocket, what string, ok func(wsEvent) bool, okRaw ...func(partiesMsg) bool) wsEvent {
+	t.Helper()
+	var got []string
+	for i := 0; i < 100; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, b, err := s.conn.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: socket read: %v; saw:\n%s", what, err, strings.Join(got, "\n"))
+		}
+		var ev wsEvent
+		_ = json.Unmarshal(b, &ev)
+		if ok != nil && ok(ev) {
+			return ev
+		}
+		var rc partiesMsg
+		_ = json.Unmarshal(b, &rc)
+		if ok == nil && okRaw[0](rc) {
+			return ev
+		}
+		got = append(got, string(b[:min(len(b), 400)]))
+	}
+	t.Fatalf("no %s in 100 messages", what)
+	return wsEvent{}
+}
+
+// waitLink waits until the driver's AMI link is up (or down).
+func waitLink(t *testing.T, a *app, up bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lab.Timeout)
+	defer cancel()
+	if err := a.Asterisk.WaitLink(ctx, up); err != nil {
+		t.Fatalf("AMI link up=%v: not within %s", up, lab.Timeout)
+	}
+}
+
+// cutProxy forwards TCP connections to an address; cut drops every
+// connection open now (the link breaks; new connections still work).
+type cutProxy struct {
+	ln    net.Listener
+	to    string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, to string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, to: to}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.to)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

@@ -17,7 +17,10 @@ import (
 
 // sfParts is the Salesforce side, wired.
 type sfParts struct {
-	client   *salesforce.Client
+	client *salesforce.Client
+	// tokens are the integration user's (the readiness probe's); Start
+	// fetches the first in the background.
+	tokens   salesforce.TokenSource
 	identity adapter.IdentityProvider
 	popOrder []salesforce.PopRule
 }
@@ -137,8 +140,9 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	if err != nil {
 		return nil, fmt.Errorf("SWITCHBOARD_SF_POP_ORDER: %w", err)
 	}
+	tokens := jwtFor(username)
 	scfg := salesforce.Config{
-		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: jwtFor(username),
+		APIVersion: cfg.SFAPIVersion, HTTPClient: httpClient, Tokens: tokens,
 		DefaultRegion: cfg.Region, Now: m.Clock.Now,
 		Lookup:             salesforce.LookupConfig{Order: order, CampaignDNISField: cfg.SFCampaignDNIS, CaseDigitsField: cfg.SFCaseDigits},
 		Cache:              storeCache{m},
@@ -157,7 +161,7 @@ func (m *Main) salesforce(self, public string, mounts map[string]http.Handler) (
 	if cfg.Demo {
 		idp = demoIdentity{identity: idp.(*identity), self: self}
 	}
-	return &sfParts{client: client, identity: idp, popOrder: order}, nil
+	return &sfParts{client: client, tokens: tokens, identity: idp, popOrder: order}, nil
 }
 
 // storeCache lends the Redis store to the Salesforce client as its lookup

@@ -19,11 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-cti/switchboard/adapter/redisstore"
 )
 
 // apiError is the JSON error body every endpoint answers.
@@ -273,18 +276,20 @@ func TestPopClaimsOnlyForTheAgentsOwnRingingCallsAndRateLimited(t *testing.T) {
 // keys lists this app's Redis keys matching pattern (after its prefix).
 func (a *app) keys(t *testing.T, pattern string) []string {
 	t.Helper()
-	opt, err := redis.ParseURL(a.Config.RedisURL)
+	c, err := redisstore.NewClient(a.Config.RedisURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(opt)
 	defer c.Close()
+	var mu sync.Mutex
 	var out []string
-	iter := c.Scan(context.Background(), 0, globEscape(a.Config.RedisPrefix)+"*"+pattern, 1000).Iterator()
-	for iter.Next(context.Background()) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	err = redisstore.ScanKeys(context.Background(), c, globEscape(a.Config.RedisPrefix)+"*"+pattern, func(_ redis.Cmdable, keys []string) error {
+		mu.Lock()
+		out = append(out, keys...)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -241,3 +241,81 @@ func TestInstancesUseASimulatorRunningAsItsOwnProcess(t *testing.T) {
 		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == "connected"
 	})
 }
+
+func TestDoctorChecksTheLinkToTheSharedSimulator(t *testing.T) {
+	srv := startSimServer(t, 2)
+	cfg, err := loadConfig(nil, func(k string) string { return simEnv(srv, nil)[k] }, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checkSharedSim(context.Background(), cfg)
+	if !c.ok || !strings.Contains(c.detail, "shared PBX simulator at "+srv.URL+" (9 devices)") {
+		t.Fatalf("check = %+v, want ok with the simulator's 9 devices", c)
+	}
+}
+
+func TestSimAPIThroughAnInstanceSaysWhenTheSharedSimulatorIsDown(t *testing.T) {
+	srv := startSimServer(t, 0)
+	a := instanceOnSim(t, srv, nil, nil)
+	srv.Close()
+	var e apiError
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, &e); st != http.StatusBadGateway || e.Error.Code != "unavailable" {
+		t.Fatalf("placing a call with the simulator down: %d %+v, want 502 unavailable", st, e)
+	}
+}
+
+// placeOn places a call from outside on the simulator at url (the control
+// API, with testSimToken) and returns its id.
+func placeOn(t *testing.T, url, from, to string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"from": from, "to": to})
+	req := mustRequest(t, "POST", url+"/sim/v1/calls", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+testSimToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("place call on %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("place call on %s: %d %v", url, resp.StatusCode, err)
+	}
+	return out.ID
+}
+
+func TestAnInstanceFollowsTheSimulatorProcessThroughARestart(t *testing.T) {
+	url, first := startSimProcess(t, 0)
+	a := startApp(t, simEnv(&SimServer{URL: url}, nil))
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	before := placeOn(t, url, "+14155550123", "1001")
+	sock.waitFor("ringing before the restart", ringing(before))
+
+	// The simulator process dies and comes back on the same address,
+	// without the call; a new call rings there.
+	_ = first.cmd.Process.Kill()
+	<-first.done
+	port := url[strings.LastIndex(url, ":")+1:]
+	second := startChild(t, map[string]string{childEnv + "_ARGS": "sim -listen 127.0.0.1:" + port, "SWITCHBOARD_SIM_API_TOKEN": testSimToken})
+	second.waitLine(t, "the simulator listening again", "PBX simulator running")
+	after := placeOn(t, url, "+14155550123", "1001")
+	if after == before { // both processes drew the same random call id prefix
+		after = placeOn(t, url, "+14155550123", "1001")
+	}
+
+	// After its reconnect and resync the instance ends the lost call and
+	// rings the new one.
+	ended, rang := false, false
+	for !(ended && rang) {
+		ev := sock.next()
+		if ev.Type == "call_ended" && ev.Call != nil && ev.Call.ID == before {
+			ended = true
+		}
+		if ev.Type == "call" && ev.Call != nil && ev.Call.ID == after && ev.Call.State == "alerting" {
+			rang = true
+		}
+	}
+	if st := a.do(t, "GET", "/readyz", "", nil, nil); st != http.StatusOK {
+		t.Fatalf("readyz after the resync: %d", st)
+	}
+}

@@ -2,6 +2,8 @@ package asterisk
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"testing"
 )
 
@@ -77,4 +79,24 @@ func BenchmarkFloorScan(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkRedisRoundTrip is the house floor for speed figures, measured
+// in the same run: one PING to the Redis on 127.0.0.1:6379 and its +PONG
+// (plain TCP, no client library). Skipped without a Redis.
+func BenchmarkRedisRoundTrip(b *testing.B) {
+	c, err := net.Dial("tcp", "127.0.0.1:6379")
+	if err != nil {
+		b.Skipf("no Redis on 127.0.0.1:6379: %v", err)
+	}
+	defer c.Close()
+	buf := make([]byte, 7)
+	for b.Loop() {
+		if _, err := c.Write([]byte("PING\r\n")); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "+PONG\r\n" {
+			b.Fatalf("%q %v", buf, err)
+		}
+	}
 }

@@ -2,8 +2,6 @@ package asterisk
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -35,6 +33,9 @@ func (d *Driver) liveChan(op, ext, callID string) (*channel, *acall, error) {
 	c := dv.calls[callID]
 	if c == nil {
 		return nil, nil, fmt.Errorf("asterisk: %s: call %q on %s: %w", op, callID, ext, pbx.ErrUnknownCall)
+	}
+	if c.by != nil && c.by.dev == dv && !c.by.gone {
+		return c.by, c, nil // ext consults on c
 	}
 	for i := len(c.chans) - 1; i >= 0; i-- {
 		if ch := c.chans[i]; ch.dev == dv && !ch.gone {
@@ -79,6 +80,9 @@ func (d *Driver) MakeCall(ctx context.Context, ext, number string) (string, erro
 	}
 	d.mu.Lock()
 	dv, err := d.device("make call", ext)
+	if err == nil && !dv.state.LoggedIn && dv.ext.Kind == pbx.KindHotDesk {
+		err = fmt.Errorf("asterisk: make call: nobody is logged in to hot-desk extension %s: %w", ext, pbx.ErrNotLoggedIn)
+	}
 	if err == nil && dv.state.DND {
 		err = fmt.Errorf("asterisk: make call: extension %s is in Do Not Disturb: %w", ext, pbx.ErrNotAllowed)
 	}
@@ -90,12 +94,10 @@ func (d *Driver) MakeCall(ctx context.Context, ext, number string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	id := "sb-" + hex.EncodeToString(b)
+	id := newCallID()
 	cid := ext
 	if name != "" {
-		cid = fmt.Sprintf("\"%s\" <%s>", strings.ReplaceAll(name, "\"", ""), ext)
+		cid = fmt.Sprintf("\"%s\" <%s>", stripQuotes(name), ext)
 	}
 	a := NewAction("Originate", "Channel", "PJSIP/"+ep, "Context", d.cfg.Context, "Exten", number, "Priority", "1",
 		"CallerID", cid, "Timeout", "30000", "Async", "true", "ChannelId", id)
@@ -129,8 +131,20 @@ func (d *Driver) Answer(ctx context.Context, ext, callID string) error {
 func (d *Driver) Clear(ctx context.Context, ext, callID string) error {
 	d.mu.Lock()
 	ch, c, err := d.liveChan("clear", ext, callID)
+	if err == nil && c.by == ch {
+		// Cancel the consultation: the consulted party hangs up, the
+		// agent stays on hold on the held call.
+		d.mu.Unlock()
+		return d.clearConsultation(ctx, c)
+	}
+	if err == nil && c.consult != nil {
+		// Clearing the held call during a consultation hands it over
+		// to the consulted party (an unsupervised transfer).
+		d.mu.Unlock()
+		return d.Transfer(ctx, ext, callID)
+	}
 	var extra []string
-	if err == nil && ch.parked {
+	if err == nil && ch.parked && c.room == "" {
 		for _, x := range c.chans {
 			if !x.gone && x != ch && x.dev == nil {
 				extra = append(extra, x.name)
@@ -161,10 +175,59 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 	d.mu.Lock()
 	ch, c, err := d.liveChan("hold", ext, callID)
 	var peer *channel
+	if err == nil && (c.by == ch || c.consult != nil) {
+		err = fmt.Errorf("asterisk: hold: call %s is part of a consultation: transfer, conference or clear the consultation call: %w", callID, pbx.ErrNotAllowed)
+	}
+	if err == nil && c.room != "" && ch.conf == "" && !ch.held && !ch.parked {
+		// Conference just redirected the agent into the room: wait
+		// until it is in (Asterisk refuses to redirect it meanwhile).
+		d.mu.Unlock()
+		if werr := d.waitFor(ctx, "hold", func() bool { return ch.gone || ch.conf != "" }); werr != nil {
+			return fmt.Errorf("asterisk: hold: the agent never joined conference %s: %w", c.room, pbx.ErrNotAllowed)
+		}
+		return d.Hold(ctx, ext, callID)
+	}
+	if err == nil && c.room != "" {
+		// A conference: only the agent leaves the room; the others
+		// keep talking.
+		if ch.held || ch.state != 6 {
+			err = fmt.Errorf("asterisk: hold: call %s at %s is not connected: %w", callID, ext, pbx.ErrNotAllowed)
+		} else {
+			ch.parked, ch.held, ch.since = true, true, d.now()
+			ch.byUs, ch.inWait = false, false
+			ch.arrived, ch.holdPeer = make(chan struct{}), nil
+		}
+		d.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := d.action(ctx, "hold", NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", "sb-wait", "Priority", "1")); err != nil {
+			d.mu.Lock()
+			ch.parked, ch.held = false, false
+			d.mu.Unlock()
+			return err
+		}
+		d.mu.Lock()
+		d.publish(c, pbx.CauseHeld)
+		d.mu.Unlock()
+		return nil
+	}
 	if err == nil {
 		peer = peerOf(c, ch)
 		if ch.held || ch.state != 6 || peer == nil {
 			err = fmt.Errorf("asterisk: hold: call %s at %s is not connected to a party: %w", callID, ext, pbx.ErrNotAllowed)
+		} else if ch.bridge == "" || peer.bridge != ch.bridge {
+			// Just answered: redirecting the caller before Dial has
+			// bridged the two would make Dial hang the phone up. Wait
+			// for the bridge.
+			d.mu.Unlock()
+			werr := d.waitFor(ctx, "hold", func() bool {
+				return ch.gone || peer.gone || ch.bridge != "" && peer.bridge == ch.bridge
+			})
+			if werr != nil {
+				return fmt.Errorf("asterisk: hold: call %s at %s is not bridged with a party (in an application?): %w", callID, ext, pbx.ErrNotAllowed)
+			}
+			return d.Hold(ctx, ext, callID)
 		} else {
 			ch.parked, ch.held, ch.since = true, true, d.now()
 			ch.byUs, peer.byUs, ch.inWait, peer.inHold = false, false, false, false
@@ -177,7 +240,7 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 	}
 	a := NewAction("Redirect", "Channel", peer.name, "Context", d.cfg.HoldContext, "Exten", "sb-hold", "Priority", "1",
 		"ExtraChannel", ch.name, "ExtraContext", d.cfg.HoldContext, "ExtraExten", "sb-wait", "ExtraPriority", "1")
-	if err := d.action(ctx, "hold", a); err != nil {
+	if err := d.retryBusy(ctx, "hold", a); err != nil {
 		d.mu.Lock()
 		ch.parked, ch.held = false, false
 		d.mu.Unlock()
@@ -201,6 +264,8 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 	if err == nil {
 		peer = peerOf(c, ch)
 		switch {
+		case c.by == ch || c.consult != nil:
+			err = fmt.Errorf("asterisk: retrieve: call %s is part of a consultation: clear the consultation call first: %w", callID, pbx.ErrNotAllowed)
 		case !ch.held:
 			err = fmt.Errorf("asterisk: retrieve: call %s is not held at %s: %w", callID, ext, pbx.ErrNotAllowed)
 		case !ch.parked:
@@ -209,13 +274,25 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: retrieve: call %s has no party left: %w", callID, pbx.ErrNotAllowed)
 		}
 	}
-	var arrived chan struct{}
+	room := ""
 	if err == nil {
-		arrived = ch.arrived
+		room = c.room
+	}
+	var arrived, inflight chan struct{}
+	if err == nil {
+		arrived, inflight = ch.arrived, ch.inflight
 	}
 	d.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if inflight != nil {
+		// A consultation's Bridge of this channel may still be running.
+		select {
+		case <-inflight:
+		case <-ctx.Done():
+			return fmt.Errorf("asterisk: retrieve: %w", ctx.Err())
+		}
 	}
 	if arrived != nil {
 		// Hold's Redirect moves the channels asynchronously: Bridge them
@@ -228,34 +305,35 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			return fmt.Errorf("asterisk: retrieve: the held channel never reached %s,sb-wait: %w", d.cfg.HoldContext, pbx.ErrUnavailable)
 		}
 	}
-	// The channel may still be leaving its old bridge when it shows up in
-	// the hold context: Asterisk then refuses the Bridge with "not allowed
-	// in this state" (seen on 22.10). Try again shortly, a few times.
-	for attempt := 1; ; attempt++ {
-		err := d.action(ctx, "retrieve", NewAction("Bridge", "Channel1", ch.name, "Channel2", peer.name, "Tone", "no"))
-		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "not allowed in this state") {
-			return err
-		}
-		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
+	if room != "" {
+		return d.action(ctx, "retrieve", NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
 	}
+	d.mu.Lock()
+	ch.bridgeReq, peer.bridgeReq = true, true
+	d.mu.Unlock()
+	err = d.bridge(ctx, "retrieve", ch.name, peer.name)
+	if err != nil {
+		d.mu.Lock()
+		ch.bridgeReq, peer.bridgeReq = false, false
+		d.mu.Unlock()
+	}
+	return err
 }
 
-// Consult is not supported yet over AMI.
-func (d *Driver) Consult(ctx context.Context, ext, callID, number string) (string, error) {
-	return "", notSupported("consult", "supervised transfer over AMI is not implemented in this driver yet; use blind transfer, or the phone's own transfer key")
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
-// Transfer is a blind transfer of ext's call to number via Redirect
-// (the contract's Transfer completes a consultation, which this driver
-// does not do yet; use BlindTransfer).
-func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
-	return notSupported("transfer", "supervised transfer over AMI is not implemented in this driver yet; use blind transfer")
+// sleepCtx waits attempt*50 ms, or until ctx ends (its error).
+func sleepCtx(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // BlindTransfer sends the party ext talks to on callID to number and
@@ -298,11 +376,6 @@ func (d *Driver) BlindTransfer(ctx context.Context, ext, callID, number string) 
 	// Retrieve made: drop it either way (an error means it has gone).
 	_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", ch.name, "Cause", "16"))
 	return nil
-}
-
-// Conference is not supported yet over AMI.
-func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
-	return notSupported("conference", "conferences over AMI (ConfBridge) are not implemented in this driver yet")
 }
 
 // Redirect sends a call ringing at ext to number without answering:
@@ -455,22 +528,6 @@ func (d *Driver) ACDLogout(ctx context.Context, ext string) error {
 		}
 	}
 	return nil
-}
-
-// HotDeskLogin is not supported: Asterisk has no hot-desking of its own.
-func (d *Driver) HotDeskLogin(ctx context.Context, ext, pin string) error {
-	return notSupported("hot-desk login", "Asterisk has no built-in hot-desking; map each user to a fixed PJSIP endpoint")
-}
-
-// HotDeskLogout is not supported (see HotDeskLogin).
-func (d *Driver) HotDeskLogout(ctx context.Context, ext string) error {
-	return notSupported("hot-desk logout", "Asterisk has no built-in hot-desking")
-}
-
-// CancelWorkTimer is not supported: the queue's wrapuptime (queues.conf)
-// runs inside app_queue and AMI cannot end it early.
-func (d *Driver) CancelWorkTimer(ctx context.Context, ext string) error {
-	return notSupported("cancel work timer", "the wrap-up time is queues.conf wrapuptime, which AMI cannot cancel; use Make Busy for longer wrap-up")
 }
 
 // SetAccountCode tags the call (kept by Switchboard, and set as the CDR

@@ -4,8 +4,10 @@
 // The package has three layers: the AMI wire client (message.go framing,
 // client.go login, ActionIDs, list actions, keep-alive and reconnect), the
 // mapping of AMI events to pbx events (events.go: channels, dials, bridges,
-// hold, transfers, queues, DTMF) and the commands (commands.go: each says
-// which AMI action and which dialplan it relies on). Example manager.conf,
+// hold, transfers, queues, ConfBridge, DTMF) and the commands
+// (commands.go, consult.go for supervised transfer and conferences,
+// desk.go for hot-desk log-in and the work timer: each says which AMI
+// action and which dialplan it relies on). Example manager.conf,
 // pjsip.conf and extensions.conf are in testdata/etc; the README section
 // "Running with Asterisk" walks through them.
 //
@@ -42,7 +44,7 @@ type Extension struct {
 	Number   string         // the extension agents know (and Salesforce's User.Extension)
 	Endpoint string         // the pjsip.conf endpoint name (default Number)
 	Name     string         // display name
-	Kind     pbx.DeviceKind // regular (default) or acd (logs in to queues)
+	Kind     pbx.DeviceKind // regular (default), acd (logs in to queues) or hotdesk (logs in with a PIN)
 }
 
 // Config is the driver's configuration.
@@ -71,6 +73,12 @@ type Config struct {
 	// (PJSIPNotify, e.g. "talk" for phones that honour it); empty: remote
 	// answer is not supported and agents answer on the phone.
 	AnswerNotify string
+	// WorkTime is the work timer (post-call wrap-up) after an answered
+	// ACD call: the member is paused with WorkReason for this long
+	// (queues.conf wrapuptime must be 0). Zero: no work timer.
+	WorkTime time.Duration
+	// AfterFunc runs f after d (default time.AfterFunc); tests inject it.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// Reasons, Accounts and Classifications are the codes agents choose.
 	Reasons, Accounts, Classifications []pbx.Code
 
@@ -97,6 +105,8 @@ type Driver struct {
 	chanSeq  int
 	version  string
 	resynced chan struct{} // closed after the first resync
+	tick     chan struct{} // closed (and replaced) after every AMI event
+	linkTick chan struct{} // closed (and replaced) when the link goes up or down
 	syncOnce sync.Once
 }
 
@@ -108,6 +118,11 @@ type device struct {
 	calls map[string]*acall     // live calls
 	last  map[string]string     // last published snapshot key per call
 	qs    map[string]membership // queue memberships by queue
+	// The work timer: its end, the stop of its timer, and a generation
+	// that makes a stale timer do nothing.
+	workEnds time.Time
+	workStop func() bool
+	workGen  int
 }
 
 type subscriber struct {
@@ -135,11 +150,17 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = afterFunc
+	}
+	if cfg.WorkTime < 0 {
+		problems = append(problems, "work time is negative")
+	}
 	d := &Driver{
 		cfg: cfg, now: cfg.Now, log: cfg.Log,
 		devices: map[string]*device{}, byEP: map[string]*device{},
 		chans: map[string]*channel{}, calls: map[string]*acall{},
-		resynced: make(chan struct{}),
+		resynced: make(chan struct{}), tick: make(chan struct{}), linkTick: make(chan struct{}),
 	}
 	for _, e := range cfg.Extensions {
 		if e.Endpoint == "" {
@@ -152,8 +173,8 @@ func New(cfg Config) (*Driver, error) {
 			problems = append(problems, fmt.Sprintf("extension %q / endpoint %q: empty or mapped twice", e.Number, e.Endpoint))
 			continue
 		}
-		if e.Kind != pbx.KindRegular && e.Kind != pbx.KindACD {
-			problems = append(problems, fmt.Sprintf("extension %q: kind %q is not regular or acd (hot-desk is not supported on Asterisk)", e.Number, e.Kind))
+		if e.Kind != pbx.KindRegular && e.Kind != pbx.KindACD && e.Kind != pbx.KindHotDesk {
+			problems = append(problems, fmt.Sprintf("extension %q: kind %q is not regular, acd or hotdesk", e.Number, e.Kind))
 			continue
 		}
 		dv := &device{ext: e, calls: map[string]*acall{}, last: map[string]string{}}
@@ -186,6 +207,30 @@ func (d *Driver) Link() (up bool, version string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.up, d.version
+}
+
+// linkChanged wakes WaitLink (called with d.mu held).
+func (d *Driver) linkChanged() {
+	close(d.linkTick)
+	d.linkTick = make(chan struct{})
+}
+
+// WaitLink waits until the AMI link is up (logged in and resynced) or,
+// with up false, down; it returns ctx's error if that comes first.
+func (d *Driver) WaitLink(ctx context.Context, up bool) error {
+	for {
+		d.mu.Lock()
+		now, tick := d.up, d.linkTick
+		d.mu.Unlock()
+		if now == up {
+			return nil
+		}
+		select {
+		case <-tick:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Devices lists the configured devices in configuration order.
@@ -267,15 +312,16 @@ func (d *Driver) Ping(ctx context.Context) error {
 // Capabilities reports which commands this deployment can do.
 func (d *Driver) Capabilities() map[pbx.Command]bool {
 	return map[pbx.Command]bool{
-		pbx.CmdMakeCall: true, pbx.CmdClear: true, pbx.CmdRedirect: true, pbx.CmdTransfer: true,
+		pbx.CmdMakeCall: true, pbx.CmdClear: true, pbx.CmdRedirect: true,
 		pbx.CmdDTMF: true, pbx.CmdDND: true, pbx.CmdMakeBusy: true,
 		pbx.CmdAnswer:   d.cfg.AnswerNotify != "",
 		pbx.CmdHold:     d.cfg.HoldContext != "",
 		pbx.CmdRetrieve: d.cfg.HoldContext != "",
 		pbx.CmdACDLogin: len(d.cfg.Queues) > 0,
-		pbx.CmdConsult:  false, pbx.CmdConference: false,
-		pbx.CmdHotDeskLogin: false, pbx.CmdWorkTimer: false,
-		pbx.CmdAccountCode: len(d.cfg.Accounts) > 0, pbx.CmdClassification: len(d.cfg.Classifications) > 0,
+		pbx.CmdConsult:  d.cfg.HoldContext != "", pbx.CmdTransfer: d.cfg.HoldContext != "", pbx.CmdConference: d.cfg.HoldContext != "",
+		pbx.CmdHotDeskLogin: slices.ContainsFunc(d.order, func(dv *device) bool { return dv.ext.Kind == pbx.KindHotDesk }),
+		pbx.CmdWorkTimer:    d.cfg.WorkTime > 0,
+		pbx.CmdAccountCode:  len(d.cfg.Accounts) > 0, pbx.CmdClassification: len(d.cfg.Classifications) > 0,
 	}
 }
 

@@ -394,8 +394,12 @@ func TestDriverCommands(t *testing.T) {
 			{d.SendDTMF(ctx, "1001", "u.1", "x"), pbx.ErrInvalid},
 			{d.Clear(ctx, "1001", "nope"), pbx.ErrUnknownCall},
 			{d.Answer(ctx, "1001", "u.1"), pbx.ErrNotSupported},
-			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotSupported},
-			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotSupported},
+			{d.HotDeskLogin(ctx, "1001", "1234"), pbx.ErrNotAllowed}, // not a hot-desk extension
+			{d.Conference(ctx, "1001", "u.1"), pbx.ErrNotAllowed},    // no consultation
+			{d.Transfer(ctx, "1001", "u.1"), pbx.ErrNotAllowed},
+			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "1001"); return err }(), pbx.ErrInvalid},
+			{func() error { _, err := d.Consult(ctx, "1001", "u.1", "12; Action: Hangup"); return err }(), pbx.ErrInvalid},
+			{func() error { _, err := d.Consult(ctx, "1001", "nope", "1002"); return err }(), pbx.ErrUnknownCall},
 			{d.CancelWorkTimer(ctx, "1001"), pbx.ErrNotSupported},
 			{d.SetMakeBusy(ctx, "1001", true, "nap"), pbx.ErrInvalid},
 			{d.SetMakeBusy(ctx, "1002", true, "lunch"), pbx.ErrNotAllowed},
@@ -407,7 +411,7 @@ func TestDriverCommands(t *testing.T) {
 				t.Errorf("case %d: err = %v, want %v", i, c.err, c.want)
 			}
 		}
-		if caps := d.Capabilities(); caps[pbx.CmdAnswer] || !caps[pbx.CmdHold] || caps[pbx.CmdConference] {
+		if caps := d.Capabilities(); caps[pbx.CmdAnswer] || !caps[pbx.CmdHold] || !caps[pbx.CmdConference] || !caps[pbx.CmdConsult] {
 			t.Errorf("capabilities = %v", caps)
 		}
 	})
@@ -444,4 +448,316 @@ func TestDriverCommands(t *testing.T) {
 			t.Errorf("MakeCall while down: %v", err)
 		}
 	})
+}
+
+// TestDriverConferenceLimit: a conference of five (caller, three more
+// outside parties and the agent) refuses a sixth party with ErrLimit,
+// after the agent consulted it (hold leaves only the agent's channel out
+// of the ConfBridge room; the consultation is an Originate of a Local
+// channel bridged with the agent once it answers).
+func TestDriverConferenceLimit(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	d := testDriver(t, f)
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	ctx := context.Background()
+	a1 := "PJSIP/1001-00000002"
+	evs := []Message{chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("Newchannel", a1, "u.2", "u.1", "6")}
+	for i, name := range []string{"PJSIP/trunk-3", "PJSIP/trunk-4", "PJSIP/trunk-5"} {
+		evs = append(evs, chanEv("Newchannel", name, fmt.Sprintf("u.%d", i+3), "u.1", "6"))
+	}
+	for i, name := range []string{"PJSIP/trunk-1", a1, "PJSIP/trunk-3", "PJSIP/trunk-4", "PJSIP/trunk-5"} {
+		evs = append(evs, chanEv("ConfbridgeJoin", name, fmt.Sprintf("u.%d", i+1), "u.1", "6", "Conference", "u.1"))
+	}
+	// A last event that shows once every join was applied.
+	evs = append(evs, chanEv("NewCallerid", "PJSIP/trunk-5", "u.5", "u.1", "6", "CallerIDNum", "5550105"))
+	f.stream(wire(evs...))
+	collect(t, ch, func(ev pbx.Event) bool { _, ok := ev.Call.Party("5550105"); return ok })
+
+	type result struct {
+		id  string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { id, err := d.Consult(ctx, "1001", "u.1", "1002"); done <- result{id, err} }()
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != a1 || a.Get("Exten") != "sb-wait" || a.Get("ExtraChannel") != "" {
+		t.Fatalf("hold in a conference: Redirect = %v, want only the agent to sb-wait", a.Fields)
+	}
+	f.stream(wire(chanEv("ConfbridgeLeave", a1, "u.2", "u.1", "6", "Conference", "u.1"),
+		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait")))
+	orig := f.waitAction(t, "Originate")
+	y := orig.Get("ChannelId")
+	if orig.Get("Channel") != "Local/1002@internal" || orig.Get("Context") != "switchboard" || orig.Get("Exten") != "sb-wait" || y == "" {
+		t.Fatalf("consult: Originate = %v", orig.Fields)
+	}
+	if r := <-done; r.err != nil || r.id != y {
+		t.Fatalf("consult = %q, %v; want %q", r.id, r.err, y)
+	}
+	f.stream(wire(chanEv("Newchannel", "Local/1002@internal-1;1", y, y, "0"),
+		chanEv("Newchannel", "PJSIP/1002-00000009", "u.9", y, "0"),
+		chanEv("Newstate", "PJSIP/1002-00000009", "u.9", y, "6"),
+		chanEv("Newexten", "Local/1002@internal-1;1", y, y, "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Answer")))
+	if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != a1 || a.Get("Channel2") != "Local/1002@internal-1;1" {
+		t.Errorf("consultation answered: Bridge = %v", a.Fields)
+	}
+	err := d.Conference(ctx, "1001", y)
+	if !errors.Is(err, pbx.ErrLimit) || !strings.Contains(err.Error(), "at most 5 parties") {
+		t.Errorf("sixth party: %v, want ErrLimit naming the limit of 5", err)
+	}
+}
+
+// TestDriverHotDeskAndWorkTimer: hot-desk log-in checks the PIN in AstDB
+// HOTDESK_PIN/<ext> and marks HOTDESK/<ext>; an answered queue call's end
+// pauses the member with reason sb-wrapup (the work timer), which the
+// timer or a cancel unpauses.
+func TestDriverHotDeskAndWorkTimer(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	f.answers["dbget"] = func(a Message) []Message {
+		if a.Get("Family") == "HOTDESK_PIN" && a.Get("Key") == "3001" {
+			return listOf(a, "DBGetComplete", ev("DBGetResponse", "Family", "HOTDESK_PIN", "Key", "3001", "Val", "4321"))
+		}
+		return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Database entry not found"}}}}
+	}
+	timers := make(chan func(), 4)
+	d, err := New(Config{
+		AMI:        testClientConfig(f.addr()),
+		Extensions: []Extension{{Number: "1001"}, {Number: "3001", Kind: pbx.KindHotDesk}},
+		Context:    "internal", HoldContext: "switchboard", Queues: []string{"support"}, WorkTime: 30 * time.Second,
+		AfterFunc: func(d time.Duration, f func()) func() bool { timers <- f; return func() bool { return true } },
+		Log:       zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := mustSubscribe(t, d, "3001")
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	ctx := context.Background()
+
+	if err := d.HotDeskLogin(ctx, "3001", "0000"); !errors.Is(err, pbx.ErrAuth) {
+		t.Errorf("wrong PIN: %v, want ErrAuth", err)
+	}
+	if err := d.HotDeskLogin(ctx, "3001", ""); !errors.Is(err, pbx.ErrInvalid) {
+		t.Errorf("empty PIN: %v, want ErrInvalid", err)
+	}
+	if _, err := d.MakeCall(ctx, "3001", "1001"); !errors.Is(err, pbx.ErrNotLoggedIn) {
+		t.Errorf("call from a hot desk nobody is logged in to: %v, want ErrNotLoggedIn", err)
+	}
+	if err := d.HotDeskLogin(ctx, "3001", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "DBPut"); a.Get("Family") != "HOTDESK" || a.Get("Key") != "3001" {
+		t.Errorf("login: DBPut = %v", a.Fields)
+	}
+	if got := next(t, hot); got != "device.updated login loggedIn=true agent= busy=false reason= dnd=false" {
+		t.Errorf("after login: %s", got)
+	}
+	if err := d.HotDeskLogout(ctx, "3001"); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, hot); got != "device.updated login loggedIn=false agent= busy=false reason= dnd=false" {
+		t.Errorf("after logout: %s", got)
+	}
+
+	// An answered queue call ends at 1001 (a static member of support).
+	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
+	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
+		chanEv("Newchannel", trunk, "u.1", "u.1", "6"), chanEv("QueueCallerJoin", trunk, "u.1", "u.1", "6", "Queue", "support"),
+		chanEv("Newchannel", a1, "u.2", "u.1", "5"), chanEv("Newstate", a1, "u.2", "u.1", "6"),
+		chanEv("Hangup", a1, "u.2", "u.1", "6", "Cause", "16")))
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "true" || a.Get("Reason") != WorkReason || a.Get("Interface") != "PJSIP/1001" {
+		t.Errorf("work timer: QueuePause = %v", a.Fields)
+	}
+	f.stream(wire(ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	got := collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated })
+	if !got.State.WorkTimer || got.State.MakeBusy || got.Cause != pbx.CauseWorkTimer || got.State.WorkTimerEnds.IsZero() {
+		t.Errorf("work timer state %+v cause %s, want WorkTimer (not Make Busy) with an end", got.State, got.Cause)
+	}
+	if err := d.CancelWorkTimer(ctx, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "false" {
+		t.Errorf("cancel: QueuePause = %v", a.Fields)
+	}
+	f.stream(wire(ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "0", "PausedReason", "")))
+	got = collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated })
+	if got.State.WorkTimer || got.Cause != pbx.CauseWorkTimer {
+		t.Errorf("after cancel: %+v %s", got.State, got.Cause)
+	}
+	// The cancelled timer firing late does nothing.
+	(<-timers)()
+	if caps := d.Capabilities(); !caps[pbx.CmdHotDeskLogin] || !caps[pbx.CmdWorkTimer] {
+		t.Errorf("capabilities %v, want hot-desk and work timer", caps)
+	}
+}
+
+// collectUntil returns the first event match accepts.
+func collectUntil(t *testing.T, ch <-chan pbx.Event, match func(pbx.Event) bool) pbx.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if match(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatal("no matching event within 10s")
+		}
+	}
+}
+
+// consultScenario sets up a connected inbound call at 1001 and a
+// consultation to 1002 on the fake AMI; answered says whether 1002
+// picked up (and was bridged with the agent).
+func consultScenario(t *testing.T, answered bool) (f *fakeAMI, d *Driver, x, y string, w1, w2 <-chan pbx.Event) {
+	t.Helper()
+	f = newFakeAMI(t, "11.0.0")
+	d = testDriver(t, f)
+	w1, w2 = mustSubscribe(t, d, "1001"), mustSubscribe(t, d, "1002")
+	startDriver(t, d)
+	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
+	f.stream(wire(chanEv("Newchannel", trunk, "u.1", "u.1", "6"), chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+		chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b1")))
+	collect(t, w1, func(ev pbx.Event) bool { _, ok := ev.Call.Party("1001"); return ok })
+	done := make(chan error, 1)
+	go func() { var err error; y, err = d.Consult(context.Background(), "1001", "u.1", "1002"); done <- err }()
+	f.waitAction(t, "Redirect")
+	f.stream(wire(chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+		chanEv("Newexten", trunk, "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait")))
+	f.waitAction(t, "Originate")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	state := "5"
+	if answered {
+		state = "6"
+	}
+	evs := []Message{chanEv("Newchannel", "Local/1002@internal-1;1", y, y, "0"),
+		chanEv("Newchannel", "PJSIP/1002-3", "u.3", y, "0"), chanEv("Newstate", "PJSIP/1002-3", "u.3", y, state)}
+	if answered {
+		evs = append(evs, chanEv("Newexten", "Local/1002@internal-1;1", y, y, "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Answer"))
+	}
+	f.stream(wire(evs...))
+	if answered {
+		f.waitAction(t, "Bridge")
+	}
+	collect(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") != "" })
+	return f, d, "u.1", y, w1, w2
+}
+
+func partyState(ev pbx.Event, ext string) pbx.ConnState {
+	if ev.Call == nil {
+		return ""
+	}
+	p, _ := ev.Call.Party(ext)
+	return p.State
+}
+
+func TestDriverSupervisedTransfer(t *testing.T) {
+	ctx := context.Background()
+	t.Run("complete: the held party is bridged with the consulted party and the agent hangs up", func(t *testing.T) {
+		f, d, x, y, w1, w2 := consultScenario(t, true)
+		if err := d.Transfer(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/trunk-1" || a.Get("Channel2") != "PJSIP/1002-3" {
+			t.Errorf("Bridge = %v", a.Fields)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v", a.Fields)
+		}
+		got := collectUntil(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == x })
+		if got.Cause != pbx.CauseTransferred || partyState(got, "1002") != pbx.Connected || got.Call.ANI != "5551234" {
+			t.Errorf("1002 on the transferred call: %s", line(got))
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+		ends := map[string]pbx.Cause{}
+		for len(ends) < 2 {
+			ev := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded })
+			ends[ev.Call.ID] = ev.Cause
+		}
+		if ends[x] != pbx.CauseTransferred || ends[y] != pbx.CauseTransferred {
+			t.Errorf("1001 left with %v, want both calls transferred", ends)
+		}
+	})
+	t.Run("cancel: clearing the consultation hangs the consulted party up, the agent stays held", func(t *testing.T) {
+		f, d, x, y, w1, _ := consultScenario(t, true)
+		if err := d.Clear(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Errorf("Hangup = %v, want the consulted party", a.Fields)
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "6", "Cause", "16")))
+		collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == y })
+		got := collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x })
+		if partyState(got, "1001") != pbx.Held || got.Call.RelatedID != "" {
+			t.Errorf("held call after the cancel: %s related %q", line(got), got.Call.RelatedID)
+		}
+		if err := d.Transfer(ctx, "1001", x); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("transfer after the cancel: %v, want not allowed", err)
+		}
+	})
+	t.Run("the held party hangs up during the consultation: the agent goes on talking, and is released when it ends", func(t *testing.T) {
+		f, d, x, y, w1, _ := consultScenario(t, true)
+		f.stream(wire(chanEv("Hangup", "PJSIP/trunk-1", "u.1", "u.1", "6", "Cause", "16")))
+		collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "5551234") == pbx.Disconnected })
+		if err := d.Clear(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Fatalf("first Hangup = %v, want the consulted party (the agent must not be hung up mid-consultation)", a.Fields)
+		}
+		f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "6", "Cause", "16")))
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v, want the agent left alone on the held call", a.Fields)
+		}
+	})
+	t.Run("complete while the consulted phone rings: the held party is sent to the number", func(t *testing.T) {
+		f, d, _, y, _, _ := consultScenario(t, false)
+		if err := d.Conference(ctx, "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("conference before the answer: %v, want not allowed", err)
+		}
+		if err := d.Transfer(ctx, "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+			t.Errorf("Hangup = %v, want the ringing consultation", a.Fields)
+		}
+		if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Exten") != "1002" || a.Get("Context") != "internal" {
+			t.Errorf("Redirect = %v", a.Fields)
+		}
+		if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+			t.Errorf("Hangup = %v, want the agent", a.Fields)
+		}
+	})
+}
+
+// TestDriverResyncFindsConferenceRooms: after a reconnect, channels in
+// ConfBridge are a conference again (a later hold takes only the agent
+// out of the room).
+func TestDriverResyncFindsConferenceRooms(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	f.answers["coreshowchannels"] = func(a Message) []Message {
+		var evs []Message
+		for i, name := range []string{"PJSIP/trunk-1", "PJSIP/1001-2", "PJSIP/1002-3"} {
+			evs = append(evs, chanEv("CoreShowChannel", name, fmt.Sprintf("u.%d", i+1), "u.1", "6",
+				"Application", "ConfBridge", "ApplicationData", "u.1,sb_bridge,sb_user", "BridgeId", "conf"))
+		}
+		return listOf(a, "CoreShowChannelsComplete", evs...)
+	}
+	d := testDriver(t, f)
+	startDriver(t, d)
+	snap, err := d.Snapshot(context.Background(), "1001")
+	if err != nil || len(snap.Calls) != 1 || len(snap.Calls[0].Parties) != 3 {
+		t.Fatalf("snapshot %+v %v, want one call with three parties", snap, err)
+	}
+	if err := d.Hold(context.Background(), "1001", "u.1"); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/1001-2" || a.Get("ExtraChannel") != "" {
+		t.Errorf("hold in a resynced conference: Redirect = %v, want only the agent", a.Fields)
+	}
 }

@@ -2,6 +2,7 @@ package asterisk
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,8 +25,8 @@ import (
 // Newchannel, Newstate, NewCallerid, NewConnectedLine, DialBegin,
 // DialEnd, Hangup, Hold, Unhold, MusicOnHoldStart/Stop (a fallback for
 // phones whose hold shows only as music on hold), BridgeEnter,
-// BridgeLeave, BlindTransfer, AttendedTransfer, VarSet (the digits
-// variable), QueueCallerJoin, AgentCalled, AgentRingNoAnswer,
+// BridgeLeave, BlindTransfer, AttendedTransfer, ConfBridgeJoin,
+// ConfBridgeLeave, VarSet (the digits variable), QueueCallerJoin, AgentCalled, AgentRingNoAnswer,
 // QueueMemberAdded, QueueMemberRemoved, QueueMemberPause (and 13's
 // QueueMemberPaused), QueueMemberStatus, DTMFEnd (and the older DTMF). Every
 // other event is ignored.
@@ -51,7 +52,11 @@ type channel struct {
 	everUp           bool
 	endCause         pbx.Cause
 	since            time.Time
-	seq              int // creation order
+	seq              int           // creation order
+	consult          *acall        // the consultation call this agent channel talks on
+	bridgeReq        bool          // our Bridge action is moving it into a new bridge
+	inflight         chan struct{} // closed once Consult's Bridge of this agent channel returned
+	conf             string        // the ConfBridge room the channel is in
 }
 
 // acall is the calls of one Linkedid.
@@ -65,6 +70,19 @@ type acall struct {
 	acd                bool
 	dnisSet            bool
 	account, classCode string
+	// A consultation (supervised transfer or conference in progress):
+	// on the held call x, consult is the consultation call y; on y, held
+	// is x and by is the consulting agent's channel, which belongs to x
+	// but is a party of y too. pending: y's target has no channel yet.
+	consult, held *acall
+	by            *channel
+	pending       bool
+	local         string        // y: the Local channel Consult originated
+	bridged       bool          // y: the agent is being bridged with the consulted party
+	talking       chan struct{} // y: closed once that Bridge action returned
+	// room is the ConfBridge room the call's parties were moved to by
+	// Conference ("" for a two-party call).
+	room string
 }
 
 func (d *Driver) endpointOf(name string) (*device, bool) {
@@ -113,6 +131,7 @@ func (d *Driver) Connected(ctx context.Context, banner string) {
 func (d *Driver) Disconnected(err error) {
 	d.mu.Lock()
 	d.up = false
+	d.linkChanged()
 	d.mu.Unlock()
 }
 
@@ -121,11 +140,36 @@ func (d *Driver) Event(m Message) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.apply(m)
+	close(d.tick) // wake commands waiting for a state (waitFor)
+	d.tick = make(chan struct{})
+}
+
+// waitFor waits until cond (called with d.mu held) is true, re-checking
+// after every AMI event, for at most the action timeout.
+func (d *Driver) waitFor(ctx context.Context, what string, cond func() bool) error {
+	wctx, cancel := context.WithTimeout(ctx, d.cfg.AMI.withDefaults().ActionTimeout)
+	defer cancel()
+	for {
+		d.mu.Lock()
+		ok, tick := cond(), d.tick
+		d.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-tick:
+		case <-wctx.Done():
+			return fmt.Errorf("asterisk: %s: %w", what, pbx.ErrUnavailable)
+		}
+	}
 }
 
 func (d *Driver) apply(m Message) {
 	switch strings.ToLower(m.Event()) {
 	case "newchannel":
+		if y := d.calls[m.Get("Uniqueid")]; y != nil && y.pending {
+			y.local = m.Get("Channel") // Consult's Local channel
+		}
 		ch := d.newChannel(m)
 		if ch != nil {
 			d.publish(d.calls[ch.linked], pbx.CauseNew)
@@ -204,7 +248,17 @@ func (d *Driver) apply(m Message) {
 		}
 		ch := d.chanOf(m, "Uniqueid")
 		exten := m.Get("Exten")
+		if y := d.calls[m.Get("Uniqueid")]; ch == nil && y != nil && y.by != nil && exten == "sb-wait" && arrivalApp(m.Get("Application")) {
+			d.consultAnswered(y, m.Get("Channel")) // Consult's Local channel: answered
+			return
+		}
 		if ch == nil || (exten != "sb-wait" && exten != "sb-hold") {
+			return
+		}
+		if !arrivalApp(m.Get("Application")) {
+			// A Redirect's first Newexten still names the application
+			// the channel was running (Dial, Queue, ...): it has not
+			// arrived yet.
 			return
 		}
 		if ch.byUs {
@@ -240,11 +294,10 @@ func (d *Driver) apply(m Message) {
 			return
 		}
 		ch.bridge = m.Get("BridgeUniqueid")
-		if ch.inHold {
-			ch.inHold, ch.byUs = false, true
-		}
-		if ch.parked && ch.inWait {
-			ch.byUs = true
+		if ch.bridgeReq {
+			// The bridge our Bridge action asked for (not the Dial's
+			// bridge a Redirect raced with).
+			ch.bridgeReq, ch.inHold, ch.byUs = false, false, true
 		}
 		// Retrieve's Bridge is done once the agent and a party share it.
 		c := d.calls[ch.linked]
@@ -276,6 +329,13 @@ func (d *Driver) apply(m Message) {
 	case "hangup":
 		ch := d.chanOf(m, "Uniqueid")
 		if ch == nil {
+			// The Local channel Consult originated (its Uniqueid is the
+			// consultation call's id) hung up before the consulted
+			// phone ever had a channel: busy, DND, no such number.
+			if y := d.calls[m.Get("Uniqueid")]; y != nil && y.pending {
+				y.pending = false
+				d.publish(y, hangupCause(m.Get("Cause")))
+			}
 			return
 		}
 		ch.gone, ch.since = true, d.now()
@@ -283,8 +343,32 @@ func (d *Driver) apply(m Message) {
 			ch.endCause = hangupCause(m.Get("Cause"))
 		}
 		c := d.calls[ch.linked]
+		if y := ch.consult; y != nil {
+			d.publish(y, ch.endCause)
+		}
 		d.publish(c, ch.endCause)
 		d.cleanupHold(c)
+		d.cleanupConference(c)
+	case "confbridgejoin":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
+			ch.conf = m.Get("Conference")
+			if ch.parked && ch.consult == nil {
+				// Retrieve sent the agent back into the room.
+				ch.parked, ch.held, ch.inWait, ch.since = false, false, false, d.now()
+			}
+			ch.byUs = false
+			if c := d.calls[ch.linked]; c != nil {
+				c.room = ch.conf
+				d.publish(c, pbx.CauseConferenced)
+			}
+		}
+	case "confbridgeleave":
+		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
+			ch.conf = ""
+			c := d.calls[ch.linked]
+			d.publish(c, pbx.CauseNone)
+			d.cleanupConference(c)
+		}
 	case "dtmfend", "dtmf":
 		if strings.EqualFold(m.Event(), "DTMF") && !strings.EqualFold(m.Get("End"), "Yes") {
 			return
@@ -305,6 +389,16 @@ func (d *Driver) apply(m Message) {
 	case "queuememberadded", "queuememberremoved", "queuememberpause", "queuememberpaused", "queuememberstatus":
 		d.member(m, strings.EqualFold(m.Event(), "QueueMemberRemoved"))
 	}
+}
+
+// arrivalApp: a Newexten naming app shows the channel running the hold
+// context's own dialplan, not one it is being redirected away from.
+func arrivalApp(app string) bool {
+	switch strings.ToLower(app) {
+	case "dial", "appdial", "appdial2", "queue", "appqueue", "bridge", "confbridge", "bridgewait", "followme", "":
+		return false
+	}
+	return true
 }
 
 // hangupCause maps a Q.850 cause (Hangup's Cause) to the contract.
@@ -363,6 +457,7 @@ func (d *Driver) newChannel(m Message) *channel {
 		}
 	}
 	c.chans = append(c.chans, ch)
+	c.pending = false
 	return ch
 }
 
@@ -375,7 +470,7 @@ func (ch *channel) visible() bool {
 
 // inboundOrigin is the call's first channel when it is external.
 func (c *acall) inboundOrigin() *channel {
-	if len(c.chans) > 0 && c.chans[0].dev == nil {
+	if c.by == nil && len(c.chans) > 0 && c.chans[0].dev == nil {
 		return c.chans[0]
 	}
 	return nil
@@ -424,8 +519,11 @@ func (d *Driver) member(m Message, removed bool) {
 	d.deriveState(dv)
 	if dv.state != before {
 		cause := pbx.CauseNone
-		if dv.state.LoggedIn != before.LoggedIn {
+		switch {
+		case dv.state.LoggedIn != before.LoggedIn:
 			cause = pbx.CauseLogin
+		case dv.state.WorkTimer != before.WorkTimer:
+			cause = pbx.CauseWorkTimer
 		}
 		d.emitState(dv, cause)
 	}
@@ -441,11 +539,13 @@ type membership struct {
 // deriveState recomputes Make Busy and ACD login from memberships.
 func (d *Driver) deriveState(dv *device) {
 	st := &dv.state
-	st.MakeBusy, st.Reason = false, ""
+	st.MakeBusy, st.Reason, st.WorkTimer = false, "", false
 	loggedIn, agent := false, ""
 	for _, q := range sortedKeys(dv.qs) {
 		ms := dv.qs[q]
-		if ms.paused {
+		if ms.paused && ms.reason == WorkReason {
+			st.WorkTimer = true
+		} else if ms.paused {
 			st.MakeBusy = true
 			if st.Reason == "" {
 				st.Reason = ms.reason
@@ -460,6 +560,13 @@ func (d *Driver) deriveState(dv *device) {
 	}
 	if dv.ext.Kind == pbx.KindACD {
 		st.LoggedIn, st.AgentID = loggedIn, agent
+	}
+	if st.MakeBusy {
+		st.WorkTimer = false // a Make Busy pause replaced the wrap-up
+	}
+	st.WorkTimerEnds = time.Time{}
+	if st.WorkTimer {
+		st.WorkTimerEnds = dv.workEnds
 	}
 }
 
@@ -479,16 +586,22 @@ func (d *Driver) partyOf(c *acall, ch *channel) pbx.Party {
 		p.Number, p.Name, p.Internal = ch.dev.ext.Number, ch.dev.ext.Name, true
 	} else {
 		p.Number, p.Name = ch.dialed, ch.cidName
-		if ch == c.chans[0] || p.Number == "" {
+		if ch == c.chans[0] && c.by == nil || p.Number == "" {
 			p.Number = ch.cidNum
 		}
 	}
-	origin := ch == c.chans[0]
+	origin := len(c.chans) > 0 && ch == c.chans[0] || ch == c.by
 	switch {
 	case ch.gone:
 		p.State = pbx.Disconnected
+	case ch == c.by:
+		p.State = pbx.Connected // the consulting agent, on the consultation call
+	case ch.held && c.consult != nil && c.consult.by == ch:
+		p.State = pbx.ConsultHeld
 	case ch.held:
 		p.State = pbx.Held
+	case ch.conf != "":
+		p.State = pbx.Connected
 	case ch.state == 6, origin && ch.state != 0 && ch.state != 5:
 		p.State = pbx.Connected
 	default:
@@ -500,8 +613,23 @@ func (d *Driver) partyOf(c *acall, ch *channel) pbx.Party {
 // snapshot is c in the contract's shape.
 func (d *Driver) snapshot(c *acall) pbx.Call {
 	out := pbx.Call{ID: c.id, ANI: c.ani, DNIS: c.dnis, Digits: c.digits, Queue: c.queue, ACD: c.acd,
-		AccountCode: c.account, ClassificationCode: c.classCode, Created: c.created, Parties: make([]pbx.Party, 0, len(c.chans))}
+		AccountCode: c.account, ClassificationCode: c.classCode, Created: c.created, Parties: make([]pbx.Party, 0, len(c.chans)+1)}
 	external := false
+	if c.by != nil {
+		// A consultation call: the consulting agent first, then the
+		// consulted party (dialled, not yet a channel, while pending).
+		out.Parties = append(out.Parties, d.partyOf(c, c.by))
+		if c.pending {
+			_, internal := d.devices[c.dnis]
+			out.Parties = append(out.Parties, pbx.Party{Number: c.dnis, Internal: internal, State: pbx.Alerting, Since: c.created})
+			external = !internal
+		}
+	}
+	if c.held != nil {
+		out.RelatedID = c.held.id
+	} else if c.consult != nil {
+		out.RelatedID = c.consult.id
+	}
 	for _, ch := range c.chans {
 		if !ch.visible() {
 			continue
@@ -519,10 +647,13 @@ func (d *Driver) snapshot(c *acall) pbx.Call {
 	default:
 		out.Direction = pbx.Internal
 	}
-	if out.Direction != pbx.Inbound && len(c.chans) > 0 {
+	switch {
+	case c.by != nil:
+		out.ANI = c.by.dev.ext.Number
+	case out.Direction != pbx.Inbound && len(c.chans) > 0 && c.chans[0].dev != nil:
 		out.ANI = c.chans[0].dev.ext.Number
 	}
-	if slices.IndexFunc(c.chans, func(ch *channel) bool { return !ch.gone }) < 0 {
+	if !c.pending && slices.IndexFunc(c.chans, func(ch *channel) bool { return !ch.gone }) < 0 {
 		out.Ended = d.now()
 	}
 	return out
@@ -531,7 +662,7 @@ func (d *Driver) snapshot(c *acall) pbx.Call {
 // key summarises what a device sees of a call, to skip repeats.
 func key(c pbx.Call) string {
 	var b strings.Builder
-	b.WriteString(c.ANI + "|" + c.DNIS + "|" + c.Digits + "|" + c.Queue + "|" + c.AccountCode + "|" + c.ClassificationCode)
+	b.WriteString(c.ANI + "|" + c.DNIS + "|" + c.Digits + "|" + c.Queue + "|" + c.AccountCode + "|" + c.ClassificationCode + "|" + c.RelatedID)
 	for _, p := range c.Parties {
 		b.WriteString("|" + p.Number + ":" + string(p.State))
 	}
@@ -548,7 +679,7 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 	snap := d.snapshot(c)
 	k := key(snap)
 	live := map[*device]*channel{}
-	anyLive := false
+	anyLive := c.pending
 	for _, ch := range c.chans {
 		if !ch.gone {
 			anyLive = true
@@ -556,6 +687,9 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 				live[ch.dev] = ch
 			}
 		}
+	}
+	if by := c.by; by != nil && anyLive && !by.gone && by.dev != nil {
+		live[by.dev] = by
 	}
 	send := func(dv *device, typ pbx.EventType, cause pbx.Cause) {
 		cp := snap
@@ -579,6 +713,9 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 			delete(dv.calls, c.id)
 			delete(dv.last, c.id)
 			end := cause
+			if c.by != nil && c.by.dev == dv && c.by.endCause != pbx.CauseNone {
+				end = c.by.endCause
+			}
 			for i := len(c.chans) - 1; i >= 0; i-- {
 				if ch := c.chans[i]; ch.dev == dv && ch.endCause != pbx.CauseNone {
 					end = ch.endCause
@@ -586,6 +723,9 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 				}
 			}
 			send(dv, pbx.CallEnded, end)
+			if c.acd && slices.ContainsFunc(c.chans, func(ch *channel) bool { return ch.dev == dv && ch.everUp }) {
+				d.startWork(dv)
+			}
 		}
 	}
 	if !anyLive {
@@ -593,6 +733,10 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 			delete(d.chans, ch.id)
 		}
 		delete(d.calls, c.id)
+		d.endConsult(c)
+		return
+	}
+	if len(c.chans) == 0 {
 		return
 	}
 	// A leg that rang and stopped (a queue's other members, a re-ring)
@@ -620,8 +764,8 @@ func (d *Driver) cleanupHold(c *acall) {
 		if ch.gone {
 			continue
 		}
-		if !ch.parked {
-			return
+		if !ch.parked || ch.consult != nil {
+			return // (an agent consulting goes on; endConsult checks again)
 		}
 		parked = append(parked, ch.name)
 	}

@@ -2,6 +2,7 @@ package asterisk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -20,8 +21,9 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 	d, err := asterisk.New(asterisk.Config{
 		AMI: asterisk.ClientConfig{Addr: l.AMIAddr, Username: "cti", Secret: "ctisecret", MD5: true,
 			MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, PingInterval: 5 * time.Second},
-		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD}},
-		Context:    "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"},
+		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
+			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}, {Number: "1004"}, {Number: "1005"}},
+		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
 		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
 		Log:     zerolog.Nop(),
 	})
@@ -38,6 +40,16 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 		t.Fatal("driver: no resync")
 	}
 	return d
+}
+
+// waitLink waits until the driver's AMI link is up (or down).
+func waitLink(t *testing.T, d *asterisk.Driver, up bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lab.Timeout)
+	defer cancel()
+	if err := d.WaitLink(ctx, up); err != nil {
+		t.Fatalf("AMI link up=%v: not within %s", up, lab.Timeout)
+	}
 }
 
 // watcher follows one device's events.
@@ -181,6 +193,12 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "1001 stops ringing", is(pbx.CallEnded, "", ""))
 		p2.Do("hangup", "")
 		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
+		ev = w2.until(t, "work timer", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.WorkTimer })
+		if ev.Cause != pbx.CauseWorkTimer || ev.State.MakeBusy || ev.State.WorkTimerEnds.IsZero() {
+			t.Errorf("work timer: cause %s state %+v", ev.Cause, ev.State)
+		}
+		must(t, d.CancelWorkTimer(ctx, "1002"))
+		w2.until(t, "work timer cancelled", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.WorkTimer })
 		must(t, d.SetMakeBusy(ctx, "1002", true, "lunch"))
 		ev = w2.until(t, "make busy", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.MakeBusy })
 		if ev.State.Reason != "lunch" {
@@ -190,6 +208,167 @@ func TestRealAsterisk(t *testing.T) {
 		w2.until(t, "available", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.MakeBusy })
 		must(t, d.ACDLogout(ctx, "1002"))
 		w2.until(t, "logged out", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.LoggedIn })
+	})
+
+	t.Run("supervised transfer 1001 -> 1002: consult, cancel and retrieve, consult again, complete", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		consult := func() string {
+			y, err := d.Consult(ctx, "1001", x, "1002")
+			must(t, err)
+			w1.until(t, "consultation held", func(ev pbx.Event) bool {
+				return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.ConsultHeld && ev.Call.RelatedID == y
+			})
+			r := w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+			if r.Call.ID != y || r.Call.ANI != "1001" || r.Call.Direction != pbx.Internal {
+				t.Errorf("1002 rings %s ANI %s %s, want consultation %s from 1001, internal", r.Call.ID, r.Call.ANI, r.Call.Direction, y)
+			}
+			p2.Do("accept", "")
+			w1.until(t, "1002 answers the consultation", func(ev pbx.Event) bool {
+				return ev.Call != nil && ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected && partyState(ev, "1001") == pbx.Connected
+			})
+			return y
+		}
+		y := consult()
+		must(t, d.Clear(ctx, "1001", y)) // cancel
+		w2.until(t, "consultation cleared at 1002", is(pbx.CallEnded, "", ""))
+		w1.until(t, "consultation cleared at 1001", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == y })
+		must(t, d.Retrieve(ctx, "1001", x))
+		w1.until(t, "retrieved", func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "1001") == pbx.Connected })
+
+		y = consult()
+		must(t, d.Transfer(ctx, "1001", y))
+		var ends []string
+		for len(ends) < 2 {
+			ev := w1.until(t, "1001 leaves both calls", is(pbx.CallEnded, "", ""))
+			if ev.Cause != pbx.CauseTransferred {
+				t.Errorf("1001 left %s with cause %q, want transferred", ev.Call.ID, ev.Cause)
+			}
+			ends = append(ends, ev.Call.ID)
+		}
+		got := w2.until(t, "1002 talks to the caller", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "5551234") == pbx.Connected && partyState(ev, "1002") == pbx.Connected
+		})
+		if got.Call.ANI != "5551234" {
+			t.Errorf("transferred call ANI %q", got.Call.ANI)
+		}
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "cleared", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the trunk call did not end cleanly: %v", err)
+		}
+		for _, ext := range []string{"1001", "1002"} {
+			if snap, _ := d.Snapshot(ctx, ext); len(snap.Calls) != 0 {
+				t.Errorf("%s still has calls %+v", ext, snap.Calls)
+			}
+		}
+	})
+
+	t.Run("three-party conference: caller, 1001 and 1002 in a ConfBridge room", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		y, err := d.Consult(ctx, "1001", x, "1002")
+		must(t, err)
+		w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		if err := d.Conference(ctx, "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("conference before the answer: %v, want not allowed", err)
+		}
+		p2.Do("accept", "")
+		w1.until(t, "1002 answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected })
+		must(t, d.Conference(ctx, "1001", y))
+		three := func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "5551234") == pbx.Connected &&
+				partyState(ev, "1001") == pbx.Connected && partyState(ev, "1002") == pbx.Connected
+		}
+		ev := w1.until(t, "conference at 1001", three)
+		if ev.Cause != pbx.CauseConferenced {
+			t.Errorf("cause %q, want conferenced", ev.Cause)
+		}
+		w2.until(t, "conference at 1002", three)
+		l.WaitEvent("three in the room", func(m asterisk.Message) bool {
+			return strings.EqualFold(m.Event(), "ConfBridgeJoin") && strings.HasPrefix(m.Get("Channel"), "PJSIP/1001")
+		})
+		// 1001 holds (leaves the room; the others keep talking) and
+		// retrieves (back into the room).
+		must(t, d.Hold(ctx, "1001", x))
+		w1.until(t, "held out of the conference", func(ev pbx.Event) bool { return ev.Call.ID == x && partyState(ev, "1001") == pbx.Held })
+		must(t, d.Retrieve(ctx, "1001", x))
+		w1.until(t, "back in the conference", three)
+		must(t, d.Clear(ctx, "1001", x))
+		w1.until(t, "1001 left", is(pbx.CallEnded, "", ""))
+		w2.until(t, "1002 and the caller go on", func(ev pbx.Event) bool {
+			return ev.Call.ID == x && partyState(ev, "1001") == pbx.Disconnected && partyState(ev, "5551234") == pbx.Connected
+		})
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "1002 left", is(pbx.CallEnded, "", ""))
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the caller was not released when left alone in the room: %v", err)
+		}
+	})
+
+	t.Run("a five-party conference: 1001 adds 1002, 1004 and 1005 to a caller, one consultation at a time", func(t *testing.T) {
+		p4, p5 := l.StartPhone("1004"), l.StartPhone("1005")
+		w4, w5 := watch(t, d, "1004"), watch(t, d, "1005")
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		parties := []string{"5551234", "1001"}
+		for _, c := range []struct {
+			ext   string
+			phone *lab.Phone
+			w     *watcher
+		}{{"1002", p2, w2}, {"1004", p4, w4}, {"1005", p5, w5}} {
+			y, err := d.Consult(ctx, "1001", x, c.ext)
+			must(t, err)
+			c.w.until(t, "the consultation rings "+c.ext, is(pbx.CallUpdated, c.ext, pbx.Alerting))
+			c.phone.Do("accept", "")
+			w1.until(t, c.ext+" answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, c.ext) == pbx.Connected })
+			must(t, d.Conference(ctx, "1001", y))
+			parties = append(parties, c.ext)
+			w1.until(t, fmt.Sprintf("%d in the conference", len(parties)), func(ev pbx.Event) bool {
+				if ev.Type != pbx.CallUpdated || ev.Call.ID != x {
+					return false
+				}
+				for _, p := range parties {
+					if partyState(ev, p) != pbx.Connected {
+						return false
+					}
+				}
+				return true
+			})
+		}
+		l.WaitEvent("five in the room", func(m asterisk.Message) bool {
+			return strings.EqualFold(m.Event(), "ConfBridgeJoin") && strings.HasPrefix(m.Get("Channel"), "PJSIP/1005")
+		})
+		for _, ext := range []string{"1001", "1002", "1004", "1005"} {
+			must(t, d.Clear(ctx, ext, x))
+		}
+		w5.until(t, "1005 left", is(pbx.CallEnded, "", ""))
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the caller was not released from the conference: %v", err)
+		}
+	})
+
+	t.Run("hot-desk log-in with the PIN in AstDB, log-out", func(t *testing.T) {
+		w3 := watch(t, d, "1003")
+		if _, err := l.Action(asterisk.NewAction("DBPut", "Family", "HOTDESK_PIN", "Key", "1003", "Val", "4321")); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.HotDeskLogin(ctx, "1003", "1111"); !errors.Is(err, pbx.ErrAuth) {
+			t.Errorf("wrong PIN: %v", err)
+		}
+		must(t, d.HotDeskLogin(ctx, "1003", "4321"))
+		w3.until(t, "logged in", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.LoggedIn })
+		if r, err := l.Action(asterisk.NewAction("Command", "Command", "database show HOTDESK")); err != nil || !strings.Contains(r.String(), "1003") {
+			t.Errorf("AstDB HOTDESK after log-in: %v %v", r, err)
+		}
+		must(t, d.HotDeskLogout(ctx, "1003"))
+		w3.until(t, "logged out", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.LoggedIn })
 	})
 
 	t.Run("an outbound call from the API: 1001's phone rings first, then 1002", func(t *testing.T) {
@@ -212,21 +391,8 @@ func TestRealAsterisk(t *testing.T) {
 		// The AMI link is cut mid-call: after the reconnect the resync
 		// still shows the call connected.
 		d.Client().Close()
-		deadline := time.After(lab.Timeout)
-		for d.Ping(ctx) == nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not seen down")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-		for d.Ping(ctx) != nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not back")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		waitLink(t, d, false)
+		waitLink(t, d, true)
 		snap, err := d.Snapshot(ctx, "1001")
 		must(t, err)
 		if len(snap.Calls) != 1 || snap.Calls[0].ID != id {
@@ -246,14 +412,7 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "1001 rings", is(pbx.CallUpdated, "1001", pbx.Alerting))
 		l.Restart()
 		w1.until(t, "the call ended with the PBX", is(pbx.CallEnded, "", ""))
-		deadline := time.After(lab.Timeout)
-		for d.Ping(ctx) != nil {
-			select {
-			case <-deadline:
-				t.Fatal("link not back after the restart")
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		waitLink(t, d, true)
 		snap, err := d.Snapshot(ctx, "1001")
 		must(t, err)
 		if len(snap.Calls) != 0 {

@@ -12,7 +12,7 @@ import (
 
 // resync rebuilds every device's calls and state from the PBX's current
 // state after a (re)connect: CoreShowChannels (channels, their call and
-// bridge), QueueStatus (queue callers and members: ACD login, Make Busy),
+// bridge, the hold context's Wait, ConfBridge rooms), QueueStatus (queue callers and members: ACD login, Make Busy),
 // DBGet DND/<ext> (Do Not Disturb) and Getvar of the digits variable.
 // Devices then get CallEnded for calls that ended while the link was down,
 // CallUpdated for the calls they are on, DeviceUpdated when their state
@@ -29,14 +29,21 @@ func (d *Driver) resync(ctx context.Context) error {
 	dnd := map[string]bool{}
 	d.mu.Lock()
 	exts := make([]string, 0, len(d.order))
+	hotDesks := map[string]bool{}
 	for _, dv := range d.order {
 		exts = append(exts, dv.ext.Number)
+		hotDesks[dv.ext.Number] = dv.ext.Kind == pbx.KindHotDesk
 	}
 	d.mu.Unlock()
+	hot := map[string]bool{}
 	for _, ext := range exts {
 		_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "DND", "Key", ext))
 		if err == nil && len(evs) > 0 && evs[0].Get("Val") != "" {
 			dnd[ext] = true
+		}
+		if hotDesks[ext] {
+			_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "HOTDESK", "Key", ext))
+			hot[ext] = err == nil && len(evs) > 0 && evs[0].Get("Val") != ""
 		}
 	}
 	slices.SortStableFunc(chans, func(a, b Message) int { return compareUniqueid(a.Get("Uniqueid"), b.Get("Uniqueid")) })
@@ -66,6 +73,7 @@ func (d *Driver) resync(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.up = true
+	d.linkChanged()
 	// The new model.
 	oldCalls := map[*device]map[string]*acall{}
 	for _, dv := range d.order {
@@ -83,6 +91,12 @@ func (d *Driver) resync(ctx context.Context) error {
 		ch.bridge = m.Get("BridgeId")
 		if strings.EqualFold(m.Get("Application"), "Wait") && m.Get("Exten") == "sb-wait" {
 			ch.parked, ch.held, ch.inWait = true, true, true
+		}
+		if strings.EqualFold(m.Get("Application"), "ConfBridge") {
+			// In a conference room: ApplicationData is room[,profiles].
+			room, _, _ := strings.Cut(m.Get("ApplicationData"), ",")
+			ch.conf = room
+			d.calls[ch.linked].room = room
 		}
 	}
 	for _, m := range qs {
@@ -123,7 +137,15 @@ func (d *Driver) resync(ctx context.Context) error {
 	for _, dv := range d.order {
 		before := dv.state
 		dv.state.DND = dnd[dv.ext.Number]
+		if dv.ext.Kind == pbx.KindHotDesk {
+			dv.state.LoggedIn = hot[dv.ext.Number]
+		}
 		d.deriveState(dv)
+		if dv.state.WorkTimer && dv.workStop == nil {
+			// Paused for wrap-up while the link (or Switchboard) was
+			// down: give it a full work time from now.
+			d.startWork(dv)
+		}
 		if dv.state != before {
 			d.emitState(dv, pbx.CauseNone)
 		}

@@ -164,7 +164,7 @@ func (c Config) validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("sim: config: "+format, args...))
 	}
-	exts := map[string]bool{}
+	exts := make(map[string]bool, len(c.Extensions))
 	if len(c.Extensions) == 0 {
 		bad("Extensions: at least one extension is required")
 	}

@@ -60,7 +60,7 @@ type device struct {
 	state     pbx.DeviceState
 	seq       uint64
 	subs      []*subscriber
-	live      map[*call]bool // calls with a live party of this device
+	live      map[*call]bool // calls with a live party of this device (nil until the first)
 	idleSince time.Time
 	workGen   uint64
 	workTimer Timer
@@ -86,7 +86,7 @@ func New(cfg Config, clock Clock) (*Sim, error) {
 		cfg:     cfg,
 		clock:   clock,
 		prefix:  cfg.CallIDPrefix,
-		devices: map[string]*device{},
+		devices: make(map[string]*device, len(cfg.Extensions)),
 		agents:  map[string]Agent{},
 		calls:   map[string]*call{},
 		scripts: map[string]Script{},
@@ -95,18 +95,21 @@ func New(cfg Config, clock Clock) (*Sim, error) {
 		s.prefix = fmt.Sprintf("c%04x-", rand.IntN(1<<16))
 	}
 	now := clock.Now()
-	for _, e := range cfg.Extensions {
-		d := &device{
+	// One allocation for every device: 10,000 devices start in a few ms.
+	devs := make([]device, len(cfg.Extensions))
+	s.order = make([]*device, len(cfg.Extensions))
+	for i, e := range cfg.Extensions {
+		d := &devs[i]
+		*d = device{
 			ext: e,
 			state: pbx.DeviceState{
 				Device:   pbx.Device{Extension: e.Number, Name: e.Name, Kind: e.Kind},
 				LoggedIn: e.Kind == pbx.KindRegular,
 			},
-			live:      map[*call]bool{},
 			idleSince: now,
 		}
 		s.devices[e.Number] = d
-		s.order = append(s.order, d)
+		s.order[i] = d
 	}
 	for _, a := range cfg.Agents {
 		s.agents[a.ID] = a
@@ -314,6 +317,9 @@ func (s *Sim) publish(c *call, cause pbx.Cause) {
 		}
 		if !d2member(c, p.dev) {
 			c.members = append(c.members, p.dev)
+			if p.dev.live == nil {
+				p.dev.live = map[*call]bool{}
+			}
 			p.dev.live[c] = true
 		}
 		send(p.dev, pbx.CallUpdated)

@@ -26,22 +26,28 @@ const eventsWriteTimeout = 10 * time.Second
 // eventsPingEvery is how often the server pings an events client.
 const eventsPingEvery = 10 * time.Second
 
-// subscribeAllSynced subscribes to every device's events and returns each
-// device's snapshot taken at the same instant (under the lock), so the
-// next event of a device follows its snapshot's Seq.
-func (s *Sim) subscribeAllSynced(ctx context.Context) (<-chan pbx.Event, func(), []pbx.Snapshot) {
+// subscribeAllSynced subscribes to every device's events and returns
+// every device and the snapshot of each that has had an event, taken at
+// the same instant (under the lock), so the next event of a device follows
+// its snapshot's Seq (0 without one).
+func (s *Sim) subscribeAllSynced(ctx context.Context) (<-chan pbx.Event, func(), []pbx.Device, []pbx.Snapshot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, cancel := s.addSubscriber(ctx, &s.allSubs, AllSubscriberBuffer)
-	snaps := make([]pbx.Snapshot, 0, len(s.order))
+	devs := make([]pbx.Device, 0, len(s.order))
+	snaps := []pbx.Snapshot{}
 	for _, d := range s.order {
+		devs = append(devs, d.state.Device)
+		if d.seq == 0 {
+			continue // as configured (InitialState): every change is an event
+		}
 		snap := pbx.Snapshot{Seq: d.seq, State: d.state, Calls: []pbx.Call{}}
 		for _, c := range sortedCalls(d.live) {
 			snap.Calls = append(snap.Calls, c.snapshot())
 		}
 		snaps = append(snaps, snap)
 	}
-	return ch, cancel, snaps
+	return ch, cancel, devs, snaps
 }
 
 // routeEvents serves GET /sim/v1/events: the sync, then batches of events
@@ -61,17 +67,17 @@ func (s *Sim) routeEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	ctx := conn.CloseRead(r.Context())
-	events, cancel, snaps := s.subscribeAllSynced(ctx)
+	events, cancel, devs, snaps := s.subscribeAllSynced(ctx)
 	defer cancel()
 	codes, _ := s.Codes(ctx)
-	last := make(map[string]uint64, len(snaps))
+	last := make(map[string]uint64, len(devs))
 	for _, sn := range snaps {
 		last[sn.State.Extension] = sn.Seq
 	}
-	if err := writeWS(ctx, conn, SyncMessage{Type: "sync", Protocol: ProtocolVersion, Codes: codes, Snapshots: snaps}); err != nil {
+	if err := writeWS(ctx, conn, SyncMessage{Type: "sync", Protocol: ProtocolVersion, Codes: codes, Devices: devs, Snapshots: snaps}); err != nil {
 		return
 	}
-	snaps = nil
+	devs, snaps = nil, nil
 	ping := time.NewTicker(eventsPingEvery)
 	defer ping.Stop()
 	batch := make([]pbx.Event, 0, eventBatch)

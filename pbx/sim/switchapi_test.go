@@ -142,8 +142,11 @@ func TestEventsStartWithASyncAndFollowIt(t *testing.T) {
 	}
 	var syn SyncMessage
 	readWS(t, ctx, conn, &syn)
-	if syn.Type != "sync" || syn.Protocol != ProtocolVersion || len(syn.Snapshots) != 7 || len(syn.Codes.Reasons) == 0 {
-		t.Fatalf("sync = %+v", syn)
+	if syn.Type != "sync" || syn.Protocol != ProtocolVersion || len(syn.Devices) != 7 || len(syn.Snapshots) != 1 || len(syn.Codes.Reasons) == 0 {
+		t.Fatalf("sync = %+v, want 7 devices and the snapshot of the one with a call", syn)
+	}
+	if syn.Devices[0].Extension != ext1 || syn.Devices[3].Kind != pbx.KindHotDesk {
+		t.Fatalf("devices = %+v, want the demo switch's in order", syn.Devices)
 	}
 	first := syn.Snapshots[0]
 	if first.State.Extension != ext1 || len(first.Calls) != 1 || first.Calls[0].ID != "c1" || first.Seq != 1 {
@@ -193,4 +196,50 @@ func readWS(t *testing.T, ctx context.Context, conn *websocket.Conn, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("message is not JSON: %v: %s", err, b)
 	}
+}
+
+// FuzzSwitchProtocol sends arbitrary command names, methods and bodies to
+// the switch protocol: every answer is a status with the JSON error body or
+// a success, never a panic. go test ./pbx/sim -fuzz FuzzSwitchProtocol
+func FuzzSwitchProtocol(f *testing.F) {
+	f.Add("POST", "makeCall", "1001", `{"number":"1002"}`)
+	f.Add("POST", "answer", "1001", `{"callId":"c1"}`)
+	f.Add("POST", "makeBusy", "1001", `{"on":true,"reason":""}`)
+	f.Add("POST", "dnd", "1001", `{"on":null}`)
+	f.Add("GET", "dtmf", "1001", `{"callId":"c1","digits":"1#"}`)
+	f.Add("POST", "consult", "1001", `[]`)
+	f.Add("POST", "hotDeskLogin", "2001", "{\"pin\":\"\xff\"}")
+	s := mustSim(f)
+	h := s.Handler()
+	f.Fuzz(func(t *testing.T, method, command, ext, body string) {
+		// Paths net/http's ServeMux cleans (empty or dot segments) get its
+		// own redirect, not the simulator's answer.
+		if strings.ContainsAny(method+command+ext, " \t\r\n/?#%") || method == "" || strings.Trim(ext, ".") == "" || strings.Trim(command, ".") == "" {
+			return
+		}
+		req, err := http.NewRequest(method, "/sim/v1/devices/"+ext+"/"+command, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == http.StatusNoContent:
+		case rec.Code == http.StatusOK:
+			var out CommandResponse
+			if json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.CallID == "" {
+				t.Fatalf("200 without a callId: %s", rec.Body)
+			}
+		default:
+			var e struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%d without the JSON error body: %q", rec.Code, rec.Body)
+			}
+			if rec.Code >= 500 {
+				t.Fatalf("server error for client input: %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
 }

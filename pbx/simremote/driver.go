@@ -32,6 +32,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/pbx"
+	"github.com/switchboard-cti/switchboard/pbx/sim"
 )
 
 var _ pbx.Switch = (*Driver)(nil)
@@ -85,15 +86,22 @@ type Driver struct {
 
 type device struct {
 	state     pbx.DeviceState
-	calls     map[string]pbx.Call
-	seq       uint64 // local, what subscribers see
-	remoteSeq uint64 // the simulator's, to spot duplicates and gaps
+	calls     map[string]pbx.Call // nil until the first
+	seq       uint64              // local, what subscribers see
+	remoteSeq uint64              // the simulator's, to spot duplicates and gaps
 	subs      []*subscriber
 }
 
 type subscriber struct {
 	ch     chan pbx.Event
 	closed bool
+}
+
+func (dv *device) setCall(c pbx.Call) {
+	if dv.calls == nil {
+		dv.calls = map[string]pbx.Call{}
+	}
+	dv.calls[c.ID] = c
 }
 
 // New checks cfg and returns a driver, not yet connected.
@@ -259,16 +267,29 @@ func (d *Driver) emit(dv *device, ev pbx.Event) {
 	}
 }
 
-// applySync makes the mirror the simulator's snapshots, emitting what
-// changed (see the package comment). The first sync builds the mirror.
-func (d *Driver) applySync(codes pbx.Codes, snaps []pbx.Snapshot) {
+// applySync makes the mirror the simulator's devices and snapshots
+// (a device without one is at sim.InitialState), emitting what changed
+// (see the package comment). The first sync builds the mirror.
+func (d *Driver) applySync(codes pbx.Codes, devs []pbx.Device, snaps []pbx.Snapshot) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.codes = codes
 	first := d.order == nil
-	seen := make(map[string]bool, len(snaps))
+	byExt := make(map[string]pbx.Snapshot, len(snaps))
 	for _, sn := range snaps {
-		ext := sn.State.Extension
+		byExt[sn.State.Extension] = sn
+	}
+	seen := make(map[string]bool, len(devs))
+	var mem []device // the first sync's devices, in one allocation
+	if first {
+		mem = make([]device, 0, len(devs))
+	}
+	for _, dev := range devs {
+		ext := dev.Extension
+		sn, ok := byExt[ext]
+		if !ok || sn.State.Extension != ext {
+			sn = pbx.Snapshot{State: sim.InitialState(dev)}
+		}
 		seen[ext] = true
 		dv := d.devices[ext]
 		if dv == nil {
@@ -276,7 +297,8 @@ func (d *Driver) applySync(codes pbx.Codes, snaps []pbx.Snapshot) {
 				d.log.Warn().Str("extension", ext).Msg("the simulator has a device it did not have at start; restart this instance to monitor it")
 				continue
 			}
-			dv = &device{state: sn.State, calls: map[string]pbx.Call{}}
+			mem = append(mem, device{state: sn.State})
+			dv = &mem[len(mem)-1]
 			d.devices[ext] = dv
 			d.order = append(d.order, dv)
 		}
@@ -308,6 +330,9 @@ func (d *Driver) resyncDevice(dv *device, sn pbx.Snapshot) {
 		st := sn.State
 		d.emit(dv, pbx.Event{Type: pbx.DeviceUpdated, State: &st, Time: d.now()})
 	}
+	if len(sn.Calls) == 0 && len(dv.calls) == 0 {
+		return
+	}
 	now := make(map[string]pbx.Call, len(sn.Calls))
 	for _, c := range sn.Calls {
 		now[c.ID] = c
@@ -332,7 +357,7 @@ func (d *Driver) resyncDevice(dv *device, sn pbx.Snapshot) {
 		if old, ok := dv.calls[c.ID]; ok && reflect.DeepEqual(old, c) {
 			continue
 		}
-		dv.calls[c.ID] = c
+		dv.setCall(c)
 		cp := cloneCall(c)
 		d.emit(dv, pbx.Event{Type: pbx.CallUpdated, Call: &cp, Time: d.now()})
 	}
@@ -362,7 +387,7 @@ func (d *Driver) applyEvents(evs []pbx.Event) error {
 		switch ev.Type {
 		case pbx.CallUpdated:
 			if ev.Call != nil {
-				dv.calls[ev.Call.ID] = cloneCall(*ev.Call)
+				dv.setCall(cloneCall(*ev.Call))
 			}
 		case pbx.CallEnded:
 			if ev.Call != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 
 	"github.com/switchboard-cti/switchboard/pbx"
@@ -303,5 +304,60 @@ func TestDecodeErrorNeverPanicsOnBadBodies(t *testing.T) {
 	}
 	if err := decodeError(409, []byte(`{"error":{"code":"busy","message":"m","wraps":["do_not_disturb","busy"]}}`)); !errors.Is(err, pbx.ErrBusy) || !errors.Is(err, pbx.ErrDND) {
 		t.Errorf("decodeError keeps only %v, want busy and DND", err)
+	}
+}
+
+func TestDriverDropsALinkThatBreaksTheProtocol(t *testing.T) {
+	sync := `{"type":"sync","protocol":1,"codes":{},"devices":[{"extension":"1001","name":"A","kind":"regular"}],"snapshots":[]}`
+	for _, tc := range []struct {
+		name     string
+		subproto bool
+		msgs     []string // "bin:" sends binary
+		want     string
+	}{
+		{"no subprotocol agreed", false, nil, "does not speak switchboard-sim.v1"},
+		{"events before the sync", true, []string{`{"type":"events","events":[]}`}, "want sync of protocol 1"},
+		{"another protocol version", true, []string{`{"type":"sync","protocol":2}`}, "want sync of protocol 1"},
+		{"malformed JSON", true, []string{`{"type":`}, "malformed message"},
+		{"a binary message", true, []string{"bin:{}"}, "binary message"},
+		{"a second sync", true, []string{sync, sync}, `message of type "sync"`},
+		{"a sequence gap", true, []string{sync, `{"type":"events","events":[{"seq":2,"device":"1001","type":"device.updated"}]}`}, "skipped a sequence number"},
+		{"null events and unknown devices are ignored, then the link ends", true, []string{sync,
+			`{"type":"events","events":[{"seq":1,"device":"1001","type":"call.updated"},{"seq":1,"device":"9999","type":"call.ended"},{"seq":2,"device":"1001","type":"device.updated"}]}`}, "events:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				opts := &websocket.AcceptOptions{}
+				if tc.subproto {
+					opts.Subprotocols = []string{sim.Subprotocol}
+				}
+				conn, err := websocket.Accept(w, r, opts)
+				if err != nil {
+					return
+				}
+				defer conn.CloseNow()
+				for _, m := range tc.msgs {
+					typ, b := websocket.MessageText, []byte(m)
+					if rest, ok := strings.CutPrefix(m, "bin:"); ok {
+						typ, b = websocket.MessageBinary, []byte(rest)
+					}
+					if conn.Write(r.Context(), typ, b) != nil {
+						return
+					}
+				}
+				conn.Close(websocket.StatusNormalClosure, "")
+			}))
+			defer srv.Close()
+			d, err := New(Config{URL: srv.URL, Log: zerolog.Nop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err = d.session(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("session = %v, want an error with %q", err, tc.want)
+			}
+		})
 	}
 }

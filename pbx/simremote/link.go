@@ -93,8 +93,8 @@ func (d *Driver) session(ctx context.Context) (synced bool, err error) {
 	if syn.Type != "sync" || syn.Protocol != sim.ProtocolVersion {
 		return false, fmt.Errorf("simremote: first message is %q protocol %d, want sync of protocol %d", syn.Type, syn.Protocol, sim.ProtocolVersion)
 	}
-	d.applySync(syn.Codes, syn.Snapshots)
-	d.log.Info().Str("sim_url", d.base.String()).Int("devices", len(syn.Snapshots)).Msg("simulator link up; devices resynced")
+	d.applySync(syn.Codes, syn.Devices, syn.Snapshots)
+	d.log.Info().Str("sim_url", d.base.String()).Int("devices", len(syn.Devices)).Msg("simulator link up; devices resynced")
 
 	go func() {
 		t := time.NewTicker(pingEvery)

@@ -274,6 +274,24 @@ func (l *Lab) stop() {
 		}
 	}
 	l.killAsterisk()
+	if l.t.Failed() && os.Getenv("SWITCHBOARD_LAB_AMI_DUMP") != "" {
+		l.obsEv.mu.Lock()
+		var b strings.Builder
+		for _, m := range l.obsEv.events {
+			b.WriteString(m.Event())
+			for _, f := range m.Fields {
+				switch f.Key {
+				case "Channel", "Uniqueid", "Linkedid", "ChannelState", "Cause", "Exten", "Context", "BridgeUniqueid", "DestChannel",
+					"DestUniqueid", "DestLinkedid", "Conference", "Result", "Response", "Reason", "Application", "AppData",
+					"Membership", "Paused", "PausedReason", "Interface", "MemberName", "Queue":
+					b.WriteString(" " + f.Key + "=" + f.Value)
+				}
+			}
+			b.WriteString("\n")
+		}
+		l.obsEv.mu.Unlock()
+		l.t.Logf("AMI events:\n%s", b.String())
+	}
 	if l.t.Failed() {
 		b, _ := os.ReadFile(filepath.Join(l.dir, "log", "messages"))
 		l.t.Logf("asterisk log:\n%s", tail(string(b), 40000))
