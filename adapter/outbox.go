@@ -150,6 +150,10 @@ func (s *Service) runOutbox(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		s.FlushOutbox(ctx)
+		// The tick polls an idle outbox (due retries, other instances'
+		// jobs); one that came during the linger would send the next
+		// few call logs alone, right after this flush.
+		tick.Reset(cfg.Interval)
 		select {
 		case <-ctx.Done():
 			return

@@ -45,6 +45,7 @@ type options struct {
 	Duration   time.Duration
 	Talk       time.Duration // how long an answered call lasts
 	Repeat     float64       // share of calls from a caller who called before
+	Lines      int           // inbound numbers (DNIS) the calls come in on; 0: the agent's extension
 	OrgLatency time.Duration // added to every fake-org REST request
 	OrgURL     string        // a real org instead of the fake
 	Bin        string        // the switchboard binary
@@ -66,6 +67,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long calls are placed")
 	fs.DurationVar(&o.Talk, "talk", time.Second, "how long each answered call lasts before the agent clears it")
 	fs.Float64Var(&o.Repeat, "repeat", 0.3, "share of calls from a caller who called before (0 to 1)")
+	fs.IntVar(&o.Lines, "lines", 3, "inbound numbers (DNIS) the calls come in on, in turn (0: each call's DNIS is the agent's extension, a direct line per agent)")
 	fs.DurationVar(&o.OrgLatency, "org-latency", 0, "delay the fake org adds to every REST request")
 	fs.StringVar(&o.OrgURL, "org-url", "", "a real org's login URL instead of the fake (SWITCHBOARD_SF_* settings from the environment; Call Notes are turned off so no Task is written)")
 	fs.StringVar(&o.Bin, "bin", "", "the switchboard binary (default bin/switchboard, else switchboard on PATH)")
@@ -99,6 +101,8 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 		return o, errors.New("-repeat: from 0 to 1, like 0.3")
 	case o.OrgLatency < 0 || o.OrgLatency > time.Minute:
 		return o, errors.New("-org-latency: from 0 to 1m")
+	case o.Lines < 0 || o.Lines > 1000:
+		return o, errors.New("-lines: from 0 to 1000")
 	case o.Talk < 0:
 		return o, errors.New("-talk: 0 or more")
 	case o.OrgURL != "" && o.OrgLatency != 0:

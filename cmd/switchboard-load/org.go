@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ func startOrg(latency time.Duration) (*org, error) {
 	return o, nil
 }
 
+// fromRE finds a SOQL query's object.
+var fromRE = regexp.MustCompile(`(?i)\bFROM\s+([A-Za-z0-9_]+)`)
+
 // requestKind names a request the way the report counts them.
 func requestKind(r *http.Request) string {
 	p := r.URL.Path
@@ -68,11 +72,22 @@ func requestKind(r *http.Request) string {
 		return "token"
 	case !strings.HasPrefix(p, "/services/data/"):
 		return "other"
+	case strings.Contains(p, "/composite/sobjects"):
+		// sObject Collections, as the fake org's own counts name them
+		if r.Method == http.MethodPatch {
+			return "collections update"
+		}
+		return "collections create"
 	case strings.Contains(p, "/composite"):
 		return "composite"
 	case strings.Contains(p, "/search") || strings.Contains(p, "/parameterizedSearch"):
 		return "search"
 	case strings.Contains(p, "/query"):
+		// By object (query Campaign, query Task, ...): which lookups
+		// the requests go to.
+		if m := fromRE.FindStringSubmatch(r.URL.Query().Get("q")); m != nil {
+			return "query " + m[1]
+		}
 		return "query"
 	case strings.Contains(p, "/sobjects/Task"):
 		if r.Method == http.MethodPost {

@@ -160,6 +160,9 @@ func (r *loadRun) simToken() string {
 
 func callerNumber(n int) string { return fmt.Sprintf("+1415%07d", n) }
 
+// lineNumber is the n-th inbound number (DNIS) of the call center.
+func lineNumber(n int) string { return fmt.Sprintf("+1800%07d", 5550100+n) }
+
 // startChild starts the switchboard process, logging to a file.
 func (r *loadRun) startChild(bin string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -348,10 +351,14 @@ func (r *loadRun) setupAgents(ctx context.Context) error {
 	return parallel(ctx, r.o.Agents, 32, func(i int) error {
 		ext := strconv.Itoa(100000 + i)
 		uid := fmt.Sprintf("005LOAD%011d", i)
+		username := uid + "@load"
 		if r.org != nil {
-			uid = r.org.AddUser(fakeorg.User{Username: fmt.Sprintf("agent%d@load.switchboard", i), FirstName: "Load", LastName: ext, Extension: ext})
+			// The org's username: Tasks written as the agent
+			// (SWITCHBOARD_SF_WRITE_AS=agent) mint the agent's token with it.
+			username = fmt.Sprintf("agent%d@load.switchboard", i)
+			uid = r.org.AddUser(fakeorg.User{Username: username, FirstName: "Load", LastName: ext, Extension: ext})
 		}
-		ag := adapter.Agent{UserID: uid, Username: uid + "@load", Name: "Load " + ext, Extension: ext, HomeExtension: ext, Kind: pbx.KindRegular}
+		ag := adapter.Agent{UserID: uid, Username: username, Name: "Load " + ext, Extension: ext, HomeExtension: ext, Kind: pbx.KindRegular}
 		sid := adapter.NewSessionID()
 		for _, err := range []error{
 			r.store.PutAgent(ctx, ag), r.store.PutSession(ctx, sid, uid, 12*time.Hour),
@@ -535,7 +542,11 @@ func (r *loadRun) place() {
 		r.errs.noIdle.Add(1)
 		return
 	}
-	body, _ := json.Marshal(map[string]string{"from": r.caller(), "to": r.agents[i].ext})
+	call := map[string]string{"from": r.caller(), "to": r.agents[i].ext}
+	if r.o.Lines > 0 {
+		call["dnis"] = lineNumber(int(r.placed.Load()) % r.o.Lines)
+	}
+	body, _ := json.Marshal(call)
 	req, _ := http.NewRequest(http.MethodPost, r.base+"/sim/v1/calls", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+r.simToken())
@@ -574,7 +585,7 @@ func (r *loadRun) sampleRTT(ctx context.Context) {
 func (r *loadRun) execute(ctx context.Context) (*Summary, error) {
 	o := r.o
 	sum := &Summary{Agents: o.Agents, RateTarget: o.Rate, DurationS: o.Duration.Seconds(),
-		OrgLatencyMs: ms(o.OrgLatency), Org: "fake", Repeat: o.Repeat}
+		OrgLatencyMs: ms(o.OrgLatency), Org: "fake", Repeat: o.Repeat, Lines: o.Lines}
 	if o.OrgURL != "" {
 		sum.Org = o.OrgURL
 	}

@@ -75,6 +75,7 @@ type Summary struct {
 	OrgLatencyMs float64 `json:"org_latency_ms"`
 	Org          string  `json:"org"`
 	Repeat       float64 `json:"repeat_share"`
+	Lines        int     `json:"lines"` // inbound numbers (DNIS); 0: each agent's extension
 
 	CallsPlaced   int64   `json:"calls_placed"`
 	CallsEnded    int64   `json:"calls_ended"`
@@ -90,8 +91,8 @@ type Summary struct {
 	Clear   Latency `json:"clear"`
 
 	// SFPer1000Calls is Salesforce requests per 1,000 calls placed, by
-	// kind (search, query, task_create, task_update, composite, token,
-	// other).
+	// kind (search, query <object>, collections create, collections
+	// update, task_create, task_update, composite, token, other).
 	SFPer1000Calls map[string]float64 `json:"sf_requests_per_1000_calls"`
 	SFRequests     map[string]int64   `json:"sf_requests"`
 	TasksPerS      float64            `json:"tasks_per_s"`
@@ -122,8 +123,12 @@ type Errors struct {
 }
 
 func (s *Summary) print(w io.Writer) {
-	fmt.Fprintf(w, "\nswitchboard-load: %d agents, %.0f calls/s for %.0fs, org %s (latency %.0f ms), %.0f%% repeat callers\n",
-		s.Agents, s.RateTarget, s.DurationS, s.Org, s.OrgLatencyMs, s.Repeat*100)
+	lines := fmt.Sprintf("%d lines", s.Lines)
+	if s.Lines == 0 {
+		lines = "a line per agent"
+	}
+	fmt.Fprintf(w, "\nswitchboard-load: %d agents, %.0f calls/s for %.0fs, org %s (latency %.0f ms), %.0f%% repeat callers, %s\n",
+		s.Agents, s.RateTarget, s.DurationS, s.Org, s.OrgLatencyMs, s.Repeat*100, lines)
 	fmt.Fprintf(w, "  calls placed %d, ended %d (%.1f/s); start to ready %.3f s\n", s.CallsPlaced, s.CallsEnded, s.CallsPerS, s.StartToReadyS)
 	fmt.Fprintf(w, "  %-22s %10s %10s %10s %10s %8s\n", "push latency", "p50 ms", "p99 ms", "p50 ×RTT", "p99 ×RTT", "count")
 	for _, l := range []struct {
