@@ -175,7 +175,9 @@ func (s *Service) runOutbox(ctx context.Context) {
 	}
 }
 
-// FlushOutbox writes every Task write that is due, until none is left.
+// FlushOutbox writes the Task writes that are due: one round, and more
+// rounds while each one was full (a backlog). Call logs queued during a
+// round that was not full wait for the next wake-up and its Linger.
 func (s *Service) FlushOutbox(ctx context.Context) {
 	cfg := s.Outbox.withDefaults()
 	s.queued.Store(0) // what is queued from here on makes the next round
@@ -211,6 +213,13 @@ func (s *Service) FlushOutbox(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout)
 		s.deliver(wctx, cfg, jobs)
 		cancel()
+		if len(jobs) < cfg.BatchSize*cfg.InFlight {
+			// Not a backlog: what came during this round waits for
+			// the Linger (runOutbox was woken for it), so a steady
+			// flow of call logs goes in full requests rather than
+			// in one small request per round trip to Salesforce.
+			return
+		}
 	}
 }
 
