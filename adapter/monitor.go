@@ -81,7 +81,20 @@ func (s *Service) Run(ctx context.Context) error {
 	s.monitorOnce.Do(func() { close(s.monitoring) })
 	if claimed := s.claimedAtStart(devices); len(claimed) > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.resyncAtStart(ctx, claimed) }()
+		go func() {
+			defer wg.Done()
+			// A lease round's period after start, so that it does not
+			// compete with the start for CPU and Redis (8.5 ms of work
+			// at 10,000 devices: BenchmarkStartResync).
+			t := time.NewTimer(s.renewEvery())
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			s.resyncAtStart(ctx, claimed)
+		}()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); s.renewLeases(ctx, devices) }()
@@ -254,7 +267,8 @@ func (s *Service) claimedAtStart(devices []pbx.Device) []string {
 	return out
 }
 
-// resyncAtStart resyncs, in the background, the devices claimed at start:
+// resyncAtStart resyncs the devices claimed at start (Run: in the
+// background, a lease round's period after start):
 // a call that ended while no instance handled its device (the previous
 // one died, or every instance was down) would otherwise stay live in the
 // store, and a call that started then would never show. It reads every

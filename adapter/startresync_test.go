@@ -92,6 +92,10 @@ func (r *startRig) startAfter(wrap func(adapter.Store) adapter.Store) {
 	svc.Now = r.clock.Now
 	svc.AfterFunc = func(d time.Duration, f func()) { r.clock.AfterFunc(d, f) }
 	svc.Outbox = adapter.OutboxConfig{Linger: time.Hour, Interval: time.Hour}
+	// The start resync runs a lease round's period after start:
+	// LeaseTTL/3, 100 ms of real time here (the lease itself lapses only
+	// in miniredis's time, which the test moves).
+	svc.LeaseTTL = 300 * time.Millisecond
 	in := &instance{svc: svc, rdb: rdb, done: make(chan struct{}), held: make(chan pbx.Event, 100)}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
