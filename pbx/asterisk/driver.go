@@ -114,7 +114,7 @@ type device struct {
 	ext   Extension
 	state pbx.DeviceState
 	seq   uint64
-	subs  []*subscriber
+	subs  pbx.Subscribers
 	calls map[string]*acall     // live calls
 	last  map[string]string     // last published snapshot key per call
 	qs    map[string]membership // queue memberships by queue
@@ -123,11 +123,6 @@ type device struct {
 	workEnds time.Time
 	workStop func() bool
 	workGen  int
-}
-
-type subscriber struct {
-	ch     chan pbx.Event
-	closed bool
 }
 
 var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,20}$`)
@@ -275,20 +270,8 @@ func (d *Driver) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, f
 	if err != nil {
 		return nil, nil, err
 	}
-	sub := &subscriber{ch: make(chan pbx.Event, SubscriberBuffer)}
-	dv.subs = append(dv.subs, sub)
-	cancel := func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if sub.closed {
-			return
-		}
-		sub.closed = true
-		close(sub.ch)
-		dv.subs = slices.DeleteFunc(dv.subs, func(x *subscriber) bool { return x == sub })
-	}
-	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }, nil
+	ch, cancel := dv.subs.Add(ctx, &d.mu, SubscriberBuffer)
+	return ch, cancel, nil
 }
 
 // Codes returns the configured codes.
@@ -339,12 +322,7 @@ func (d *Driver) emit(dv *device, ev pbx.Event) {
 	ev.Seq = dv.seq
 	ev.Device = dv.ext.Number
 	ev.Time = d.now()
-	for _, sub := range dv.subs {
-		select {
-		case sub.ch <- ev:
-		default:
-		}
-	}
+	dv.subs.Send(ev)
 }
 
 func (d *Driver) emitState(dv *device, cause pbx.Cause) {

@@ -48,7 +48,7 @@ type Sim struct {
 	scripts map[string]Script
 
 	// allSubs get every device's events (SubscribeAll).
-	allSubs []*subscriber
+	allSubs pbx.Subscribers
 
 	// work collected by a command, finished by flush.
 	touched   []*device // devices that left a call
@@ -59,17 +59,12 @@ type device struct {
 	ext       Extension
 	state     pbx.DeviceState
 	seq       uint64
-	subs      []*subscriber
+	subs      pbx.Subscribers
 	live      map[*call]bool // calls with a live party of this device (nil until the first)
 	idleSince time.Time
 	workGen   uint64
 	workTimer Timer
 	lastACD   *call // the last ACD call the agent handled
-}
-
-type subscriber struct {
-	ch     chan pbx.Event
-	closed bool
 }
 
 // New returns a simulator for cfg (zero durations take the defaults) on
@@ -178,28 +173,8 @@ func (s *Sim) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, func
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, cancel := s.addSubscriber(ctx, &d.subs, SubscriberBuffer)
+	ch, cancel := d.subs.Add(ctx, &s.mu, SubscriberBuffer)
 	return ch, cancel, nil
-}
-
-// addSubscriber adds a subscriber with a buffer of n events to *list and
-// returns its channel and cancel, which closes it and takes it off the list
-// (also when ctx ends). s.mu is held by the caller.
-func (s *Sim) addSubscriber(ctx context.Context, list *[]*subscriber, n int) (<-chan pbx.Event, func()) {
-	sub := &subscriber{ch: make(chan pbx.Event, n)}
-	*list = append(*list, sub)
-	cancel := func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if sub.closed {
-			return
-		}
-		sub.closed = true
-		close(sub.ch)
-		*list = slices.DeleteFunc(*list, func(x *subscriber) bool { return x == sub })
-	}
-	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }
 }
 
 // AllSubscriberBuffer is how many events a SubscribeAll subscriber may
@@ -217,7 +192,7 @@ func (s *Sim) SubscribeAll(ctx context.Context) (<-chan pbx.Event, func(), error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, cancel := s.addSubscriber(ctx, &s.allSubs, AllSubscriberBuffer)
+	ch, cancel := s.allSubs.Add(ctx, &s.mu, AllSubscriberBuffer)
 	return ch, cancel, nil
 }
 
@@ -257,18 +232,8 @@ func (s *Sim) emit(d *device, ev pbx.Event) {
 	ev.Seq = d.seq
 	ev.Device = d.ext.Number
 	ev.Time = s.clock.Now()
-	for _, sub := range d.subs {
-		select {
-		case sub.ch <- ev:
-		default: // slow subscriber: drop, the Seq gap tells it
-		}
-	}
-	for _, sub := range s.allSubs {
-		select {
-		case sub.ch <- ev:
-		default:
-		}
-	}
+	d.subs.Send(ev) // a slow subscriber misses it; the Seq gap tells it
+	s.allSubs.Send(ev)
 }
 
 // emitState reports d's state.

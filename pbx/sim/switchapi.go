@@ -33,7 +33,7 @@ const eventsPingEvery = 10 * time.Second
 func (s *Sim) subscribeAllSynced(ctx context.Context) (<-chan pbx.Event, func(), []pbx.Device, []pbx.Snapshot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, cancel := s.addSubscriber(ctx, &s.allSubs, AllSubscriberBuffer)
+	ch, cancel := s.allSubs.Add(ctx, &s.mu, AllSubscriberBuffer)
 	devs := make([]pbx.Device, 0, len(s.order))
 	snaps := []pbx.Snapshot{}
 	for _, d := range s.order {

@@ -74,7 +74,7 @@ type Driver struct {
 	devices map[string]*device
 	order   []*device
 	codes   pbx.Codes
-	allSubs []*subscriber
+	allSubs pbx.Subscribers
 	up      bool
 	lastErr error
 	synced  chan struct{} // closed after the first sync
@@ -89,12 +89,7 @@ type device struct {
 	calls     map[string]pbx.Call // nil until the first
 	seq       uint64              // local, what subscribers see
 	remoteSeq uint64              // the simulator's, to spot duplicates and gaps
-	subs      []*subscriber
-}
-
-type subscriber struct {
-	ch     chan pbx.Event
-	closed bool
+	subs      pbx.Subscribers
 }
 
 func (dv *device) setCall(c pbx.Call) {
@@ -186,7 +181,7 @@ func (d *Driver) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, f
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, cancel := d.addSubscriber(ctx, &dv.subs, SubscriberBuffer)
+	ch, cancel := dv.subs.Add(ctx, &d.mu, SubscriberBuffer)
 	return ch, cancel, nil
 }
 
@@ -199,26 +194,8 @@ func (d *Driver) SubscribeAll(ctx context.Context) (<-chan pbx.Event, func(), er
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ch, cancel := d.addSubscriber(ctx, &d.allSubs, AllSubscriberBuffer)
+	ch, cancel := d.allSubs.Add(ctx, &d.mu, AllSubscriberBuffer)
 	return ch, cancel, nil
-}
-
-// addSubscriber: d.mu is held.
-func (d *Driver) addSubscriber(ctx context.Context, list *[]*subscriber, n int) (<-chan pbx.Event, func()) {
-	sub := &subscriber{ch: make(chan pbx.Event, n)}
-	*list = append(*list, sub)
-	cancel := func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if sub.closed {
-			return
-		}
-		sub.closed = true
-		close(sub.ch)
-		*list = slices.DeleteFunc(*list, func(x *subscriber) bool { return x == sub })
-	}
-	stop := context.AfterFunc(ctx, cancel)
-	return sub.ch, func() { stop(); cancel() }
 }
 
 // Codes returns the simulator's codes as of the last sync.
@@ -253,18 +230,8 @@ func (d *Driver) emit(dv *device, ev pbx.Event) {
 	dv.seq++
 	ev.Seq = dv.seq
 	ev.Device = dv.state.Extension
-	for _, sub := range dv.subs {
-		select {
-		case sub.ch <- ev:
-		default:
-		}
-	}
-	for _, sub := range d.allSubs {
-		select {
-		case sub.ch <- ev:
-		default:
-		}
-	}
+	dv.subs.Send(ev)
+	d.allSubs.Send(ev)
 }
 
 // applySync makes the mirror the simulator's devices and snapshots
