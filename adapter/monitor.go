@@ -268,18 +268,19 @@ func (s *Service) claimedAtStart(devices []pbx.Device) []string {
 }
 
 // resyncAtStart resyncs the devices claimed at start (Run: in the
-// background, a lease round's period after start):
-// a call that ended while no instance handled its device (the previous
-// one died, or every instance was down) would otherwise stay live in the
-// store, and a call that started then would never show. It reads every
-// device's stored calls in one round trip (CallsBatcher) and takes the
-// switch's Snapshot of each (the simulator and the drivers keep them in
-// memory); a device with a stored live call or a call on the switch is
-// handed to its watcher, which resyncs it as a takeover does (Resync,
-// between the device's events): the ended call is logged once.
+// background, a lease round's period after start): a call that ended
+// while no instance handled its device (the previous one died, or every
+// instance was down) would otherwise stay live in the store, and a call
+// that started then would never show. It reads every device's stored
+// calls in one round trip (CallsBatcher; while the store cannot be
+// reached it tries again, up to every 5 s) and takes the switch's
+// Snapshot of each (the simulator and the drivers keep them in memory);
+// a device with a stored live call or a call on the switch is handed to
+// its watcher, which resyncs it as a takeover does (Resync, between the
+// device's events): the ended call is logged once.
 func (s *Service) resyncAtStart(ctx context.Context, exts []string) {
 	var stored map[string][]CallRecord
-	for wait := 50 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+	for attempt, wait := 0, 50*time.Millisecond; ; attempt, wait = attempt+1, min(wait*2, 5*time.Second) {
 		var err error
 		if stored, err = s.callsOf(ctx, exts); err == nil {
 			break
@@ -287,7 +288,9 @@ func (s *Service) resyncAtStart(ctx context.Context, exts []string) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.Log.Warn().Err(err).Int("devices", len(exts)).Msg("start resync: stored calls not read; retrying")
+		if attempt == 0 {
+			s.Log.Warn().Err(err).Int("devices", len(exts)).Msg("start resync: stored calls not read; retrying")
+		}
 		select {
 		case <-ctx.Done():
 			return
