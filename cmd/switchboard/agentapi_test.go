@@ -45,7 +45,9 @@ func TestAgentAPIFavoriteIDsArePercentDecoded(t *testing.T) {
 		}
 	})
 	t.Run("an unknown escaped id is a JSON 404", func(t *testing.T) {
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if st := a.do(t, "DELETE", "/api/v1/favorites/%2B19995550000", token, nil, &e); st != http.StatusNotFound || e.Error.Code != "not_found" {
 			t.Fatalf("got %d %+v, want 404 not_found", st, e)
 		}
