@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
 // The agent API findings of a newcomer's test, each through the public
@@ -50,6 +53,64 @@ func TestAgentAPIFavoriteIDsArePercentDecoded(t *testing.T) {
 		}
 		if st := a.do(t, "DELETE", "/api/v1/favorites/%2B19995550000", token, nil, &e); st != http.StatusNotFound || e.Error.Code != "not_found" {
 			t.Fatalf("got %d %+v, want 404 not_found", st, e)
+		}
+	})
+}
+
+func TestAgentAPISettingsPutChangesOnlyTheFieldsSent(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	var before adapter.Settings
+	a.do(t, "GET", "/api/v1/settings", token, nil, &before)
+	if st := a.do(t, "PUT", "/api/v1/settings", token, `{"callSubject":"Support call","popAt":"answered"}`, nil); st != http.StatusOK {
+		t.Fatalf("first PUT: %d", st)
+	}
+	var put, got adapter.Settings
+	if st := a.do(t, "PUT", "/api/v1/settings", token, `{"tooltips":false}`, &put); st != http.StatusOK {
+		t.Fatalf("partial PUT: %d", st)
+	}
+	a.do(t, "GET", "/api/v1/settings", token, nil, &got)
+	want := before
+	want.CallSubject, want.PopAt, want.Tooltips = "Support call", adapter.PopAtAnswered, false
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GET after a partial PUT (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got, put); diff != "" {
+		t.Errorf("the PUT's answer is not what GET returns (-GET +PUT):\n%s", diff)
+	}
+	if len(got.PopOrder) == 0 {
+		t.Errorf("popOrder %v, want the admin's default order", got.PopOrder)
+	}
+
+	t.Run("a chosen pop order is kept, and null goes back to the default", func(t *testing.T) {
+		a.do(t, "PUT", "/api/v1/settings", token, `{"popOrder":["dnis"]}`, nil)
+		a.do(t, "PUT", "/api/v1/settings", token, `{"logs":true}`, &put)
+		if diff := cmp.Diff([]salesforce.PopRule{"dnis"}, put.PopOrder); diff != "" {
+			t.Errorf("pop order after a PUT without it (-want +got):\n%s", diff)
+		}
+		a.do(t, "PUT", "/api/v1/settings", token, `{"popOrder":null}`, &put)
+		if diff := cmp.Diff(before.PopOrder, put.PopOrder); diff != "" {
+			t.Errorf("pop order after null (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a whole body, as the softphone sends it, still works", func(t *testing.T) {
+		whole := got
+		whole.InboundCallNotes = false
+		if st := a.do(t, "PUT", "/api/v1/settings", token, whole, &put); st != http.StatusOK || put.InboundCallNotes {
+			t.Fatalf("whole PUT: %d %+v", st, put)
+		}
+	})
+	t.Run("a bad partial body changes nothing", func(t *testing.T) {
+		a.do(t, "GET", "/api/v1/settings", token, nil, &before)
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if st := a.do(t, "PUT", "/api/v1/settings", token, `{"tooltips":true,"popAt":"whenever"}`, &e); st != http.StatusBadRequest || e.Error.Code != "invalid_input" {
+			t.Fatalf("got %d %+v, want 400 invalid_input", st, e)
+		}
+		a.do(t, "GET", "/api/v1/settings", token, nil, &got)
+		if diff := cmp.Diff(before, got); diff != "" {
+			t.Errorf("settings changed by a refused PUT (-want +got):\n%s", diff)
 		}
 	})
 }
