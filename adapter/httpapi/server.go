@@ -122,7 +122,13 @@ func New(cfg Config) *Server {
 // softphone's encodeURIComponent("+14155550123") = "%2B14155550123") and
 // would otherwise hand the escaped text to the handler. A raw "+" and
 // "%2B" name the same favorite, call or dead letter.
-var routerConfig = echo.RouterConfig{UnescapePathParamValues: true}
+//
+// HEAD is answered wherever GET is (AutoHandleHEAD: the GET handler runs,
+// its body is dropped, Content-Length kept): load balancers health-check
+// /healthz, /readyz and the static pages with HEAD (RFC 9110 9.3.2). A
+// HEAD does what its GET does (/auth/login keeps a pending login for its
+// TTL), nothing a caller could not already do with the GET.
+var routerConfig = echo.RouterConfig{UnescapePathParamValues: true, AutoHandleHEAD: true}
 
 // Hub returns the server's socket hub.
 func (s *Server) Hub() *Hub { return s.hub }

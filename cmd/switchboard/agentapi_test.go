@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"testing"
 
@@ -111,6 +112,63 @@ func TestAgentAPISettingsPutChangesOnlyTheFieldsSent(t *testing.T) {
 		a.do(t, "GET", "/api/v1/settings", token, nil, &got)
 		if diff := cmp.Diff(before, got); diff != "" {
 			t.Errorf("settings changed by a refused PUT (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestAgentAPIAndHealthAnswerHEADWhereverGETIsServed(t *testing.T) {
+	a := startApp(t, nil) // demo mode: / is the demo page
+	token := a.signIn(t)
+	for _, tc := range []struct {
+		name, path string
+		token      bool
+	}{
+		{"liveness", "/healthz", false},
+		{"readiness", "/readyz", false},
+		{"the demo page", "/", false},
+		{"the softphone", "/softphone/", false},
+		{"the call center definition", "/callcenter-definition.xml", false},
+		{"the agent's state", "/api/v1/state", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			get := mustRequest(t, "GET", a.URL+tc.path, nil)
+			head := mustRequest(t, "HEAD", a.URL+tc.path, nil)
+			if tc.token {
+				get.Header.Set("Authorization", "Bearer "+token)
+				head.Header.Set("Authorization", "Bearer "+token)
+			}
+			gr, err := a.http.Do(get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, gr.Body)
+			gr.Body.Close()
+			hr, err := a.http.Do(head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hb, _ := io.ReadAll(hr.Body)
+			hr.Body.Close()
+			if hr.StatusCode != gr.StatusCode || gr.StatusCode != http.StatusOK {
+				t.Fatalf("HEAD %d, GET %d; want 200 both", hr.StatusCode, gr.StatusCode)
+			}
+			if len(hb) != 0 {
+				t.Errorf("HEAD answered a %d-byte body", len(hb))
+			}
+			if hr.Header.Get("Content-Type") != gr.Header.Get("Content-Type") {
+				t.Errorf("HEAD Content-Type %q, GET %q", hr.Header.Get("Content-Type"), gr.Header.Get("Content-Type"))
+			}
+		})
+	}
+	t.Run("HEAD on a POST-only path is 405 naming the methods", func(t *testing.T) {
+		r := mustRequest(t, "HEAD", a.URL+"/auth/logout", nil)
+		resp, err := a.http.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+			t.Fatalf("got %d Allow %q, want 405 with Allow", resp.StatusCode, resp.Header.Get("Allow"))
 		}
 	})
 }
