@@ -5,8 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 )
+
+// CheckJSONContentType accepts a request's Content-Type header for a JSON
+// body: empty (a client that sends none), or the media type
+// application/json with any parameters. Media types are case-insensitive
+// (RFC 9110 8.3.1), so "Application/JSON;charset=UTF-8" is JSON too. Any
+// other type, or a header that does not parse, is ErrInvalid with a
+// message starting "body:".
+func CheckJSONContentType(ct string) error {
+	if strings.TrimSpace(ct) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("body: send Content-Type application/json, not %q: %w", ct, ErrInvalid)
+	}
+	return nil
+}
 
 // DecodeJSON reads one JSON object from body into v, strictly: a missing,
 // malformed or trailing body, an unknown field, a value of the wrong type

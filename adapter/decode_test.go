@@ -37,3 +37,26 @@ func TestDecodeJSONSaysWhatToFix(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckJSONContentTypeReadsTheMediaTypeCaseInsensitively(t *testing.T) {
+	for _, tc := range []struct {
+		ct string
+		ok bool
+	}{
+		{"", true},
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JSON;charset=UTF-8", true},
+		{"APPLICATION/JSON", true},
+		{"text/plain", false},
+		{"application/jsonp", false},
+		{"application/json-seq", false},
+		{"application/x-www-form-urlencoded", false},
+		{"application/json; charset", false}, // a parameter without a value does not parse
+	} {
+		err := adapter.CheckJSONContentType(tc.ct)
+		if (err == nil) != tc.ok || (err != nil && (!errors.Is(err, adapter.ErrInvalid) || !strings.HasPrefix(err.Error(), "body: send Content-Type application/json"))) {
+			t.Errorf("CheckJSONContentType(%q) = %v, want ok %v", tc.ct, err, tc.ok)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -171,4 +173,40 @@ func TestAgentAPIAndHealthAnswerHEADWhereverGETIsServed(t *testing.T) {
 			t.Fatalf("got %d Allow %q, want 405 with Allow", resp.StatusCode, resp.Header.Get("Allow"))
 		}
 	})
+}
+
+func TestAgentAPIContentTypeIsReadCaseInsensitively(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	for _, tc := range []struct {
+		ct         string
+		wantStatus int
+	}{
+		{"Application/JSON;charset=UTF-8", http.StatusOK},
+		{"application/json", http.StatusOK},
+		{"APPLICATION/JSON; charset=utf-8", http.StatusOK},
+		{"text/plain", http.StatusBadRequest},
+		{"application/jsonp", http.StatusBadRequest},
+	} {
+		t.Run(tc.ct, func(t *testing.T) {
+			r := mustRequest(t, "PUT", a.URL+"/api/v1/settings", strings.NewReader(`{"tooltips":false}`))
+			r.Header.Set("Content-Type", tc.ct)
+			r.Header.Set("Authorization", "Bearer "+token)
+			resp, err := a.http.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("got %d %+v, want %d", resp.StatusCode, e, tc.wantStatus)
+			}
+			if tc.wantStatus == http.StatusBadRequest && (e.Error.Code != "invalid_input" || !strings.Contains(e.Error.Message, "Content-Type")) {
+				t.Errorf("error %+v, want invalid_input naming Content-Type", e)
+			}
+		})
+	}
 }
