@@ -210,3 +210,32 @@ func TestAgentAPIContentTypeIsReadCaseInsensitively(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentAPIWrongJSONTypesAreNamedInJSONWords(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	for _, tc := range []struct{ name, method, path, body, want string }{
+		{"an array for a call", "POST", "/api/v1/calls", `[1,2]`, "body: must be a JSON object, not an array"},
+		{"a string for the pop order", "PUT", "/api/v1/settings", `{"popOrder":"nonsense"}`, "body: popOrder must be an array, not a string"},
+		{"numbers in the pop order", "PUT", "/api/v1/settings", `{"popOrder":[1]}`, "body: popOrder must be an array of strings, not an array with a number"},
+		{"a number for a record id", "POST", "/api/v1/calls", `{"number":"1002","record":{"recordId":5}}`, "body: record.recordId must be a string, not a number"},
+		{"a string for dnd", "PUT", "/api/v1/device/dnd", `{"on":"yes"}`, "body: on must be a boolean, not a string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if st := a.do(t, tc.method, tc.path, token, tc.body, &e); st != http.StatusBadRequest || e.Error.Code != "invalid_input" {
+				t.Fatalf("got %d %+v, want 400 invalid_input", st, e)
+			}
+			if !strings.HasPrefix(e.Error.Message, tc.want) {
+				t.Errorf("message %q, want it to start %q", e.Error.Message, tc.want)
+			}
+			for _, goName := range []string{"httpapi.", "adapter.", "salesforce.", "[]", "int", "bool "} {
+				if strings.Contains(e.Error.Message, goName) {
+					t.Errorf("message %q names a Go type (%q)", e.Error.Message, goName)
+				}
+			}
+		})
+	}
+}
