@@ -239,3 +239,19 @@ func TestAgentAPIWrongJSONTypesAreNamedInJSONWords(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentAPIClickToDialOnACustomObjectNeedsItsObjectType(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	st := a.do(t, "POST", "/api/v1/calls", token, `{"number":"1002","record":{"recordId":"a0BDm000000000AIAQ"}}`, &e)
+	if st != http.StatusBadRequest || e.Error.Code != "invalid_input" || !strings.Contains(e.Error.Message, "record.objectType") || !strings.Contains(e.Error.Message, "a0B") {
+		t.Fatalf("got %d %+v, want 400 invalid_input naming record.objectType and the prefix", st, e)
+	}
+	var placed struct{ ID string }
+	if st := a.do(t, "POST", "/api/v1/calls", token, `{"number":"1002","record":{"recordId":"a0BDm000000000AIAQ","objectType":"Invoice__c","name":"INV-1"}}`, &placed); st != http.StatusCreated || placed.ID == "" {
+		t.Fatalf("with objectType: %d %+v, want 201", st, placed)
+	}
+}
