@@ -255,3 +255,36 @@ func TestAgentAPIClickToDialOnACustomObjectNeedsItsObjectType(t *testing.T) {
 		t.Fatalf("with objectType: %d %+v, want 201", st, placed)
 	}
 }
+
+func TestAgentAndAdminAPIsAnswerAWrongMethod405WithAllow(t *testing.T) {
+	a := startApp(t, map[string]string{"SWITCHBOARD_ADMIN_TOKEN": testAdminToken})
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/admin/v1/dead-letters", "GET"},
+		{"GET", "/admin/v1/dead-letters/x/replay", "POST"},
+		{"POST", "/admin/v1/dead-letters/x", "DELETE"},
+		{"DELETE", "/api/v1/settings", "PUT"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := mustRequest(t, tc.method, a.URL+tc.path, nil)
+			r.Header.Set("Authorization", "Bearer "+testAdminToken)
+			resp, err := a.http.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != http.StatusMethodNotAllowed || e.Error.Code != "method_not_allowed" || !strings.Contains(resp.Header.Get("Allow"), tc.allow) {
+				t.Fatalf("got %d %+v Allow %q, want 405 method_not_allowed with Allow naming %s", resp.StatusCode, e, resp.Header.Get("Allow"), tc.allow)
+			}
+		})
+	}
+	t.Run("the right method still needs the admin token", func(t *testing.T) {
+		var e struct{ Error struct{ Code string } }
+		if st := a.do(t, "GET", "/admin/v1/dead-letters", "nope", nil, &e); st != http.StatusUnauthorized || e.Error.Code != "unauthorized" {
+			t.Fatalf("got %d %+v, want 401", st, e)
+		}
+	})
+}
