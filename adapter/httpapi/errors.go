@@ -53,6 +53,8 @@ func codeForStatus(st int) string {
 		return "too_large"
 	case http.StatusUnsupportedMediaType:
 		return "unsupported_media_type"
+	case http.StatusUpgradeRequired:
+		return "upgrade_required"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
 	}

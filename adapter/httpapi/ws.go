@@ -289,7 +289,15 @@ func (s *Server) websocket(c *echo.Context) error {
 	lw := &leanWriter{ResponseWriter: c.Response()}
 	conn, err := websocket.Accept(lw, c.Request(), nil)
 	if err != nil {
-		return nil // Accept wrote the HTTP error
+		// Accept refused the handshake (a plain GET without Upgrade:
+		// 426); lw kept its plain text back for the JSON answer.
+		if lw.refused == 0 {
+			return nil // it wrote its answer
+		}
+		code := codeForStatus(lw.refused)
+		c.Response().Header().Del("Content-Type") // http.Error's text/plain
+		msg := "/api/v1/ws is the agent WebSocket (docs/agent-api.md): " + strings.TrimSpace(lw.why.String())
+		return c.JSON(lw.refused, map[string]errorBody{"error": {Code: code, Message: msg}})
 	}
 	conn.SetReadLimit(16 << 10)
 	// Not the request's context: the socket outlives the request, and a

@@ -288,3 +288,44 @@ func TestAgentAndAdminAPIsAnswerAWrongMethod405WithAllow(t *testing.T) {
 		}
 	})
 }
+
+func TestAgentAPIAndStaticNotFoundAnswerJSON(t *testing.T) {
+	a := startApp(t, nil)
+	for _, tc := range []struct {
+		name, path string
+		wantStatus int
+		wantCode   string
+	}{
+		{"a missing softphone file", "/softphone/missing.js", http.StatusNotFound, "not_found"},
+		{"a missing demo file", "/demo/missing.css", http.StatusNotFound, "not_found"},
+		{"the socket without an upgrade", "/api/v1/ws", http.StatusUpgradeRequired, "upgrade_required"},
+		{"an unknown API path", "/api/v2/nothing", http.StatusNotFound, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := a.http.Get(a.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatalf("%d answer is not JSON (%s): %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+			}
+			if resp.StatusCode != tc.wantStatus || e.Error.Code != tc.wantCode || e.Error.Message == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("got %d %s %+v, want %d %s", resp.StatusCode, resp.Header.Get("Content-Type"), e, tc.wantStatus, tc.wantCode)
+			}
+		})
+	}
+	for _, p := range []string{"/softphone/", "/softphone/index.html", "/softphone/js/actions.js", "/demo/"} {
+		resp, err := a.http.Get(a.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
+}
