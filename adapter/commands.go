@@ -363,7 +363,9 @@ func IsNotFound(err error) bool {
 type DialedRecord struct {
 	// ID is the 15- or 18-character record id.
 	ID string `json:"recordId"`
-	// Type is the sObject API name; empty means: from the id's key prefix.
+	// Type is the sObject API name; empty means: from the id's key prefix,
+	// which works only for the standard prefixes of keyPrefixTypes (another
+	// prefix without a Type is ErrInvalid naming record.objectType).
 	Type string `json:"objectType,omitempty"`
 	// Name is the record's name as Salesforce showed it (at most 255 characters).
 	Name string `json:"name,omitempty"`
@@ -383,6 +385,12 @@ func (r DialedRecord) check() (DialedRecord, error) {
 	}
 	want := keyPrefixTypes[r.ID[:3]]
 	if r.Type == "" {
+		// A custom object's prefix (a0B...) is the org's own: without its
+		// name the Task link cannot be written (Salesforce answers
+		// MALFORMED_ID), so it is asked for now rather than lost later.
+		if want == "" {
+			return r, fmt.Errorf("record.objectType: required for a record whose id starts with %s (not a standard object's prefix; e.g. \"objectType\":\"Invoice__c\"): %w", r.ID[:3], ErrInvalid)
+		}
 		r.Type = want
 	}
 	if len(r.Type) > 80 || strings.ContainsFunc(r.Type, func(c rune) bool {

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,6 +83,30 @@ func (s Settings) Validate() error {
 		seen[r] = true
 	}
 	return nil
+}
+
+// UpdateSettings changes some of the agent's settings: apply (the HTTP
+// layer's JSON decoder) writes the fields a client sent onto the stored
+// settings, so fields it left out keep their stored values; "popOrder":
+// null goes back to the admin's default order. The result is validated
+// and stored (ErrInvalid, ErrTooLarge) and returned as Settings returns
+// it, the default order filled in. Two updates at once: the later write
+// wins whole (read-merge-write, no lock), as two full PUTs would.
+func (s *Service) UpdateSettings(ctx context.Context, a Agent, apply func(*Settings) error) (Settings, error) {
+	st, err := s.Store.Settings(ctx, a.UserID)
+	if err != nil {
+		return Settings{}, err
+	}
+	if err := apply(&st); err != nil {
+		return Settings{}, err
+	}
+	if _, err := s.PutSettings(ctx, a, st); err != nil {
+		return Settings{}, err
+	}
+	if st.PopOrder == nil {
+		st.PopOrder = append([]salesforce.PopRule{}, s.DefaultPopOrder...)
+	}
+	return st, nil
 }
 
 // Favorite is a contact the agent keeps at hand.

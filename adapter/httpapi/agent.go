@@ -315,11 +315,8 @@ func (s *Server) getSettings(c *echo.Context) error {
 }
 
 func (s *Server) putSettings(c *echo.Context) error {
-	st := adapter.DefaultSettings()
-	if err := decode(c, &st); err != nil {
-		return err
-	}
-	st, err := s.cfg.Service.PutSettings(c.Request().Context(), agentOf(c), st)
+	// A partial body changes only the fields it names (UpdateSettings).
+	st, err := s.cfg.Service.UpdateSettings(c.Request().Context(), agentOf(c), func(st *adapter.Settings) error { return decode(c, st) })
 	if err != nil {
 		return err
 	}

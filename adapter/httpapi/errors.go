@@ -53,6 +53,8 @@ func codeForStatus(st int) string {
 		return "too_large"
 	case http.StatusUnsupportedMediaType:
 		return "unsupported_media_type"
+	case http.StatusUpgradeRequired:
+		return "upgrade_required"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
 	}
@@ -98,8 +100,8 @@ const maxBody = 64 << 10
 
 // decode reads a JSON body strictly (adapter.DecodeJSON).
 func decode(c *echo.Context, v any) error {
-	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("body: send Content-Type application/json: %w", adapter.ErrInvalid)
+	if err := adapter.CheckJSONContentType(c.Request().Header.Get("Content-Type")); err != nil {
+		return err
 	}
 	return adapter.DecodeJSON(c.Request().Body, maxBody, v, "")
 }

@@ -75,7 +75,7 @@ func New(cfg Config) *Server {
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 25 * time.Second
 	}
-	e := echo.New()
+	e := echo.NewWithConfig(echo.Config{Router: echo.NewRouter(routerConfig)})
 	s := &Server{cfg: cfg, echo: e, hub: NewHub(cfg.Log)}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestID)
@@ -115,6 +115,20 @@ func New(cfg Config) *Server {
 	}
 	return s
 }
+
+// routerConfig is how every route is matched. Path parameters are
+// percent-decoded (UnescapePathParamValues): Echo matches on the raw path
+// when the request escapes more than the default (RawPath set, e.g. the
+// softphone's encodeURIComponent("+14155550123") = "%2B14155550123") and
+// would otherwise hand the escaped text to the handler. A raw "+" and
+// "%2B" name the same favorite, call or dead letter.
+//
+// HEAD is answered wherever GET is (AutoHandleHEAD: the GET handler runs,
+// its body is dropped, Content-Length kept): load balancers health-check
+// /healthz, /readyz and the static pages with HEAD (RFC 9110 9.3.2). A
+// HEAD does what its GET does (/auth/login keeps a pending login for its
+// TTL), nothing a caller could not already do with the GET.
+var routerConfig = echo.RouterConfig{UnescapePathParamValues: true, AutoHandleHEAD: true}
 
 // Hub returns the server's socket hub.
 func (s *Server) Hub() *Hub { return s.hub }

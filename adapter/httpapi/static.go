@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/switchboard-cti/switchboard/adapter"
 )
 
 // staticRoutes serves the softphone, and in demo mode the demo page that
@@ -23,7 +27,7 @@ func (s *Server) staticRoutes() {
 		e.GET("/softphone", func(c *echo.Context) error {
 			return c.Redirect(http.StatusMovedPermanently, "/softphone/"+queryOf(c))
 		})
-		e.GET("/softphone/*", echo.WrapHandler(noCache(h)))
+		e.GET("/softphone/*", existing(sub, "/softphone/", echo.WrapHandler(noCache(h))))
 	}
 	if !s.cfg.Demo {
 		return
@@ -31,7 +35,7 @@ func (s *Server) staticRoutes() {
 	if sub, err := fs.Sub(s.cfg.Static, "demo"); err == nil {
 		files := http.FileServerFS(sub)
 		e.GET("/", echo.WrapHandler(noCache(files)))
-		e.GET("/demo/*", echo.WrapHandler(noCache(http.StripPrefix("/demo/", files))))
+		e.GET("/demo/*", existing(sub, "/demo/", echo.WrapHandler(noCache(http.StripPrefix("/demo/", files)))))
 	}
 	serve := func(name string) echo.HandlerFunc {
 		return func(c *echo.Context) error {
@@ -125,6 +129,23 @@ func queryOf(c *echo.Context) string {
 		return "?" + q
 	}
 	return ""
+}
+
+// existing answers a file missing from fsys under prefix with the JSON
+// 404 every other path answers (http.FileServer's is plain text), and
+// hands the rest to next.
+func existing(fsys fs.FS, prefix string, next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		p := c.Request().URL.Path
+		name := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, prefix)), "/")
+		if name == "" {
+			name = "."
+		}
+		if _, err := fs.Stat(fsys, name); err != nil {
+			return fmt.Errorf("%s: no such file: %w", p, adapter.ErrNotFound)
+		}
+		return next(c)
+	}
 }
 
 // noCache makes browsers revalidate the softphone's files, so an upgrade

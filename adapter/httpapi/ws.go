@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,6 +257,30 @@ type clientMessage struct {
 	CallID string `json:"callId,omitempty"`
 }
 
+// decodeClientMessage reads one message that is valid JSON: an object
+// whose type (and callId, token) are strings; unknown fields are ignored.
+// The error says what to fix, in JSON's words.
+func decodeClientMessage(b []byte, m *clientMessage) error {
+	if err := json.Unmarshal(b, m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("message: %s must be a string, not %s", te.Field, jsonKind(te.Value))
+		}
+		return errors.New(`message: must be a JSON object, e.g. {"type":"ping"}`)
+	}
+	return nil
+}
+
+// jsonKind names a json.UnmarshalTypeError's Value ("number 5", "bool")
+// in JSON's words.
+func jsonKind(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	if v == "bool" {
+		return "boolean"
+	}
+	return v
+}
+
 // websocket serves /api/v1/ws. The first message must authenticate
 // ({"type":"auth","token":...}); then the state snapshot is sent, followed by
 // every event with a higher seq. The handler returns once the snapshot is
@@ -263,7 +289,15 @@ func (s *Server) websocket(c *echo.Context) error {
 	lw := &leanWriter{ResponseWriter: c.Response()}
 	conn, err := websocket.Accept(lw, c.Request(), nil)
 	if err != nil {
-		return nil // Accept wrote the HTTP error
+		// Accept refused the handshake (a plain GET without Upgrade:
+		// 426); lw kept its plain text back for the JSON answer.
+		if lw.refused == 0 {
+			return nil // it wrote its answer
+		}
+		code := codeForStatus(lw.refused)
+		c.Response().Header().Del("Content-Type") // http.Error's text/plain
+		msg := "/api/v1/ws is the agent WebSocket (docs/agent-api.md): " + strings.TrimSpace(lw.why.String())
+		return c.JSON(lw.refused, map[string]errorBody{"error": {Code: code, Message: msg}})
 	}
 	conn.SetReadLimit(16 << 10)
 	// Not the request's context: the socket outlives the request, and a
@@ -330,7 +364,10 @@ func (s *Server) websocket(c *echo.Context) error {
 // readLoop answers the client's messages until the connection ends: ping,
 // and claims of the screen pop of a call (exactly one tab of an agent pops
 // each call). A message that is not JSON text closes the socket with 1003
-// (binary) or 1007 (not JSON); one over 16 KB with 1009.
+// (binary) or 1007 (not JSON); one over 16 KB with 1009. JSON of the wrong
+// shape ({"type":5}, [], a callId that is not a string) and an unknown
+// type are answered {"type":"error","error":{"code":"invalid_input",...}}
+// and the socket stays.
 func (s *Server) readLoop(sk *socket) {
 	defer func() {
 		sk.mu.Lock()
@@ -365,8 +402,14 @@ func (s *Server) readLoop(sk *socket) {
 			sk.drop(closeBinary)
 			continue
 		}
-		if err := json.Unmarshal(b, &m); err != nil {
+		if !json.Valid(b) {
 			sk.drop(closeNotJSON)
+			continue
+		}
+		if err := decodeClientMessage(b, &m); err != nil {
+			// JSON of the wrong shape is the client's mistake to read
+			// about, as an unknown type is: the socket stays.
+			sk.writeJSON(map[string]any{"type": "error", "error": errorBody{Code: "invalid_input", Message: err.Error()}})
 			continue
 		}
 		switch m.Type {

@@ -187,8 +187,14 @@ func TestBadInputOnTheSocketGetsAClearAnswerOrClose(t *testing.T) {
 		{"a token that is not ours", []byte(`{"type":"auth","token":"forged"}`), 0, "", `"unauthorized"`, StatusSessionEnded},
 		{"an unknown message type", nil, websocket.MessageText, `{"type":"dance"}`, `"invalid_input"`, 0},
 		{"a claim without a call id", nil, websocket.MessageText, `{"type":"claim_pop"}`, `"invalid_input"`, 0},
+		{"a type that is a number", nil, websocket.MessageText, `{"type":5}`, `"invalid_input"`, 0},
+		{"a claim whose call id is a number", nil, websocket.MessageText, `{"type":"claim_pop","callId":5}`, `callId must be a string`, 0},
+		{"a JSON array", nil, websocket.MessageText, `[]`, `a JSON object`, 0},
+		{"a JSON string", nil, websocket.MessageText, `"ping"`, `"invalid_input"`, 0},
+		{"JSON null", nil, websocket.MessageText, `null`, `"invalid_input"`, 0},
 		{"a message that is not JSON", nil, websocket.MessageText, `{"type":`, "", websocket.StatusInvalidFramePayloadData},
 		{"a binary message", nil, websocket.MessageBinary, `{"type":"ping"}`, "", websocket.StatusUnsupportedData},
+		{"JSON followed by more text", nil, websocket.MessageText, `{"type":"ping"} x`, "", websocket.StatusInvalidFramePayloadData},
 		{"a message over 16 KB", nil, websocket.MessageText, `{"type":"ping","x":"` + strings.Repeat("x", 17<<10) + `"}`, "", websocket.StatusMessageTooBig},
 	}
 	for _, tc := range tests {

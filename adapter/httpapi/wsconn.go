@@ -28,9 +28,33 @@ const ctlBufSize = 128
 // leanWriter hands coder/websocket's Accept a connection with small bufio
 // buffers of its own: net/http's hijacked 4 KB reader and writer are
 // dropped as soon as the handshake is done.
+//
+// A handshake Accept refuses (no Upgrade header, a bad key, a foreign
+// Origin) is not written: Accept answers those with http.Error's plain
+// text, and every /api path answers JSON. refused keeps the status and
+// text for the handler to answer {"error":...} with.
 type leanWriter struct {
 	http.ResponseWriter
-	conn net.Conn // the hijacked connection, once Hijack ran
+	conn    net.Conn // the hijacked connection, once Hijack ran
+	refused int      // the status Accept refused the handshake with
+	why     bytes.Buffer
+}
+
+// WriteHeader passes the 101 on and keeps an error status back.
+func (w *leanWriter) WriteHeader(code int) {
+	if code >= 400 && w.conn == nil {
+		w.refused = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write keeps the text of a refusal back.
+func (w *leanWriter) Write(b []byte) (int, error) {
+	if w.refused != 0 {
+		return w.why.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
