@@ -435,17 +435,17 @@ func (in *LogCallRequest) validate() error {
 	default:
 		problems = append(problems, fmt.Sprintf("direction %q: use Inbound, Outbound or Internal", clip(in.Direction, 20)))
 	}
-	if utf8.RuneCountInString(in.Subject) > adapter.MaxCallSubject {
-		problems = append(problems, fmt.Sprintf("subject: at most %d characters", adapter.MaxCallSubject))
+	if salesforce.UTF16Len(in.Subject) > adapter.MaxCallSubject {
+		problems = append(problems, fmt.Sprintf("subject: at most %d characters (UTF-16 code units, as Salesforce counts)", adapter.MaxCallSubject))
 	}
-	if utf8.RuneCountInString(in.Notes) > adapter.MaxNotes {
-		problems = append(problems, fmt.Sprintf("notes: at most %d characters", adapter.MaxNotes))
+	if salesforce.UTF16Len(in.Notes) > adapter.MaxNotes {
+		problems = append(problems, fmt.Sprintf("notes: at most %d characters (UTF-16 code units, as Salesforce counts)", adapter.MaxNotes))
 	}
 	if in.DurationSeconds < 0 || in.DurationSeconds > 7*24*3600 {
 		problems = append(problems, "durationSeconds: 0 to 604800")
 	}
-	if utf8.RuneCountInString(in.Disposition) > 255 {
-		problems = append(problems, "disposition: at most 255 characters")
+	if salesforce.UTF16Len(in.Disposition) > 255 {
+		problems = append(problems, "disposition: at most 255 characters (UTF-16 code units, as Salesforce counts)")
 	}
 	for _, f := range []struct{ name, v string }{{"whoId", in.WhoID}, {"whatId", in.WhatID}} {
 		if f.v != "" && !salesforce.IsID(f.v) {
