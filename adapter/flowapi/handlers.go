@@ -409,6 +409,15 @@ type LogCallRequest struct {
 	StartedAt string `json:"startedAt"`
 }
 
+// The range of dates a Salesforce date field accepts (Task.ActivityDate):
+// "The earliest valid date is 1700-01-01T00:00:00Z GMT ... The latest valid
+// date is 4000-12-31T00:00:00Z GMT" (Salesforce Data Loader Guide, "Data
+// Import Dates"). Compared as YYYY-MM-DD strings.
+const (
+	minTaskDate = "1700-01-01"
+	maxTaskDate = "4000-12-31"
+)
+
 // LogCallResponse says the call log is queued in the outbox.
 type LogCallResponse struct {
 	Status string `json:"status"`
@@ -456,8 +465,10 @@ func (in *LogCallRequest) validate() error {
 		problems = append(problems, "externalCallId: at most 200 characters")
 	}
 	if in.StartedAt != "" {
-		if _, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
+		if t, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
 			problems = append(problems, "startedAt: an RFC 3339 date-time like 2026-11-30T14:05:00Z")
+		} else if d := t.UTC().Format(time.DateOnly); d < minTaskDate || d > maxTaskDate {
+			problems = append(problems, fmt.Sprintf("startedAt: the date (UTC) must be from %s to %s, the range Salesforce date fields accept", minTaskDate, maxTaskDate))
 		}
 	}
 	if len(problems) > 0 {

@@ -199,6 +199,17 @@ func TestNotesUpToTheDocumentedLimitAreAccepted(t *testing.T) {
 	})
 }
 
+func TestCallsOnTheEdgesOfSalesforcesDateRangeAreLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.jwtFor(t, nil)
+	for _, at := range []string{"1700-01-01T00:00:00Z", "4000-12-31T23:59:59Z"} {
+		r := e.do(t, "POST", flowapi.Base+"/users/"+alexID+"/tasks", tok, map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": at})
+		if r.status != http.StatusAccepted {
+			t.Errorf("startedAt %s: %d %s", at, r.status, r.raw)
+		}
+	}
+}
+
 func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 	e := newEnv(t, nil)
 	tok := e.jwtFor(t, nil)
@@ -229,6 +240,9 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		{"log a call with a bad direction", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Sideways"}, 400, "invalid_input", "Inbound, Outbound or Internal"},
 		{"log a call with a bad whoId", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "whoId": "Pat"}, 400, "invalid_input", "whoId"},
 		{"log a call with a bad date", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "yesterday"}, 400, "invalid_input", "RFC 3339"},
+		{"log a call in year 1", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "0001-01-01T00:00:00Z"}, 400, "invalid_input", "from 1700-01-01 to 4000-12-31"},
+		{"log a call in year 9999", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "9999-12-31T23:59:59Z"}, 400, "invalid_input", "from 1700-01-01 to 4000-12-31"},
+		{"log a call the day before 1700 in UTC", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "1700-01-01T00:30:00+01:00"}, 400, "invalid_input", "startedAt"},
 		{"log a call with a negative duration", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "durationSeconds": -1}, 400, "invalid_input", "durationSeconds"},
 		{"log an outgoing call to a withheld caller id", "POST", u + "/tasks", map[string]any{"number": "anonymous", "direction": "Outbound"}, 400, "invalid_input", "only for an Inbound call"},
 		{"dial a withheld caller id", "POST", u + "/calls", map[string]string{"number": "Anonymous"}, 400, "invalid_input", "withheld"},
