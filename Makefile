@@ -32,7 +32,7 @@ go-test:
 # loopback ports and removes afterwards: the store's own tests, then the
 # end-to-end tests with the whole program on the cluster
 # (SWITCHBOARD_TEST_REDIS_URL=redis+cluster://).
-CLUSTER_E2E ?= TestAnAgentOnInstanceB|TestWhenAnInstanceStops|TestSeveralTabs|TestInboundCallIsPopped|TestASupervisedTransfer|TestAnUnansweredTransfer|TestACallOfAnAgentWhoNever|TestAnOutgoingCall|TestARefusedCallLog|TestASlowSalesforce|TestACallThatRang|ShareOneSimulator|SimulatorRunningAsItsOwnProcess|OnRedisCluster
+CLUSTER_E2E ?= TestAnAgentOnInstanceB|TestWhenAnInstanceStops|TestSeveralTabs|TestInboundCallIsPopped|TestASupervisedTransfer|TestAnUnansweredTransfer|TestACallOfAnAgentWhoNever|TestAnOutgoingCall|TestARefusedCallLog|TestASlowSalesforce|TestACallThatRang|ShareOneSimulator|SimulatorRunningAsItsOwnProcess|OnRedisCluster|TestACallThatEndedWhileNoInstanceRan
 cluster-test:
 	bash scripts/redis-cluster.sh run bash -c '$(GO) test -race -count=1 ./adapter/redisstore && \
 		SWITCHBOARD_TEST_REDIS_URL=redis+cluster://$$SWITCHBOARD_TEST_REDIS_CLUSTER $(GO) test -race -count=1 -run "$(CLUSTER_E2E)" ./cmd/switchboard'

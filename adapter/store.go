@@ -86,6 +86,16 @@ type Store interface {
 	SetCache(ctx context.Context, key string, val []byte, ttl time.Duration) error
 }
 
+// CallsBatcher is what a Store may also do: read the call records of
+// many devices in one round trip. The Service uses it to resync every
+// device it claimed at start (else it calls Calls once per device).
+type CallsBatcher interface {
+	// CallsMany returns each device's call records, as Calls does, by
+	// extension; a device with none may be missing from the map.
+	// ErrUnavailable (wrapped) when the store cannot be reached.
+	CallsMany(ctx context.Context, exts []string) (map[string][]CallRecord, error)
+}
+
 // CallChange says what UpdateCall stores.
 type CallChange int
 

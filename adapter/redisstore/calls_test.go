@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/switchboard-cti/switchboard/adapter"
+	"github.com/switchboard-cti/switchboard/pbx"
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
 
@@ -89,6 +94,48 @@ func TestSetCallTaskNeverRecreatesADeletedCall(t *testing.T) {
 		}
 		if _, err := s.Call(ctx, "1001", "gone"); !errors.Is(err, adapter.ErrNotFound) {
 			t.Errorf("Call = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestCallsManyReadsEveryDevicesCallsAtOnce(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store, now *fakeNow) {
+		ctx := context.Background()
+		// Devices spread over the hash slots (on a Cluster, over masters).
+		exts := []string{"1001", "1002", "1003", "2001", "100000", "100001"}
+		want := map[string][]adapter.CallRecord{}
+		for i, ext := range exts[:4] {
+			for j := range 2 {
+				c := adapter.CallRecord{ID: fmt.Sprintf("c-%s-%d", ext, j), Extension: ext, State: pbx.Connected,
+					Started: now.Now().Add(time.Duration(i*10+j) * time.Second), Matches: []salesforce.Match{}, Log: adapter.CallLog{QuickNotes: []string{}}}
+				if err := s.PutCall(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+				want[ext] = append(want[ext], c)
+			}
+		}
+		if err := s.SetCallTask(ctx, "1002", "c-1002-1", "00T000000000001AAA"); err != nil {
+			t.Fatal(err)
+		}
+		want["1002"][1].TaskID = "00T000000000001AAA"
+		got, err := s.CallsMany(ctx, exts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("CallsMany (-want +got):\n%s", diff)
+		}
+		for _, ext := range exts {
+			one, err := s.Calls(ctx, ext)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[ext], one, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Calls(%s) differs from CallsMany (-many +one):\n%s", ext, diff)
+			}
+		}
+		if got, err := s.CallsMany(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("no devices: %v, %v", got, err)
 		}
 	})
 }

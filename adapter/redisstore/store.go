@@ -37,8 +37,9 @@ type Store struct {
 }
 
 var (
-	_ adapter.Store = (*Store)(nil)
-	_ adapter.Bus   = (*Store)(nil)
+	_ adapter.Store        = (*Store)(nil)
+	_ adapter.Bus          = (*Store)(nil)
+	_ adapter.CallsBatcher = (*Store)(nil)
 )
 
 // New returns a Store on rdb. prefix namespaces every key (e.g. "sb:");
@@ -215,6 +216,35 @@ func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, er
 	if err != nil {
 		return nil, wrap("list calls", err)
 	}
+	return callRecords(m), nil
+}
+
+// CallsMany implements adapter.CallsBatcher: one pipeline of HGETALLs (on
+// a Redis Cluster, go-redis splits it by slot into one pipeline per
+// master, sent in parallel).
+func (s *Store) CallsMany(ctx context.Context, exts []string) (map[string][]adapter.CallRecord, error) {
+	out := make(map[string][]adapter.CallRecord)
+	if len(exts) == 0 {
+		return out, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(exts))
+	for i, ext := range exts {
+		cmds[i] = pipe.HGetAll(ctx, s.callsKey(ext))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, wrap("list calls of many devices", err)
+	}
+	for i, c := range cmds {
+		if m := c.Val(); len(m) > 0 {
+			out[exts[i]] = callRecords(m)
+		}
+	}
+	return out, nil
+}
+
+// callRecords decodes a device's calls hash, oldest first.
+func callRecords(m map[string]string) []adapter.CallRecord {
 	out := make([]adapter.CallRecord, 0, len(m))
 	for f, v := range m {
 		if strings.HasPrefix(f, taskField) {
@@ -237,7 +267,7 @@ func (s *Store) Calls(ctx context.Context, ext string) ([]adapter.CallRecord, er
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out, nil
+	return out
 }
 
 // hashValues decodes every JSON value of a hash. An entry that does not
