@@ -187,6 +187,9 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unknown command %q (flags start with -): %w", clipArg(fs.Arg(0)), errUsage)
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	regionSet := set["region"] || getenv(envName("region")) != ""

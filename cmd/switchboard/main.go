@@ -43,28 +43,60 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
-// run loads the configuration and runs the service until ctx ends.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "doctor" {
-		return doctor(ctx, args[1:], getenv, stdout)
+// usage is the one-line summary of the command line, shown with a usage
+// error.
+const usage = "usage: switchboard [flags] | switchboard doctor [flags] | switchboard sim [flags] (-h for the flags)"
+
+// errUsage marks a command line that names no known subcommand or has
+// arguments left over after the flags: exit code 2, as flag does.
+var errUsage = errors.New(usage)
+
+// exitCode is the process's exit status for run's error: 0 for none or
+// -h, 2 for a usage error, 1 for the rest.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
 	}
-	if len(args) > 0 && args[0] == "sim" {
-		return runSim(ctx, args[1:], getenv, stdout)
+	return 1
+}
+
+// run loads the configuration and runs the service until ctx ends. The
+// first argument, when it is not a flag, is a subcommand (doctor, sim);
+// any other word is a usage error (errUsage), so a mistyped subcommand
+// never starts the server.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "doctor":
+			return doctor(ctx, args[1:], getenv, stdout)
+		case "sim":
+			return runSim(ctx, args[1:], getenv, stdout)
+		}
+		return fmt.Errorf("unknown command %q: %w", clipArg(args[0]), errUsage)
 	}
 	m, err := NewMain(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// clipArg shortens a command-line word for an error message.
+func clipArg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 // Main is the whole program, wired. Tests set Clock before Start and read
