@@ -194,10 +194,7 @@ func (m *Main) Start(ctx context.Context) error {
 	m.URL = self
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	if public == "" {
-		public = "http://localhost:" + portOf(ln.Addr())
-		if cfg.Addr != ":8080" && cfg.Addr != "0.0.0.0:8080" {
-			public = self
-		}
+		public = defaultPublicURL(cfg.Addr, ln.Addr())
 	}
 	instance := randomHex(6)
 	// Background work stops at Close, after requests in flight are done.
@@ -527,6 +524,24 @@ func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
+
+// defaultPublicURL is the base URL users reach this process at when
+// SWITCHBOARD_PUBLIC_URL is unset: http://localhost:PORT for the default
+// listen address (:8080 or 0.0.0.0:8080), else http:// and the loopback
+// address of the listener (loopbackAddr). Start and doctor both use it.
+func defaultPublicURL(cfgAddr string, a net.Addr) string {
+	if cfgAddr == ":8080" || cfgAddr == "0.0.0.0:8080" {
+		return "http://localhost:" + portOf(a)
+	}
+	return "http://" + loopbackAddr(a)
+}
+
+// configAddr is a listen address as configured, before a listener has it
+// (doctor reports the URL a server would use without listening).
+type configAddr string
+
+func (a configAddr) Network() string { return "tcp" }
+func (a configAddr) String() string  { return string(a) }
 
 // loopbackAddr is how this process reaches its own listener.
 func loopbackAddr(a net.Addr) string {
