@@ -314,8 +314,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
 	persistence := func(ctx context.Context) map[string]string {
-		p, _ := m.Store.Persistence(ctx)
-		return map[string]string{"redis_persistence": p}
+		return map[string]string{"redis_persistence": m.redisPersistence(ctx)}
 	}
 	srv := httpapi.New(httpapi.Config{
 		AdminToken: cfg.AdminToken, DeadLetters: &adapter.DeadLetters{Store: m.Store, Wake: svc.Wake}, ReadyDetail: persistence,
@@ -522,6 +521,18 @@ func randomHex(n int) string {
 
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}
+
+// redisPersistence is /readyz's redis_persistence: "none" for the
+// embedded in-memory Redis of demo mode (it keeps nothing on exit and
+// cannot say so: miniredis has no INFO persistence), else what the server
+// says (redisstore.Store.Persistence; "unknown" when it cannot be asked).
+func (m *Main) redisPersistence(ctx context.Context) string {
+	if m.mini != nil {
+		return "none"
+	}
+	p, _ := m.Store.Persistence(ctx)
 	return p
 }
 
