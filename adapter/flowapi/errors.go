@@ -91,8 +91,16 @@ func (a *API) handleError(c *echo.Context, err error) {
 	_ = c.JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
-// maxBody bounds every request body.
-const maxBody = 16 << 10
+// maxBody bounds every request body. It is sized from the documented field
+// limits so that every valid body fits: the largest field, notes, may hold
+// 32,000 UTF-16 code units (Task.Description), which JSON may send as up to
+// 6 bytes each (a \uXXXX escape; encoding/json escapes <, > and & that way)
+// or 3 bytes of UTF-8: 192,000 bytes; subject, disposition and
+// externalCallId add at most ~5 KB more. 256 KiB admits all of that with
+// room for whitespace, and still bounds what one request can make the
+// server read. Over-long fields are refused by the per-field checks (400
+// invalid_input naming the field), not by this cap.
+const maxBody = 256 << 10
 
 // decode reads a JSON body strictly (adapter.DecodeJSON).
 func decode(c *echo.Context, v any) error {

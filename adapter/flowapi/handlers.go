@@ -409,6 +409,15 @@ type LogCallRequest struct {
 	StartedAt string `json:"startedAt"`
 }
 
+// The range of dates a Salesforce date field accepts (Task.ActivityDate):
+// "The earliest valid date is 1700-01-01T00:00:00Z GMT ... The latest valid
+// date is 4000-12-31T00:00:00Z GMT" (Salesforce Data Loader Guide, "Data
+// Import Dates"). Compared as YYYY-MM-DD strings.
+const (
+	minTaskDate = "1700-01-01"
+	maxTaskDate = "4000-12-31"
+)
+
 // LogCallResponse says the call log is queued in the outbox.
 type LogCallResponse struct {
 	Status string `json:"status"`
@@ -435,17 +444,17 @@ func (in *LogCallRequest) validate() error {
 	default:
 		problems = append(problems, fmt.Sprintf("direction %q: use Inbound, Outbound or Internal", clip(in.Direction, 20)))
 	}
-	if utf8.RuneCountInString(in.Subject) > adapter.MaxCallSubject {
-		problems = append(problems, fmt.Sprintf("subject: at most %d characters", adapter.MaxCallSubject))
+	if salesforce.UTF16Len(in.Subject) > adapter.MaxCallSubject {
+		problems = append(problems, fmt.Sprintf("subject: at most %d characters (UTF-16 code units, as Salesforce counts)", adapter.MaxCallSubject))
 	}
-	if utf8.RuneCountInString(in.Notes) > adapter.MaxNotes {
-		problems = append(problems, fmt.Sprintf("notes: at most %d characters", adapter.MaxNotes))
+	if salesforce.UTF16Len(in.Notes) > adapter.MaxNotes {
+		problems = append(problems, fmt.Sprintf("notes: at most %d characters (UTF-16 code units, as Salesforce counts)", adapter.MaxNotes))
 	}
 	if in.DurationSeconds < 0 || in.DurationSeconds > 7*24*3600 {
 		problems = append(problems, "durationSeconds: 0 to 604800")
 	}
-	if utf8.RuneCountInString(in.Disposition) > 255 {
-		problems = append(problems, "disposition: at most 255 characters")
+	if salesforce.UTF16Len(in.Disposition) > 255 {
+		problems = append(problems, "disposition: at most 255 characters (UTF-16 code units, as Salesforce counts)")
 	}
 	for _, f := range []struct{ name, v string }{{"whoId", in.WhoID}, {"whatId", in.WhatID}} {
 		if f.v != "" && !salesforce.IsID(f.v) {
@@ -456,8 +465,10 @@ func (in *LogCallRequest) validate() error {
 		problems = append(problems, "externalCallId: at most 200 characters")
 	}
 	if in.StartedAt != "" {
-		if _, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
+		if t, err := time.Parse(time.RFC3339, in.StartedAt); err != nil {
 			problems = append(problems, "startedAt: an RFC 3339 date-time like 2026-11-30T14:05:00Z")
+		} else if d := t.UTC().Format(time.DateOnly); d < minTaskDate || d > maxTaskDate {
+			problems = append(problems, fmt.Sprintf("startedAt: the date (UTC) must be from %s to %s, the range Salesforce date fields accept", minTaskDate, maxTaskDate))
 		}
 	}
 	if len(problems) > 0 {

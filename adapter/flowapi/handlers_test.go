@@ -162,6 +162,54 @@ func TestLogExternalCallGoesThroughTheOutbox(t *testing.T) {
 	}
 }
 
+func TestNotesUpToTheDocumentedLimitAreAccepted(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.jwtFor(t, nil)
+	u := flowapi.Base + "/users/" + alexID + "/tasks"
+	logCall := func(notes string) resp {
+		return e.do(t, "POST", u, tok, map[string]any{"number": "+15551230001", "direction": "Inbound", "notes": notes,
+			"subject": strings.Repeat("<", 255), "disposition": strings.Repeat("&", 255), "externalCallId": strings.Repeat(">", 200)})
+	}
+	for _, tc := range []struct {
+		name, notes string
+	}{
+		{"17,000 ASCII characters", strings.Repeat("a", 17000)},
+		{"9,000 two-byte characters", strings.Repeat("é", 9000)},
+		{"32,000 three-byte characters (96,000 bytes of UTF-8)", strings.Repeat("€", 32000)},
+		// encoding/json sends < as \u003c: 6 bytes a character, the most
+		// a valid body can take.
+		{"32,000 characters that JSON escapes as \\uXXXX", strings.Repeat("<", 32000)},
+		{"16,000 emoji (2 UTF-16 units each)", strings.Repeat("😀", 16000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := logCall(tc.notes); r.status != http.StatusAccepted {
+				t.Fatalf("log: %d %.300s", r.status, r.raw)
+			}
+		})
+	}
+	t.Run("32,001 characters are refused naming the field and limit", func(t *testing.T) {
+		wantError(t, logCall(strings.Repeat("é", 32001)), 400, "invalid_input", "notes: at most 32000 characters")
+	})
+	t.Run("16,001 emoji are refused: Salesforce counts UTF-16 units", func(t *testing.T) {
+		wantError(t, logCall(strings.Repeat("😀", 16001)), 400, "invalid_input", "notes: at most 32000 characters")
+	})
+	t.Run("a subject over 255 characters is refused", func(t *testing.T) {
+		r := e.do(t, "POST", u, tok, map[string]any{"number": "+15551230001", "direction": "Inbound", "subject": strings.Repeat("s", 256)})
+		wantError(t, r, 400, "invalid_input", "subject: at most 255 characters")
+	})
+}
+
+func TestCallsOnTheEdgesOfSalesforcesDateRangeAreLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.jwtFor(t, nil)
+	for _, at := range []string{"1700-01-01T00:00:00Z", "4000-12-31T23:59:59Z"} {
+		r := e.do(t, "POST", flowapi.Base+"/users/"+alexID+"/tasks", tok, map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": at})
+		if r.status != http.StatusAccepted {
+			t.Errorf("startedAt %s: %d %s", at, r.status, r.raw)
+		}
+	}
+}
+
 func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 	e := newEnv(t, nil)
 	tok := e.jwtFor(t, nil)
@@ -183,7 +231,7 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		{"dial with an unknown field", "POST", u + "/calls", map[string]string{"number": "1002", "from": "1003"}, 400, "invalid_input", `unknown field "from"`},
 		{"dial with malformed JSON", "POST", u + "/calls", `{"number":`, 400, "invalid_input", "JSON"},
 		{"dial with a number as a number", "POST", u + "/calls", `{"number":1002}`, 400, "invalid_input", "must be string"},
-		{"dial with a huge body", "POST", u + "/calls", `{"number":"` + strings.Repeat("1", 20000) + `"}`, 413, "too_large", "at most"},
+		{"dial with a huge body", "POST", u + "/calls", `{"number":"` + strings.Repeat("1", 300<<10) + `"}`, 413, "too_large", "at most"},
 		{"presence with nothing to change", "PATCH", u + "/presence", map[string]any{}, 400, "invalid_input", "dnd and/or makeBusy"},
 		{"presence with a reason but no make busy", "PATCH", u + "/presence", map[string]any{"dnd": true, "reason": "LUNCH"}, 400, "invalid_input", "only with makeBusy true"},
 		{"make busy with an unknown reason", "PATCH", u + "/presence", map[string]any{"makeBusy": true, "reason": "NAP"}, 400, "invalid_input", "LUNCH, MEETING"},
@@ -192,6 +240,9 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		{"log a call with a bad direction", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Sideways"}, 400, "invalid_input", "Inbound, Outbound or Internal"},
 		{"log a call with a bad whoId", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "whoId": "Pat"}, 400, "invalid_input", "whoId"},
 		{"log a call with a bad date", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "yesterday"}, 400, "invalid_input", "RFC 3339"},
+		{"log a call in year 1", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "0001-01-01T00:00:00Z"}, 400, "invalid_input", "from 1700-01-01 to 4000-12-31"},
+		{"log a call in year 9999", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "9999-12-31T23:59:59Z"}, 400, "invalid_input", "from 1700-01-01 to 4000-12-31"},
+		{"log a call the day before 1700 in UTC", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "startedAt": "1700-01-01T00:30:00+01:00"}, 400, "invalid_input", "startedAt"},
 		{"log a call with a negative duration", "POST", u + "/tasks", map[string]any{"number": "+15551230001", "direction": "Inbound", "durationSeconds": -1}, 400, "invalid_input", "durationSeconds"},
 		{"log an outgoing call to a withheld caller id", "POST", u + "/tasks", map[string]any{"number": "anonymous", "direction": "Outbound"}, 400, "invalid_input", "only for an Inbound call"},
 		{"dial a withheld caller id", "POST", u + "/calls", map[string]string{"number": "Anonymous"}, 400, "invalid_input", "withheld"},

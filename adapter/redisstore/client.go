@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -95,10 +97,37 @@ func ParseURL(raw, password string) (Endpoint, error) {
 	default:
 		return Endpoint{}, fmt.Errorf("redis URL: scheme %q: use redis+cluster:// or redis+sentinel://", scheme)
 	}
+	if err == nil {
+		err = checkPorts(e)
+	}
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("redis URL (%s): %s", e.Topology, scrub(err.Error(), raw))
 	}
 	return e, nil
+}
+
+// checkPorts refuses a TCP address whose port is not 1 to 65535: go-redis
+// takes redis://host:99999 and fails only when it dials.
+func checkPorts(e Endpoint) error {
+	var addrs []string
+	switch {
+	case e.Server != nil && e.Server.Network != "unix":
+		addrs = []string{e.Server.Addr}
+	case e.Cluster != nil:
+		addrs = e.Cluster.Addrs
+	case e.Sentinel != nil:
+		addrs = e.Sentinel.SentinelAddrs
+	}
+	for _, a := range addrs {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return fmt.Errorf("address %q: %v", a, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("address %q: port %q is not 1 to 65535", a, port)
+		}
+	}
+	return nil
 }
 
 // scrub keeps a URL's password out of an error message.

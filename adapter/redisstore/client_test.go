@@ -77,6 +77,10 @@ func TestParseURLRefusesBadURLsAndNeverEchoesThePassword(t *testing.T) {
 		{"Sentinel without a master name", "redis+sentinel://s1:26379", "master_name"},
 		{"an unknown parameter", "redis+cluster://:hunter2secret@a:1?bogus=1", "bogus"},
 		{"a bad database", "redis://:hunter2secret@a:1/x", "redis URL"},
+		{"a port out of range", "redis://:hunter2secret@127.0.0.1:99999/0", "not 1 to 65535"},
+		{"port 0", "redis://127.0.0.1:0/0", "not 1 to 65535"},
+		{"a cluster node's port out of range", "redis+cluster://a:7000,b:70000", `"b:70000"`},
+		{"a sentinel's port out of range", "redis+sentinel://s1:26379,s2:123456?master_name=m", `"s2:123456"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseURL(tc.url, "")

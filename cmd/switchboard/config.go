@@ -187,6 +187,9 @@ func loadConfig(args []string, getenv func(string) string, out io.Writer) (Confi
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unknown command %q (flags start with -): %w", clipArg(fs.Arg(0)), errUsage)
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	regionSet := set["region"] || getenv(envName("region")) != ""
@@ -301,6 +304,15 @@ func (c *Config) validate() error {
 			problems = append(problems, fmt.Sprintf("SWITCHBOARD_SIM_URL: %q is not the simulator's base URL, like http://127.0.0.1:7070", c.SimURL))
 		}
 	}
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		problems = append(problems, "SWITCHBOARD_ADMIN_TOKEN: at least 32 characters (e.g. openssl rand -hex 32), or unset to turn the admin API off")
+	}
+	if c.OutboxLinger < 0 {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_OUTBOX_LINGER: %v is negative; 0 sends each call log at once, e.g. 2s gathers them", c.OutboxLinger))
+	}
+	if c.FlowTokenTTL <= 0 {
+		problems = append(problems, fmt.Sprintf("SWITCHBOARD_FLOW_TOKEN_TTL: %v; give the Flow API access tokens' lifetime, e.g. 10m", c.FlowTokenTTL))
+	}
 	if c.SimAPIToken != "" && len(c.SimAPIToken) < 32 {
 		problems = append(problems, "SWITCHBOARD_SIM_API_TOKEN: at least 32 characters (e.g. openssl rand -hex 32)")
 	}
@@ -345,8 +357,8 @@ func httpsURLProblem(raw string) string {
 		return fmt.Sprintf("%q must start with https:// (Salesforce is only reached over TLS)", raw)
 	case u.Host == "":
 		return fmt.Sprintf("%q has no host name", raw)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return fmt.Sprintf("%q must be only https://host", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
+		return fmt.Sprintf("%q must be only https://host (no path, query or user)", raw)
 	}
 	return ""
 }

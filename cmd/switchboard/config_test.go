@@ -67,6 +67,12 @@ func TestBadConfigSaysWhatToSet(t *testing.T) {
 		{"a dialing prefix with letters", map[string]string{"SWITCHBOARD_DIAL_OUTSIDE_PREFIX": "nine"}, []string{"SWITCHBOARD_DIAL_*_PREFIX", "outside prefix"}},
 		{"a Redis URL of no known form", map[string]string{"SWITCHBOARD_REDIS_URL": "memcached://cache:11211"}, []string{"SWITCHBOARD_REDIS_URL", "redis+cluster://"}},
 		{"a Sentinel URL without the master's name", map[string]string{"SWITCHBOARD_REDIS_URL": "redis+sentinel://s1:26379,s2:26379"}, []string{"SWITCHBOARD_REDIS_URL", "master_name"}},
+		{"a short admin token", map[string]string{"SWITCHBOARD_ADMIN_TOKEN": "short"}, []string{"SWITCHBOARD_ADMIN_TOKEN", "at least 32 characters"}},
+		{"a negative outbox linger", map[string]string{"SWITCHBOARD_OUTBOX_LINGER": "-1s"}, []string{"SWITCHBOARD_OUTBOX_LINGER", "negative"}},
+		{"a Flow token lifetime of 0", map[string]string{"SWITCHBOARD_FLOW_TOKEN_TTL": "0"}, []string{"SWITCHBOARD_FLOW_TOKEN_TTL", "10m"}},
+		{"a negative Flow token lifetime", map[string]string{"SWITCHBOARD_FLOW_TOKEN_TTL": "-5m"}, []string{"SWITCHBOARD_FLOW_TOKEN_TTL"}},
+		{"a Salesforce login URL with a path", map[string]string{"SWITCHBOARD_SF_LOGIN_URL": "https://login.salesforce.com/services/oauth2/token"}, []string{"SWITCHBOARD_SF_LOGIN_URL", "only https://host"}},
+		{"a Redis port out of range", map[string]string{"SWITCHBOARD_REDIS_URL": "redis://127.0.0.1:99999/0"}, []string{"SWITCHBOARD_REDIS_URL", "not 1 to 65535"}},
 		{"a Redis prefix with a brace", map[string]string{"SWITCHBOARD_REDIS_PREFIX": "{sb}:"}, []string{"SWITCHBOARD_REDIS_PREFIX", "hash tags"}},
 	}
 	for _, tc := range tests {

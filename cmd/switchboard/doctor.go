@@ -68,7 +68,7 @@ func doctorWith(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	if public == "" {
-		public = "http://localhost" + cfg.Addr
+		public = defaultPublicURL(cfg.Addr, configAddr(cfg.Addr))
 	}
 	checks = append(checks, checkPublicURL(cfg, public))
 	checks = append(checks, checkRedis(ctx, cfg)...)

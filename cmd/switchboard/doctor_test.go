@@ -209,3 +209,44 @@ func TestFrameAncestorsMustCoverTheOrgsDomains(t *testing.T) {
 		}
 	}
 }
+
+func TestDoctorNamesTheURLTheServerWouldUse(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"", "http://localhost:8080"},
+		{":8080", "http://localhost:8080"},
+		{"127.0.0.1:18480", "http://127.0.0.1:18480"},
+		{":9000", "http://127.0.0.1:9000"},
+	} {
+		t.Run("SWITCHBOARD_ADDR="+tc.addr, func(t *testing.T) {
+			env := map[string]string{}
+			if tc.addr != "" {
+				env["SWITCHBOARD_ADDR"] = tc.addr
+			}
+			out, err := runDoctor(t, env)
+			if err != nil {
+				t.Fatalf("err %v, report:\n%s", err, out)
+			}
+			for _, name := range []string{"public URL", "Flow API"} {
+				var line string
+				for l := range strings.SplitSeq(out, "\n") {
+					if strings.Contains(l, "ok    "+name) {
+						line = l
+					}
+				}
+				if !strings.Contains(line, tc.want) || strings.Contains(line, "localhost127") {
+					t.Errorf("%s line %q, want %s in it:\n%s", name, line, tc.want, out)
+				}
+			}
+			if got := defaultPublicURL(cmpAddr(tc.addr), configAddr(cmpAddr(tc.addr))); got != tc.want {
+				t.Errorf("defaultPublicURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func cmpAddr(a string) string {
+	if a == "" {
+		return ":8080"
+	}
+	return a
+}

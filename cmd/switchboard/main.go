@@ -43,28 +43,60 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
-// run loads the configuration and runs the service until ctx ends.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "doctor" {
-		return doctor(ctx, args[1:], getenv, stdout)
+// usage is the one-line summary of the command line, shown with a usage
+// error.
+const usage = "usage: switchboard [flags] | switchboard doctor [flags] | switchboard sim [flags] (-h for the flags)"
+
+// errUsage marks a command line that names no known subcommand or has
+// arguments left over after the flags: exit code 2, as flag does.
+var errUsage = errors.New(usage)
+
+// exitCode is the process's exit status for run's error: 0 for none or
+// -h, 2 for a usage error, 1 for the rest.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
 	}
-	if len(args) > 0 && args[0] == "sim" {
-		return runSim(ctx, args[1:], getenv, stdout)
+	return 1
+}
+
+// run loads the configuration and runs the service until ctx ends. The
+// first argument, when it is not a flag, is a subcommand (doctor, sim);
+// any other word is a usage error (errUsage), so a mistyped subcommand
+// never starts the server.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "doctor":
+			return doctor(ctx, args[1:], getenv, stdout)
+		case "sim":
+			return runSim(ctx, args[1:], getenv, stdout)
+		}
+		return fmt.Errorf("unknown command %q: %w", clipArg(args[0]), errUsage)
 	}
 	m, err := NewMain(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// clipArg shortens a command-line word for an error message.
+func clipArg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 // Main is the whole program, wired. Tests set Clock before Start and read
@@ -162,10 +194,7 @@ func (m *Main) Start(ctx context.Context) error {
 	m.URL = self
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	if public == "" {
-		public = "http://localhost:" + portOf(ln.Addr())
-		if cfg.Addr != ":8080" && cfg.Addr != "0.0.0.0:8080" {
-			public = self
-		}
+		public = defaultPublicURL(cfg.Addr, ln.Addr())
 	}
 	instance := randomHex(6)
 	// Background work stops at Close, after requests in flight are done.
@@ -285,8 +314,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	auth := &adapter.Auth{IdP: sf.identity, Store: m.Store, Switch: sw, SessionTTL: cfg.SessionTTL}
 	persistence := func(ctx context.Context) map[string]string {
-		p, _ := m.Store.Persistence(ctx)
-		return map[string]string{"redis_persistence": p}
+		return map[string]string{"redis_persistence": m.redisPersistence(ctx)}
 	}
 	srv := httpapi.New(httpapi.Config{
 		AdminToken: cfg.AdminToken, DeadLetters: &adapter.DeadLetters{Store: m.Store, Wake: svc.Wake}, ReadyDetail: persistence,
@@ -495,6 +523,36 @@ func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
 }
+
+// redisPersistence is /readyz's redis_persistence: "none" for the
+// embedded in-memory Redis of demo mode (it keeps nothing on exit and
+// cannot say so: miniredis has no INFO persistence), else what the server
+// says (redisstore.Store.Persistence; "unknown" when it cannot be asked).
+func (m *Main) redisPersistence(ctx context.Context) string {
+	if m.mini != nil {
+		return "none"
+	}
+	p, _ := m.Store.Persistence(ctx)
+	return p
+}
+
+// defaultPublicURL is the base URL users reach this process at when
+// SWITCHBOARD_PUBLIC_URL is unset: http://localhost:PORT for the default
+// listen address (:8080 or 0.0.0.0:8080), else http:// and the loopback
+// address of the listener (loopbackAddr). Start and doctor both use it.
+func defaultPublicURL(cfgAddr string, a net.Addr) string {
+	if cfgAddr == ":8080" || cfgAddr == "0.0.0.0:8080" {
+		return "http://localhost:" + portOf(a)
+	}
+	return "http://" + loopbackAddr(a)
+}
+
+// configAddr is a listen address as configured, before a listener has it
+// (doctor reports the URL a server would use without listening).
+type configAddr string
+
+func (a configAddr) Network() string { return "tcp" }
+func (a configAddr) String() string  { return string(a) }
 
 // loopbackAddr is how this process reaches its own listener.
 func loopbackAddr(a net.Addr) string {

@@ -508,6 +508,14 @@ func TestHealthReadinessAndCallCenterDefinition(t *testing.T) {
 	}
 }
 
+func TestReadinessSaysTheEmbeddedRedisKeepsNothing(t *testing.T) {
+	a := startApp(t, map[string]string{"SWITCHBOARD_REDIS_URL": ""})
+	var ready map[string]any
+	if st := a.do(t, "GET", "/readyz", "", nil, &ready); st != 200 || ready["redis_persistence"] != "none" {
+		t.Errorf("readyz in demo mode: %d %v, want 200 with redis_persistence none (in memory)", st, ready)
+	}
+}
+
 func TestReadinessNamesTheFailingDependency(t *testing.T) {
 	a := startApp(t, nil)
 	persistence, err := a.Store.Persistence(context.Background())

@@ -213,7 +213,9 @@ func (m *Main) remoteSim(ctx context.Context) (*simremote.Driver, http.Handler, 
 		}
 	}, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		m.Log.Warn().Err(err).Str("sim_url", target.Redacted()).Msg("shared simulator not reachable for /sim/v1")
-		writeJSON(w, http.StatusBadGateway, errorJSON("unavailable", "the shared PBX simulator (SWITCHBOARD_SIM_URL) is not reachable"))
+		// 503 like every "unavailable" answer (adapter.HTTPStatus): the
+		// caller may retry once the simulator is back.
+		writeJSON(w, http.StatusServiceUnavailable, errorJSON("unavailable", "the shared PBX simulator (SWITCHBOARD_SIM_URL) is not reachable"))
 	}}
 	m.Log.Info().Str("sim_url", target.Redacted()).Msg("phone system: the shared PBX simulator (switchboard sim)")
 	return d, api, nil

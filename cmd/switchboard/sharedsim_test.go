@@ -259,8 +259,8 @@ func TestSimAPIThroughAnInstanceSaysWhenTheSharedSimulatorIsDown(t *testing.T) {
 	a := instanceOnSim(t, srv, nil, nil)
 	srv.Close()
 	var e apiError
-	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, &e); st != http.StatusBadGateway || e.Error.Code != "unavailable" {
-		t.Fatalf("placing a call with the simulator down: %d %+v, want 502 unavailable", st, e)
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, &e); st != http.StatusServiceUnavailable || e.Error.Code != "unavailable" {
+		t.Fatalf("placing a call with the simulator down: %d %+v, want 503 unavailable", st, e)
 	}
 }
 

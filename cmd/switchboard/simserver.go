@@ -64,6 +64,9 @@ func NewSimServer(args []string, getenv func(string) string, stdout io.Writer) (
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unknown command %q after sim (flags start with -): %w", clipArg(fs.Arg(0)), errUsage)
+	}
 	if s.Token == "" {
 		s.Token = getenv("SWITCHBOARD_SIM_API_TOKEN")
 	}

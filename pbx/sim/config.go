@@ -98,7 +98,7 @@ type Config struct {
 }
 
 // DemoConfig returns the demo switch: regular users 1001 (Alex Agent),
-// 1002 and 1003; hot-desk extensions 2001 (PIN 1234) and 2002 (PIN 4321);
+// 1002 and 1003 (named as the demo org's users of those extensions); hot-desk extensions 2001 (PIN 1234) and 2002 (PIN 4321);
 // ACD sets 3001 and 3002 for agents 5001 and 5002, who answer the
 // "Support" queue reached at +18005550100; reason, account and
 // classification codes (classification required).
@@ -106,16 +106,16 @@ func DemoConfig() Config {
 	return Config{
 		Extensions: []Extension{
 			{Number: "1001", Name: "Alex Agent", Kind: pbx.KindRegular},
-			{Number: "1002", Name: "Blake Baker", Kind: pbx.KindRegular},
-			{Number: "1003", Name: "Casey Cole", Kind: pbx.KindRegular},
+			{Number: "1002", Name: "Blair Baker", Kind: pbx.KindRegular},
+			{Number: "1003", Name: "Casey Chen", Kind: pbx.KindRegular},
 			{Number: "2001", Name: "Hot Desk 2001", Kind: pbx.KindHotDesk, PIN: "1234"},
 			{Number: "2002", Name: "Hot Desk 2002", Kind: pbx.KindHotDesk, PIN: "4321"},
 			{Number: "3001", Name: "ACD Set 3001", Kind: pbx.KindACD},
 			{Number: "3002", Name: "ACD Set 3002", Kind: pbx.KindACD},
 		},
 		Agents: []Agent{
-			{ID: "5001", Name: "Dana Diaz"},
-			{ID: "5002", Name: "Eli Evans"},
+			{ID: "5001", Name: "Frankie Fox"},
+			{ID: "5002", Name: "Gray Garcia"},
 		},
 		Queues: []Queue{
 			{Name: "Support", Number: "+18005550100", Members: []string{"5001", "5002"}},

@@ -60,7 +60,7 @@ func TestSwitchProtocolCommands(t *testing.T) {
 		{name: "a body that is not an object is refused", method: "POST", path: "/sim/v1/devices/1001/answer", body: `[1]`, status: 400, code: "invalid_input"},
 		{name: "a body over 64KB is refused", method: "POST", path: "/sim/v1/devices/1001/makeCall", body: `{"number":"` + strings.Repeat("1", 70<<10) + `"}`, status: 413, code: "too_large"},
 		{name: "a device's snapshot", setup: ringing, method: "GET", path: "/sim/v1/devices/1002", status: 200,
-			want: `{"seq":0,"state":{"extension":"1002","name":"Blake Baker","kind":"regular","dnd":false,"makeBusy":false,"loggedIn":true,"workTimer":false},"calls":[]}`},
+			want: `{"seq":0,"state":{"extension":"1002","name":"Blair Baker","kind":"regular","dnd":false,"makeBusy":false,"loggedIn":true,"workTimer":false},"calls":[]}`},
 		{name: "an unknown device's snapshot", method: "GET", path: "/sim/v1/devices/1999", status: 404, code: "unknown_device"},
 		{name: "events need a WebSocket", method: "GET", path: "/sim/v1/events", status: 400, code: "invalid_input"},
 		{name: "events take GET only", method: "POST", path: "/sim/v1/events", status: 405, code: "method_not_allowed"},

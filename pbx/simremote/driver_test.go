@@ -76,6 +76,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureLog(t, zerolog.Nop())
+}
+
+func newFixtureLog(t *testing.T, log zerolog.Logger) *fixture {
+	t.Helper()
 	cfg := sim.DemoConfig()
 	cfg.CallIDPrefix = "c"
 	s, err := sim.New(cfg, sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)))
@@ -85,7 +90,7 @@ func newFixture(t *testing.T) *fixture {
 	g := &gate{h: s.Handler()}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	d, err := New(Config{URL: srv.URL, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Log: zerolog.Nop()})
+	d, err := New(Config{URL: srv.URL, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +259,51 @@ func TestDriverReconnectsAndResyncsWhatChangedWhileDown(t *testing.T) {
 	case ev := <-subs[ext1]:
 		t.Fatalf("1001 got %+v after the resync, want nothing more", ev)
 	default:
+	}
+}
+
+// lockedBuffer is a log sink the driver's goroutine writes while the test
+// reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+func TestAnOutageIsWarnedOnceNotAtEveryRetry(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixtureLog(t, zerolog.New(&logs).Level(zerolog.InfoLevel))
+	const warning = `"level":"warn","error"`
+	for outage := 1; outage <= 2; outage++ {
+		f.gate.cut()
+		// Each receive is a later failure than the one before: the link
+		// loss and at least two failed reconnects. Run writes a failure's
+		// line before it tries again.
+		for range 3 {
+			f.wait(t, "a failure", f.d.downNow)
+		}
+		if n := logs.count(warning); n != outage {
+			t.Fatalf("outage %d: %d warnings, want %d (one per outage):\n%s", outage, n, outage, logs.String())
+		}
+		f.gate.open()
+		f.wait(t, "the resync", f.d.syncedNow)
 	}
 }
 

@@ -28,8 +28,15 @@ const (
 // sync, follows the events, and after a failure reconnects with back-off
 // (doubling from MinBackoff to MaxBackoff, back to MinBackoff after a link
 // that synced). It returns ctx's error.
+//
+// An outage is logged once: a warning when the link goes down (or cannot be
+// made at start), then each failed retry at debug level, then "simulator
+// link up" once it syncs again. Each retry has its own retry_in, so a
+// warning per retry would never be "repeated identically" and would escape
+// the once-per-30 s rule for repeated log lines.
 func (d *Driver) Run(ctx context.Context) error {
 	backoff := d.cfg.MinBackoff
+	reported := false // this outage's warning is written
 	for {
 		synced, err := d.session(ctx)
 		if ctx.Err() != nil {
@@ -39,8 +46,13 @@ func (d *Driver) Run(ctx context.Context) error {
 		d.linkDown(err)
 		if synced {
 			backoff = d.cfg.MinBackoff
+			reported = false // the link was up: this is a new outage
 		}
-		d.log.Warn().Err(err).Str("sim_url", d.base.String()).Dur("retry_in", backoff).Msg("simulator link down")
+		ev := d.log.Debug()
+		if !reported {
+			ev, reported = d.log.Warn(), true
+		}
+		ev.Err(err).Str("sim_url", d.base.String()).Dur("retry_in", backoff).Msg("simulator link down")
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():

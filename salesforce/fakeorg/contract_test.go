@@ -332,6 +332,8 @@ func TestContractREST(t *testing.T) {
 		{"a missing record", "GET", v + "/sobjects/Task/00TDm0000000zzz", "", 404, "NOT_FOUND"},
 		{"a restricted picklist value", "POST", v + "/sobjects/Task/", `{"CallType":"Sideways"}`, 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
 		{"a subject over 255 characters", "POST", v + "/sobjects/Task/", `{"Subject":"` + strings.Repeat("x", 256) + `"}`, 400, "STRING_TOO_LONG"},
+		{"a date before 1700", "POST", v + "/sobjects/Task/", `{"ActivityDate":"0001-01-01"}`, 400, "FIELD_INTEGRITY_EXCEPTION"},
+		{"a date after 4000", "POST", v + "/sobjects/Task/", `{"ActivityDate":"9999-12-31"}`, 400, "FIELD_INTEGRITY_EXCEPTION"},
 		{"TaskSubtype on update", "PATCH", v + "/sobjects/Task/00TDm0000000zzz", `{"TaskSubtype":"Call"}`, 400, "INVALID_FIELD_FOR_INSERT_UPDATE"},
 		{"an unescaped reserved character in SOSL", "GET", v + "/search/?q=" + url.QueryEscape("FIND {a-b} RETURNING Contact"), "", 400, "MALFORMED_SEARCH"},
 		{"more than 200 records in a collection", "POST", v + "/composite/sobjects", `{"records":[` + strings.Repeat(`{"attributes":{"type":"Task"}},`, 200) + `{"attributes":{"type":"Task"}}]}`, 400, "EXCEEDED_ID_LIMIT"},

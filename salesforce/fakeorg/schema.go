@@ -225,6 +225,13 @@ func coerce(f *fieldDef, v any) (any, *apiError) {
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
 			return nil, &apiError{ErrorCode: "JSON_PARSER_ERROR", Message: "Cannot deserialize value like " + s + " from type date: " + f.name, Fields: []string{f.name}}
 		}
+		// Salesforce dates run from 1700-01-01 to 4000-12-31 (Data Loader
+		// Guide, "Data Import Dates"). The guide gives no REST error code
+		// for a date outside; FIELD_INTEGRITY_EXCEPTION (400, not
+		// retryable) is this fake's choice.
+		if s < "1700-01-01" || s > "4000-12-31" {
+			return nil, &apiError{ErrorCode: "FIELD_INTEGRITY_EXCEPTION", Message: fmt.Sprintf("%s: invalid date: %s (valid dates are 1700-01-01 to 4000-12-31)", f.label, s), Fields: []string{f.name}}
+		}
 	}
 	// Salesforce counts text lengths in UTF-16 code units (an emoji
 	// outside the BMP counts 2): the reference's Task rules.
