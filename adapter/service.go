@@ -518,15 +518,6 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 	if err != nil || !ended {
 		return err
 	}
-	// History first: the call log's Task notice (the outbox may write it
-	// at once) must not reach the agent before the call is in the lists.
-	if uid != "" && !rec.Redirected && !rec.Consult {
-		if err := s.Store.AddHistory(ctx, uid, historyEntry(rec)); err != nil {
-			s.Log.Warn().Err(err).Str("call", rec.ID).Msg("history not updated")
-		} else {
-			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventHistory, CallID: rec.ID})
-		}
-	}
 	if logIt {
 		job := TaskJob{
 			Key: rec.ID + "/" + ext, UserID: uid, Extension: ext, CallID: rec.ID,
@@ -540,6 +531,13 @@ func (s *Service) callEnded(ctx context.Context, ext string, c pbx.Call, cause p
 		}
 		job.AsUsername = agent.Username
 		s.enqueue(ctx, job)
+	}
+	if uid != "" && !rec.Redirected && !rec.Consult {
+		if err := s.Store.AddHistory(ctx, uid, historyEntry(rec)); err != nil {
+			s.Log.Warn().Err(err).Str("call", rec.ID).Msg("history not updated")
+		} else {
+			_ = s.Bus.Publish(ctx, ext, AgentEvent{Type: EventHistory, CallID: rec.ID})
+		}
 	}
 	return s.Bus.Publish(ctx, ext, AgentEvent{Type: EventCallEnded, Call: &rec})
 }
