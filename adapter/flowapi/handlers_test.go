@@ -230,7 +230,7 @@ func TestBadInputIs4xxWithWhatToFix(t *testing.T) {
 		{"dial letters", "POST", u + "/calls", map[string]string{"number": "call mom"}, 400, "invalid_input", "number"},
 		{"dial with an unknown field", "POST", u + "/calls", map[string]string{"number": "1002", "from": "1003"}, 400, "invalid_input", `unknown field "from"`},
 		{"dial with malformed JSON", "POST", u + "/calls", `{"number":`, 400, "invalid_input", "JSON"},
-		{"dial with a number as a number", "POST", u + "/calls", `{"number":1002}`, 400, "invalid_input", "must be string"},
+		{"dial with a number as a number", "POST", u + "/calls", `{"number":1002}`, 400, "invalid_input", "must be a string"},
 		{"dial with a huge body", "POST", u + "/calls", `{"number":"` + strings.Repeat("1", 300<<10) + `"}`, 413, "too_large", "at most"},
 		{"presence with nothing to change", "PATCH", u + "/presence", map[string]any{}, 400, "invalid_input", "dnd and/or makeBusy"},
 		{"presence with a reason but no make busy", "PATCH", u + "/presence", map[string]any{"dnd": true, "reason": "LUNCH"}, 400, "invalid_input", "only with makeBusy true"},

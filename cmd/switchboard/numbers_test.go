@@ -86,7 +86,16 @@ func TestAWithheldCallerIsNotLookedUpPoppedOrPrefilledAndIsLoggedAsWithheld(t *t
 			if st := a.do(t, "POST", "/sim/v1/calls/"+placed.ID+"/hangup", "", nil, nil); st != http.StatusNoContent {
 				t.Fatalf("hang up: %d", st)
 			}
-			sock.waitFor("task", func(ev wsEvent) bool { return ev.Type == "task" && ev.CallID == placed.ID })
+			// The Task notice and the history notice come in either order
+			// (the outbox may write the Task before the lists are updated).
+			var sawTask, sawHistory bool
+			sock.waitFor("task and history", func(ev wsEvent) bool {
+				if ev.CallID == placed.ID {
+					sawTask = sawTask || ev.Type == "task"
+					sawHistory = sawHistory || ev.Type == "history"
+				}
+				return sawTask && sawHistory
+			})
 			tasks := a.Org.Records("Task")
 			if len(tasks) != 1 {
 				t.Fatalf("%d Tasks, want the Missed call", len(tasks))
