@@ -126,10 +126,10 @@ type LogInput struct {
 }
 
 func (in LogInput) validate() error {
-	if in.Notes != nil && utf8.RuneCountInString(*in.Notes) > MaxNotes {
+	if in.Notes != nil && salesforce.UTF16Len(*in.Notes) > MaxNotes {
 		return fmt.Errorf("notes: at most %d characters: %w", MaxNotes, ErrTooLarge)
 	}
-	if in.Subject != nil && utf8.RuneCountInString(*in.Subject) > MaxCallSubject {
+	if in.Subject != nil && salesforce.UTF16Len(*in.Subject) > MaxCallSubject {
 		return fmt.Errorf("subject: at most %d characters: %w", MaxCallSubject, ErrTooLarge)
 	}
 	if len(in.QuickNotes) > MaxQuickNotes {
@@ -140,7 +140,7 @@ func (in LogInput) validate() error {
 			return fmt.Errorf("whoId/whatId: %q is not a Salesforce record Id: %w", clip(*id, 20), ErrInvalid)
 		}
 	}
-	if in.Disposition != nil && utf8.RuneCountInString(*in.Disposition) > 255 {
+	if in.Disposition != nil && salesforce.UTF16Len(*in.Disposition) > 255 {
 		return fmt.Errorf("disposition: at most 255 characters: %w", ErrTooLarge)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-cti/switchboard/salesforce"
 )
@@ -69,7 +68,7 @@ func (s Settings) Validate() error {
 	if s.PopAt != PopAtRinging && s.PopAt != PopAtAnswered {
 		return fmt.Errorf("popAt: must be %q or %q: %w", PopAtRinging, PopAtAnswered, ErrInvalid)
 	}
-	if utf8.RuneCountInString(s.CallSubject) > MaxCallSubject {
+	if salesforce.UTF16Len(s.CallSubject) > MaxCallSubject {
 		return fmt.Errorf("callSubject: at most %d characters: %w", MaxCallSubject, ErrTooLarge)
 	}
 	seen := map[salesforce.PopRule]bool{}

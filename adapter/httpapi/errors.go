@@ -95,8 +95,11 @@ func (s *Server) handleError(c *echo.Context, err error) {
 	_ = c.JSON(status, map[string]errorBody{"error": {Code: code, Message: msg}})
 }
 
-// maxBody bounds every JSON request body.
-const maxBody = 64 << 10
+// maxBody bounds every JSON request body: room for the largest valid one,
+// call notes of 32,000 UTF-16 units (Salesforce's Description) sent as
+// \uXXXX escapes (192,000 bytes) or as 3-byte UTF-8 (96,000 bytes), with
+// the other fields; the same cap as the Flow API's.
+const maxBody = 256 << 10
 
 // decode reads a JSON body strictly (adapter.DecodeJSON).
 func decode(c *echo.Context, v any) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -326,6 +327,42 @@ func TestAgentAPIAndStaticNotFoundAnswerJSON(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
+}
+
+// TestCallNotesUpToSalesforcesLimitAreAccepted: the agent API takes notes
+// up to the Description's 32,000 UTF-16 units however they are written
+// (3-byte characters, characters outside the BMP that count 2 units,
+// \uXXXX escapes), and refuses one unit more with 413 too_large (the
+// body cap was 64 KiB, which refused 32,000 × "€": 96,000 bytes).
+func TestCallNotesUpToSalesforcesLimitAreAccepted(t *testing.T) {
+	a := startApp(t, nil)
+	token := a.signIn(t)
+	sock := a.connect(t, token)
+	id := a.place(t, "+14155550123", "1001")
+	sock.waitFor("ringing", ringing(id))
+	if st := a.do(t, "POST", "/api/v1/calls/"+id+"/answer", token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("answer: %d", st)
+	}
+	escaped := strings.Repeat(`\u00e9`, adapter.MaxNotes)
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"32,000 × €", fmt.Sprintf(`{"notes":%q}`, strings.Repeat("€", adapter.MaxNotes)), http.StatusOK},
+		{"16,000 emoji (32,000 units)", fmt.Sprintf(`{"notes":%q}`, strings.Repeat("😀", adapter.MaxNotes/2)), http.StatusOK},
+		{"32,000 escaped characters", `{"notes":"` + escaped + `"}`, http.StatusOK},
+		{"32,001 characters", fmt.Sprintf(`{"notes":%q}`, strings.Repeat("a", adapter.MaxNotes+1)), http.StatusRequestEntityTooLarge},
+		{"16,001 emoji (32,002 units)", fmt.Sprintf(`{"notes":%q}`, strings.Repeat("😀", adapter.MaxNotes/2+1)), http.StatusRequestEntityTooLarge},
+	} {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if st := a.do(t, "PUT", "/api/v1/calls/"+id+"/log", token, tc.body, &e); st != tc.want {
+			t.Errorf("%s: %d %+v, want %d", tc.name, st, e, tc.want)
+		} else if st != http.StatusOK && (e.Error.Code != "too_large" || !strings.Contains(e.Error.Message, "notes")) {
+			t.Errorf("%s: error %+v, want too_large naming notes", tc.name, e)
 		}
 	}
 }

@@ -455,7 +455,7 @@ func TestBadInputGetsAClearJSONError(t *testing.T) {
 		{"click-to-dial with an Account id called a Contact", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":{"recordId":"001000000000001AAA","objectType":"Contact"}}`, 400, "invalid_input", "003"},
 		{"click-to-dial with a bad object type", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":{"recordId":"a00000000000001AAA","objectType":"Contact; DROP"}}`, 400, "invalid_input", "objectType"},
 		{"click-to-dial with a record that is not an object", "POST", "/api/v1/calls", true, `{"number":"+14155550123","record":"003000000000001AAA"}`, 400, "invalid_input", "record"},
-		{"a huge body", "POST", "/api/v1/calls", true, `{"number":"` + strings.Repeat("1", 70000) + `"}`, 413, "too_large", ""},
+		{"a huge body", "POST", "/api/v1/calls", true, `{"number":"` + strings.Repeat("1", 300000) + `"}`, 413, "too_large", ""},
 		{"DTMF with a letter", "POST", "/api/v1/calls/" + placed.ID + "/dtmf", true, `{"digits":"12A"}`, 400, "invalid_input", "DTMF"},
 		{"a redirect without a target", "POST", "/api/v1/calls/" + placed.ID + "/redirect", true, `{"number":""}`, 400, "invalid_input", "number"},
 		{"the wrong method on a call command", "GET", "/api/v1/calls/" + placed.ID + "/answer", true, nil, 405, "method_not_allowed", ""},
