@@ -74,7 +74,9 @@ func New(cfg Config) *API {
 	}
 	a := &API{svc: cfg.Service, users: cfg.Users, log: cfg.Log, now: cfg.Now,
 		public: strings.TrimSuffix(cfg.PublicURL, "/"), auth: newAuthenticator(cfg.Auth, cfg.Now)}
-	e := echo.New()
+	// Path parameters percent-decoded, as in the agent API: a Flow that
+	// URL-encodes the user id names the same user.
+	e := echo.NewWithConfig(echo.Config{Router: echo.NewRouter(echo.RouterConfig{UnescapePathParamValues: true})})
 	e.HTTPErrorHandler = a.handleError
 	e.Use(middleware.Recover())
 	e.GET(Base+"/openapi.json", a.openAPI)

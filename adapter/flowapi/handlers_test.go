@@ -79,6 +79,11 @@ func TestPresence(t *testing.T) {
 	if diff := cmp.Diff(want, r.body); r.status != 200 || diff != "" {
 		t.Fatalf("get: %d (-want +got)\n%s", r.status, diff)
 	}
+	// A percent-encoded user id (a Flow's URL-encoding) names the same user.
+	encoded := flowapi.Base + "/users/%30" + alexID[1:] + "/presence"
+	if r = e.do(t, "GET", encoded, tok, nil); r.status != 200 || r.body["userId"] != alexID {
+		t.Fatalf("get with an encoded user id: %d %s", r.status, r.raw)
+	}
 	r = e.do(t, "PATCH", path, tok, map[string]any{"dnd": false, "makeBusy": false})
 	if r.status != 200 || r.body["dnd"] != false || r.body["makeBusy"] != false {
 		t.Fatalf("clear: %d %s", r.status, r.raw)
