@@ -3,14 +3,13 @@ package adapter
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/switchboard-cti/switchboard/internal/floor"
 	"github.com/switchboard-cti/switchboard/pbx"
 )
 
@@ -88,21 +87,5 @@ func BenchmarkHoldEvents(b *testing.B) {
 }
 
 // BenchmarkRedisRoundTripFloor is the house floor for speed figures,
-// measured in the same run: one PING to the Redis on 127.0.0.1:6379 and
-// its +PONG (plain TCP, no client library). Skipped without a Redis.
-func BenchmarkRedisRoundTripFloor(b *testing.B) {
-	c, err := net.Dial("tcp", "127.0.0.1:6379")
-	if err != nil {
-		b.Skipf("no Redis on 127.0.0.1:6379: %v", err)
-	}
-	defer c.Close()
-	buf := make([]byte, 7)
-	for b.Loop() {
-		if _, err := c.Write([]byte("PING\r\n")); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "+PONG\r\n" {
-			b.Fatalf("%q %v", buf, err)
-		}
-	}
-}
+// measured in the same run (internal/floor). Skipped without a Redis.
+func BenchmarkRedisRoundTripFloor(b *testing.B) { floor.Benchmark(b) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-cti/switchboard/internal/floor"
 )
 
 // Socket benchmarks. Run them one at a time, each once per run:
@@ -217,7 +218,11 @@ func benchPushLatency(b *testing.B, n int) {
 		push = append(push, time.Since(t0))
 		if redis != nil {
 			b.StopTimer()
-			rtt = append(rtt, redis.ping(b))
+			d, err := redis.Ping()
+			if err != nil {
+				b.Fatal(err)
+			}
+			rtt = append(rtt, d)
 			b.StartTimer()
 		}
 	}
@@ -239,36 +244,14 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 	return s[len(s)/2], s[len(s)*99/100]
 }
 
-// redisFloor is a bare Redis connection for the round-trip floor.
-type redisFloor struct {
-	conn net.Conn
-	r    *bufio.Reader
-}
-
-func dialRedisFloor(b *testing.B) *redisFloor {
-	addr := "127.0.0.1:6379"
-	if u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL"); u != "" {
-		if h, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(u, "redis://"), "rediss://"), "/"); ok || h != "" {
-			addr = h[strings.LastIndex(h, "@")+1:]
-		}
-	}
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// dialRedisFloor connects to the Redis the tests use for the round-trip
+// floor (internal/floor), or returns nil, saying so, when none answers.
+func dialRedisFloor(b *testing.B) *floor.Redis {
+	f, err := floor.Dial(floor.Addr())
 	if err != nil {
-		b.Logf("no Redis at %s (%v): no round-trip floor", addr, err)
+		b.Logf("%v: no round-trip floor", err)
 		return nil
 	}
-	b.Cleanup(func() { c.Close() })
-	return &redisFloor{conn: c, r: bufio.NewReader(c)}
-}
-
-func (f *redisFloor) ping(b *testing.B) time.Duration {
-	t0 := time.Now()
-	if _, err := f.conn.Write([]byte("PING\r\n")); err != nil {
-		b.Fatal(err)
-	}
-	line, err := f.r.ReadString('\n')
-	if err != nil || line != "+PONG\r\n" {
-		b.Fatalf("Redis PING: %q %v", line, err)
-	}
-	return time.Since(t0)
+	b.Cleanup(func() { f.Close() })
+	return f
 }

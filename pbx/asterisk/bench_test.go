@@ -2,9 +2,9 @@ package asterisk
 
 import (
 	"bytes"
-	"io"
-	"net"
 	"testing"
+
+	"github.com/switchboard-cti/switchboard/internal/floor"
 )
 
 // BenchmarkParse measures AMI messages parsed per second (one core) on the
@@ -82,21 +82,5 @@ func BenchmarkFloorScan(b *testing.B) {
 }
 
 // BenchmarkRedisRoundTrip is the house floor for speed figures, measured
-// in the same run: one PING to the Redis on 127.0.0.1:6379 and its +PONG
-// (plain TCP, no client library). Skipped without a Redis.
-func BenchmarkRedisRoundTrip(b *testing.B) {
-	c, err := net.Dial("tcp", "127.0.0.1:6379")
-	if err != nil {
-		b.Skipf("no Redis on 127.0.0.1:6379: %v", err)
-	}
-	defer c.Close()
-	buf := make([]byte, 7)
-	for b.Loop() {
-		if _, err := c.Write([]byte("PING\r\n")); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "+PONG\r\n" {
-			b.Fatalf("%q %v", buf, err)
-		}
-	}
-}
+// in the same run (internal/floor). Skipped without a Redis.
+func BenchmarkRedisRoundTrip(b *testing.B) { floor.Benchmark(b) }
