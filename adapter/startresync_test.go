@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -29,24 +28,7 @@ type startRig struct {
 
 func newStartRig(t *testing.T) *startRig {
 	t.Helper()
-	r := &takeoverRig{t: t, mr: miniredis.RunT(t), clock: sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)), crm: newTaskCRM()}
-	sw, err := sim.New(sim.DemoConfig(), r.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.sw = sw
-	rdb := redis.NewClient(&redis.Options{Addr: r.mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	r.st = redisstore.New(rdb, rigPrefix, r.clock.Now)
-	ctx := context.Background()
-	r.alex = adapter.Agent{UserID: "005000000000001AAA", Username: "alex@example.com", Name: "Alex Agent", Extension: "1001", HomeExtension: "1001"}
-	if err := r.st.PutAgent(ctx, r.alex); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.st.SetDeviceUser(ctx, "1001", r.alex.UserID); err != nil {
-		t.Fatal(err)
-	}
-	r.bus = listenBus(t, r.st)
+	r := newRig(t, false)
 	conns := r.mr.CurrentConnectionCount()
 	r.a = r.start("a")
 	return &startRig{takeoverRig: r, conns: conns}

@@ -134,6 +134,19 @@ const rigPrefix = "takeovertest:"
 
 func newTakeoverRig(t *testing.T, perDevice bool) *takeoverRig {
 	t.Helper()
+	r := newRig(t, perDevice)
+	r.a = r.start("a")
+	r.b = r.start("b")
+	if !r.a.svc.Owns("1001") || r.b.svc.Owns("1001") {
+		t.Fatal("instance a should handle 1001, b not")
+	}
+	return r
+}
+
+// newRig is a rig with its Redis, switch, org and agent (Alex on 1001)
+// and no instance started yet.
+func newRig(t *testing.T, perDevice bool) *takeoverRig {
+	t.Helper()
 	r := &takeoverRig{t: t, mr: miniredis.RunT(t), clock: sim.NewFakeClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)), crm: newTaskCRM(), perDevice: perDevice}
 	sw, err := sim.New(sim.DemoConfig(), r.clock)
 	if err != nil {
@@ -152,11 +165,6 @@ func newTakeoverRig(t *testing.T, perDevice bool) *takeoverRig {
 		t.Fatal(err)
 	}
 	r.bus = listenBus(t, r.st)
-	r.a = r.start("a")
-	r.b = r.start("b")
-	if !r.a.svc.Owns("1001") || r.b.svc.Owns("1001") {
-		t.Fatal("instance a should handle 1001, b not")
-	}
 	return r
 }
 
