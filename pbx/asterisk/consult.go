@@ -304,7 +304,7 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	if room != "" {
-		err = d.retryBusy(ctx, "transfer", NewAction("Redirect", "Channel", target.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
+		err = d.action(ctx, "transfer", NewAction("Redirect", "Channel", target.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
 	} else {
 		d.mu.Lock()
 		held.bridgeReq, target.bridgeReq = true, true
@@ -390,7 +390,7 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 		return NewAction("Redirect", "Channel", ch, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1")
 	}
 	for _, name := range append(held, target.name, agent.name) {
-		if err := d.retryBusy(ctx, "conference", to(name)); err != nil {
+		if err := d.action(ctx, "conference", to(name)); err != nil {
 			return err
 		}
 	}
