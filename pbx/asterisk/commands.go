@@ -178,11 +178,12 @@ func (d *Driver) Hold(ctx context.Context, ext, callID string) error {
 	if err == nil && (c.by == ch || c.consult != nil) {
 		err = fmt.Errorf("asterisk: hold: call %s is part of a consultation: transfer, conference or clear the consultation call: %w", callID, pbx.ErrNotAllowed)
 	}
-	if err == nil && c.room != "" && ch.conf == "" && !ch.held && !ch.parked {
-		// Conference just redirected the agent into the room: wait
-		// until it is in (Asterisk refuses to redirect it meanwhile).
+	if err == nil && c.room != "" && (ch.toRoom || ch.conf == "" && !ch.held && !ch.parked) {
+		// Conference (or Retrieve) just redirected the agent into the
+		// room: wait until it is in (Asterisk refuses to redirect it
+		// meanwhile).
 		d.mu.Unlock()
-		if werr := d.waitFor(ctx, "hold", func() bool { return ch.gone || ch.conf != "" }); werr != nil {
+		if werr := d.waitFor(ctx, "hold", func() bool { return ch.gone || !ch.toRoom && ch.conf != "" }); werr != nil {
 			return fmt.Errorf("asterisk: hold: the agent never joined conference %s: %w", c.room, pbx.ErrNotAllowed)
 		}
 		return d.Hold(ctx, ext, callID)
@@ -306,7 +307,7 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 		}
 	}
 	if room != "" {
-		return d.action(ctx, "retrieve", NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
+		return d.redirectToRoom(ctx, "retrieve", ch, room)
 	}
 	d.mu.Lock()
 	ch.bridgeReq, peer.bridgeReq = true, true

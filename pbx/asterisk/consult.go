@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/switchboard-cti/switchboard/pbx"
@@ -304,7 +305,7 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	if room != "" {
-		err = d.action(ctx, "transfer", NewAction("Redirect", "Channel", target.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
+		err = d.redirectToRoom(ctx, "transfer", target, room)
 	} else {
 		d.mu.Lock()
 		held.bridgeReq, target.bridgeReq = true, true
@@ -330,19 +331,52 @@ func (d *Driver) bridge(ctx context.Context, op, ch1, ch2 string) error {
 
 // retryBusy sends a, trying again shortly (up to 5 times, 50-200 ms
 // apart) while Asterisk refuses it because a channel is still moving
-// between bridges or into its first one ("not allowed in this state",
-// seen on 22.10 for a Bridge or a Redirect right after an answer).
+// between bridges, or between a bridge and the dialplan: a Bridge or a
+// Redirect right after an answer, or a Redirect while the bridge the
+// channel was in dissolves (22.10 answers "Redirect failed" or "Unable
+// to bridge channels" then). A refusal naming a channel that is gone
+// fails at once.
 func (d *Driver) retryBusy(ctx context.Context, op string, a Message) error {
-	var err error
 	for attempt := 1; ; attempt++ {
-		err = d.action(ctx, op, a)
-		if err == nil || attempt == 5 || !containsFold(err.Error(), "not allowed in this state") {
-			return err
+		_, err := d.client.Action(ctx, a)
+		var re *ResponseError
+		if err == nil || attempt == 5 || !errors.As(err, &re) || channelGone(re.Message) {
+			return amiErr(op, err)
 		}
 		if werr := sleepCtx(ctx, attempt); werr != nil {
-			return err
+			return amiErr(op, err)
 		}
 	}
+}
+
+// channelGone reports whether an AMI error message says a channel does
+// not exist (or is hanging up): retrying cannot help.
+func channelGone(msg string) bool {
+	for _, s := range []string{"not exist", "no such channel", "not up", "permission"} {
+		if containsFold(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redirectToRoom sends ch into ConfBridge room (Redirect to
+// HoldContext,sbcf<room>,1) and marks it on its way there (toRoom) until
+// its ConfbridgeJoin. Asterisk refuses the Redirect while the channel is
+// between a bridge and the dialplan ("Redirect failed"; seen on 22.10
+// when the consulted party's Local channel hangs up and the agent's
+// bridge dissolves under it), so it goes through retryBusy.
+func (d *Driver) redirectToRoom(ctx context.Context, op string, ch *channel, room string) error {
+	d.mu.Lock()
+	ch.toRoom = true
+	d.mu.Unlock()
+	err := d.retryBusy(ctx, op, NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
+	if err != nil {
+		d.mu.Lock()
+		ch.toRoom = false
+		d.mu.Unlock()
+	}
+	return err
 }
 
 // Conference joins the consulted party to the held call: every party
@@ -351,7 +385,7 @@ func (d *Driver) retryBusy(ctx context.Context, op string, a Message) error {
 func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 	d.mu.Lock()
 	x, y, agent, target, err := d.joinable("conference", ext, callID)
-	var held []string
+	var held []*channel
 	room := ""
 	if err == nil {
 		n := 0
@@ -359,7 +393,7 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 			if !ch.gone && ch.visible() {
 				n++
 				if ch != agent && x.room == "" {
-					held = append(held, ch.name)
+					held = append(held, ch)
 				}
 			}
 		}
@@ -386,11 +420,8 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 	if err := d.waitTalking(ctx, "conference", y); err != nil {
 		return err
 	}
-	to := func(ch string) Message {
-		return NewAction("Redirect", "Channel", ch, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1")
-	}
-	for _, name := range append(held, target.name, agent.name) {
-		if err := d.action(ctx, "conference", to(name)); err != nil {
+	for _, ch := range append(held, target, agent) {
+		if err := d.redirectToRoom(ctx, "conference", ch, room); err != nil {
 			return err
 		}
 	}

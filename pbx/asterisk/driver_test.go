@@ -735,6 +735,74 @@ func TestDriverSupervisedTransfer(t *testing.T) {
 	})
 }
 
+// TestDriverConferenceRedirects: Conference sends the held party, the
+// consulted party and the agent to the call's ConfBridge room. Asterisk
+// 22.10 refuses a Redirect ("Redirect failed") while the channel is
+// between a bridge and the dialplan: the driver sends it again. On its
+// way the agent passes through sb-wait, where the consultation's Bridge
+// action found it: that is no hold (a real-PBX run once showed the agent
+// held there, and a Hold right after the conference failed). A Hold
+// before the agent's ConfbridgeJoin waits for it and then takes only the
+// agent out of the room.
+func TestDriverConferenceRedirects(t *testing.T) {
+	ctx := context.Background()
+	f, d, x, y, w1, _ := consultScenario(t, true)
+	a1, refusals := "PJSIP/1001-2", 0
+	f.mu.Lock()
+	f.answers["redirect"] = func(a Message) []Message {
+		msg, resp := "Redirect successful", "Success"
+		if a.Get("Channel") == a1 && refusals < 2 {
+			refusals++
+			msg, resp = "Redirect failed", "Error"
+		}
+		return []Message{{Fields: []Field{{"Response", resp}, {"ActionID", a.ActionID()}, {"Message", msg}}}}
+	}
+	f.mu.Unlock()
+	if err := d.Conference(ctx, "1001", y); err != nil {
+		t.Fatal(err)
+	}
+	collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == x && ev.Cause == pbx.CauseConferenced })
+	var got []string
+	for range 5 {
+		a := f.waitAction(t, "Redirect")
+		got = append(got, a.Get("Channel")+" "+a.Get("Context")+","+a.Get("Exten"))
+	}
+	want := []string{"PJSIP/trunk-1 switchboard,sbcfu.1", "PJSIP/1002-3 switchboard,sbcfu.1",
+		a1 + " switchboard,sbcfu.1", a1 + " switchboard,sbcfu.1", a1 + " switchboard,sbcfu.1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Redirects (-want +got):\n%s", diff)
+	}
+	// The consultation's bridge dissolves; the agent resumes in sb-wait
+	// for a moment before the Redirect takes it to the room.
+	f.stream(wire(chanEv("BridgeLeave", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b2"),
+		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Goto"),
+		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+		chanEv("ConfbridgeJoin", "PJSIP/trunk-1", "u.1", "u.1", "6", "Conference", "u.1"),
+		chanEv("ConfbridgeJoin", "PJSIP/1002-3", "u.3", y, "6", "Conference", "u.1"),
+		chanEv("NewCallerid", "PJSIP/trunk-1", "u.1", "u.1", "6", "CallerIDNum", "5550199")))
+	for _, l := range collect(t, w1, func(ev pbx.Event) bool { _, ok := ev.Call.Party("5550199"); return ok }) {
+		if strings.Contains(l, "1001:held") {
+			t.Errorf("the agent on its way into the room was reported held: %s", l)
+		}
+	}
+	snap, err := d.Snapshot(ctx, "1001")
+	if err != nil || len(snap.Calls) != 1 {
+		t.Fatalf("snapshot %+v, %v", snap, err)
+	}
+	if p, _ := snap.Calls[0].Party("1001"); p.State != pbx.Connected {
+		t.Errorf("1001 on its way into the room: %s, want connected", p.State)
+	}
+	held := make(chan error, 1)
+	go func() { held <- d.Hold(ctx, "1001", x) }()
+	f.stream(wire(chanEv("ConfbridgeJoin", a1, "u.2", "u.1", "6", "Conference", "u.1")))
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != a1 || a.Get("Exten") != "sb-wait" || a.Get("ExtraChannel") != "" {
+		t.Errorf("hold in the conference: Redirect = %v, want only the agent to sb-wait", a.Fields)
+	}
+	if err := <-held; err != nil {
+		t.Errorf("hold right after the conference: %v", err)
+	}
+}
+
 // TestDriverResyncFindsConferenceRooms: after a reconnect, channels in
 // ConfBridge are a conference again (a later hold takes only the agent
 // out of the room).

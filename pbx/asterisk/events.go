@@ -57,6 +57,12 @@ type channel struct {
 	bridgeReq        bool          // our Bridge action is moving it into a new bridge
 	inflight         chan struct{} // closed once Consult's Bridge of this agent channel returned
 	conf             string        // the ConfBridge room the channel is in
+	// toRoom: Conference, Transfer or Retrieve is redirecting the
+	// channel into a ConfBridge room; cleared by its ConfbridgeJoin. On
+	// its way a channel that a Bridge action had connected passes
+	// through where that action found it (sb-wait or sb-hold): that is
+	// no arrival on hold.
+	toRoom bool
 }
 
 // acall is the calls of one Linkedid.
@@ -255,6 +261,9 @@ func (d *Driver) apply(m Message) {
 		if ch == nil || (exten != "sb-wait" && exten != "sb-hold") {
 			return
 		}
+		if ch.toRoom {
+			return
+		}
 		if !arrivalApp(m.Get("Application")) {
 			// A Redirect's first Newexten still names the application
 			// the channel was running (Dial, Queue, ...): it has not
@@ -351,7 +360,7 @@ func (d *Driver) apply(m Message) {
 		d.cleanupConference(c)
 	case "confbridgejoin":
 		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
-			ch.conf = m.Get("Conference")
+			ch.conf, ch.toRoom = m.Get("Conference"), false
 			if ch.parked && ch.consult == nil {
 				// Retrieve sent the agent back into the room.
 				ch.parked, ch.held, ch.inWait, ch.since = false, false, false, d.now()
