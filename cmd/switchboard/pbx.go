@@ -34,7 +34,11 @@ type AMIConfig struct {
 	Agents       string
 	AnswerNotify string
 	Reasons      string // code:label,...
-	WorkTime     time.Duration
+	Accounts     string // code:label,...
+	// Classifications: code:label,...; ClassificationRequired: on or off.
+	Classifications        string
+	ClassificationRequired string
+	WorkTime               time.Duration
 }
 
 func (c *Config) amiSettings() []setting {
@@ -54,6 +58,9 @@ func (c *Config) amiSettings() []setting {
 		{name: "ami-answer-notify", usage: "Asterisk: the NOTIFY Event your phones answer on (PJSIPNotify, e.g. talk); empty: agents answer on the phone", str: &a.AnswerNotify},
 		{name: "ami-work-time", usage: "Asterisk: the work timer after an answered queue call (the member is paused with reason sb-wrapup for this long; set queues.conf wrapuptime to 0); 0: none", dur: &a.WorkTime, def: "0s"},
 		{name: "ami-reasons", usage: "Asterisk: Make Busy reason codes, comma-separated code:label (sent as the queue PausedReason)", str: &a.Reasons},
+		{name: "ami-accounts", usage: "Asterisk: account codes agents may put on a call, comma-separated code:label (set as the channel's CHANNEL(accountcode), so they reach the CDR)", str: &a.Accounts},
+		{name: "ami-classifications", usage: "Asterisk: classification codes agents give ACD calls, comma-separated code:label (during the call or its work timer; kept by Switchboard and logged on the Task)", str: &a.Classifications},
+		{name: "ami-classification-required", usage: "Asterisk: on: the work timer after a queue call cannot be cancelled before the agent classified that call (it still ends when the work time is over); off", str: &a.ClassificationRequired, def: "off"},
 	}
 }
 
@@ -82,8 +89,18 @@ func (c *Config) validateAMI() []string {
 	if a.WorkTime < 0 {
 		p = append(p, "SWITCHBOARD_AMI_WORK_TIME: a duration of 0s or more (e.g. 30s)")
 	}
-	if _, err := parseCodes(a.Reasons); err != nil {
-		p = append(p, "SWITCHBOARD_AMI_REASONS: "+err.Error())
+	for _, l := range []struct{ name, val string }{
+		{"SWITCHBOARD_AMI_REASONS", a.Reasons}, {"SWITCHBOARD_AMI_ACCOUNTS", a.Accounts}, {"SWITCHBOARD_AMI_CLASSIFICATIONS", a.Classifications},
+	} {
+		if _, err := parseCodes(l.val); err != nil {
+			p = append(p, l.name+": "+err.Error())
+		}
+	}
+	switch {
+	case a.ClassificationRequired != "on" && a.ClassificationRequired != "off":
+		p = append(p, "SWITCHBOARD_AMI_CLASSIFICATION_REQUIRED: use on or off")
+	case a.ClassificationRequired == "on" && (strings.TrimSpace(a.Classifications) == "" || a.WorkTime <= 0):
+		p = append(p, "SWITCHBOARD_AMI_CLASSIFICATION_REQUIRED=on needs SWITCHBOARD_AMI_CLASSIFICATIONS and a SWITCHBOARD_AMI_WORK_TIME (it holds the work timer until the call is classified)")
 	}
 	return p
 }
@@ -146,6 +163,14 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SWITCHBOARD_AMI_REASONS: %w", err)
 	}
+	accounts, err := parseCodes(a.Accounts)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_AMI_ACCOUNTS: %w", err)
+	}
+	classes, err := parseCodes(a.Classifications)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_AMI_CLASSIFICATIONS: %w", err)
+	}
 	cc := asterisk.ClientConfig{Addr: a.Addr, Username: a.User, Secret: a.Secret, MD5: a.Auth == "md5"}
 	if a.TLS == "on" {
 		host, _, _ := net.SplitHostPort(a.Addr)
@@ -154,6 +179,7 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	d, err := asterisk.New(asterisk.Config{
 		AMI: cc, Extensions: exts, Context: a.Context, HoldContext: a.HoldContext, DigitsVar: a.DigitsVar,
 		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons, WorkTime: a.WorkTime,
+		Accounts: accounts, Classifications: classes, ClassificationRequired: a.ClassificationRequired == "on",
 		Log: m.Log.With().Str("pbx", "asterisk").Logger(), Now: m.Clock.Now,
 	})
 	if err != nil {

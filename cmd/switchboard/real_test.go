@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": proxy.addr(), "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
 		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
 		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
+		"SWITCHBOARD_AMI_ACCOUNTS": "p-100:Project 100", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale:Sale",
 		// The test clock does not run by itself: write each Task at once.
 		"SWITCHBOARD_OUTBOX_LINGER": "0s",
 	})
@@ -80,6 +82,27 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		}
 	}
 	sock.waitFor("answered", state("connected"))
+	// An account code goes on the channel (CDR) and the Task; a code not
+	// configured is refused; a classification is for ACD calls only.
+	for _, c := range []struct {
+		path, code string
+		want       int
+	}{
+		{"account-code", "p-100", http.StatusNoContent}, {"account-code", "p-999", http.StatusBadRequest},
+		{"classification-code", "sale", http.StatusConflict},
+	} {
+		if st := a.do(t, "POST", "/api/v1/calls/"+id+"/"+c.path, token, map[string]string{"code": c.code}, nil); st != c.want {
+			t.Errorf("%s %s: status %d, want %d", c.path, c.code, st, c.want)
+		}
+	}
+	// core show channels concise: Channel!Context!Exten!Priority!State!
+	// Application!Data!CallerID!Accountcode!...
+	if got := l.CLI("core show channels concise"); !slices.ContainsFunc(strings.Split(got, "\n"), func(line string) bool {
+		f := strings.Split(line, "!")
+		return len(f) > 8 && strings.HasPrefix(f[0], "PJSIP/1001-") && f[8] == "p-100"
+	}) {
+		t.Errorf("the agent's channel has no account code p-100:\n%s", got)
+	}
 	if code := a.do(t, "POST", "/api/v1/calls/"+id+"/hold", token, nil, nil); code != http.StatusNoContent {
 		t.Fatalf("hold: status %d", code)
 	}
@@ -99,6 +122,9 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	tasks := a.Org.Records("Task")
 	if len(tasks) != 1 || tasks[0]["Id"] != task.TaskID || tasks[0]["CallObject"] != id || tasks[0]["CallType"] != "Inbound" {
 		t.Fatalf("org Tasks %v, want one Inbound Task for call %s", tasks, id)
+	}
+	if desc, _ := tasks[0]["Description"].(string); !strings.Contains(desc, "p-100") {
+		t.Errorf("Task Description %q, want the account code p-100", desc)
 	}
 
 	// A second agent, Blair, on 1002.

@@ -550,8 +550,11 @@ func (d *Driver) SetAccountCode(ctx context.Context, ext, callID, code string) e
 	return d.action(ctx, "account code", NewAction("Setvar", "Channel", ch.name, "Variable", "CHANNEL(accountcode)", "Value", code))
 }
 
-// SetClassificationCode tags a live call with a classification code
-// (kept by Switchboard; Asterisk has no such notion).
+// SetClassificationCode tags a call with a classification code (kept by
+// Switchboard; Asterisk has no such notion): a live call, or the ACD
+// call whose work timer runs (agents classify during wrap-up; that ends
+// a pending classification, see Config.ClassificationRequired).
+// ErrInvalid for a code not configured, ErrUnknownCall.
 func (d *Driver) SetClassificationCode(ctx context.Context, ext, callID, code string) error {
 	if !slices.ContainsFunc(d.cfg.Classifications, func(c pbx.Code) bool { return c.Code == code }) {
 		return fmt.Errorf("asterisk: classification code %q is not configured: %w", code, pbx.ErrInvalid)
@@ -559,10 +562,28 @@ func (d *Driver) SetClassificationCode(ctx context.Context, ext, callID, code st
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, c, err := d.liveChan("classification code", ext, callID)
-	if err != nil {
+	dv := d.devices[ext]
+	wrapUp := dv != nil && dv.state.WorkTimer && dv.lastACD == callID && callID != ""
+	if err != nil && !wrapUp {
 		return err
 	}
-	c.classCode = code
-	d.publish(c, pbx.CauseCodes)
+	if c != nil && !c.acd {
+		return fmt.Errorf("asterisk: classification code: call %s is not an ACD (queue) call: only ACD calls take a classification code: %w", callID, pbx.ErrNotAllowed)
+	}
+	if c != nil {
+		c.classCode = code
+		d.publish(c, pbx.CauseCodes)
+	}
+	if wrapUp && dv.classPending {
+		dv.classPending = false
+		d.deriveState(dv)
+		d.emitState(dv, pbx.CauseCodes)
+		val, ext := workValue(dv), dv.ext.Number
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
+			defer cancel()
+			d.putWork(ctx, ext, val)
+		}()
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,20 +105,46 @@ func isNotFound(err error) bool {
 	return containsFold(err.Error(), "not found")
 }
 
-// startWork starts the work timer of dv after an answered ACD call
-// (called with d.mu held): it pauses dv's queue membership with
-// WorkReason; the QueueMemberPause event then reports WorkTimer.
-func (d *Driver) startWork(dv *device) {
+// WorkFamily is the AstDB family that keeps each extension's running
+// work timer, SBWRAP/<ext> = "<end, Unix ms> <call id> <pending>"
+// (pending: 1 while the call still needs a classification code). It
+// outlives an AMI reconnect and a Switchboard restart: the resync gives
+// the agent the time that is left and the pending classification, not a
+// new full work time.
+const WorkFamily = "SBWRAP"
+
+// startWork starts the work timer of dv after the answered ACD call c
+// ended (called with d.mu held): it records the end in AstDB, then
+// pauses dv's queue membership with WorkReason (the QueueMemberPause
+// event then reports WorkTimer; the record is there by then).
+func (d *Driver) startWork(dv *device, c *acall) {
 	if d.cfg.WorkTime <= 0 || len(dv.qs) == 0 || dv.state.MakeBusy {
 		return
 	}
+	dv.lastACD = c.id
+	dv.classPending = d.cfg.ClassificationRequired && c.classCode == ""
+	d.armWork(dv, d.now().Add(d.cfg.WorkTime))
+	iface, val := "PJSIP/"+dv.ext.Endpoint, workValue(dv)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
+		defer cancel()
+		d.putWork(ctx, dv.ext.Number, val)
+		if err := d.action(ctx, "work timer", NewAction("QueuePause", "Interface", iface, "Paused", "true", "Reason", WorkReason)); err != nil {
+			d.log.Warn().Err(err).Str("extension", dv.ext.Number).Msg("work timer: QueuePause failed")
+		}
+	}()
+}
+
+// armWork (re)arms dv's work timer to end at ends (called with d.mu
+// held); a timer already over ends the work time at once.
+func (d *Driver) armWork(dv *device, ends time.Time) {
 	dv.workGen++
 	gen := dv.workGen
-	dv.workEnds = d.now().Add(d.cfg.WorkTime)
+	dv.workEnds = ends
 	if dv.workStop != nil {
 		dv.workStop()
 	}
-	dv.workStop = d.cfg.AfterFunc(d.cfg.WorkTime, func() {
+	dv.workStop = d.cfg.AfterFunc(max(ends.Sub(d.now()), 0), func() {
 		d.mu.Lock()
 		current := dv.workGen == gen
 		d.mu.Unlock()
@@ -125,14 +152,59 @@ func (d *Driver) startWork(dv *device) {
 			d.endWork(dv, "work timer ended")
 		}
 	})
-	iface := "PJSIP/" + dv.ext.Endpoint
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-		defer cancel()
-		if err := d.action(ctx, "work timer", NewAction("QueuePause", "Interface", iface, "Paused", "true", "Reason", WorkReason)); err != nil {
-			d.log.Warn().Err(err).Str("extension", dv.ext.Number).Msg("work timer: QueuePause failed")
-		}
-	}()
+}
+
+// workValue is dv's SBWRAP value (see WorkFamily).
+func workValue(dv *device) string {
+	pending := "0"
+	if dv.classPending {
+		pending = "1"
+	}
+	return fmt.Sprintf("%d %s %s", dv.workEnds.UnixMilli(), dv.lastACD, pending)
+}
+
+// parseWork reads an SBWRAP value; ok is false for a malformed one.
+func parseWork(v string) (ends time.Time, callID string, pending, ok bool) {
+	f := strings.Fields(v)
+	if len(f) != 3 {
+		return time.Time{}, "", false, false
+	}
+	ms, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, "", false, false
+	}
+	return time.UnixMilli(ms), f[1], f[2] == "1", true
+}
+
+// putWork records ext's work timer in AstDB (best effort: without it a
+// resync gives a full work time).
+func (d *Driver) putWork(ctx context.Context, ext, val string) {
+	if err := d.action(ctx, "work timer", NewAction("DBPut", "Family", WorkFamily, "Key", ext, "Val", val)); err != nil {
+		d.log.Warn().Err(err).Str("extension", ext).Msg("work timer: DBPut " + WorkFamily + " failed")
+	}
+}
+
+// delWork forgets ext's work timer in AstDB.
+func (d *Driver) delWork(ctx context.Context, ext string) {
+	if _, err := d.client.Action(ctx, NewAction("DBDel", "Family", WorkFamily, "Key", ext)); err != nil && !isNotFound(err) {
+		d.log.Warn().Err(err).Str("extension", ext).Msg("work timer: DBDel " + WorkFamily + " failed")
+	}
+}
+
+// resumeWork re-arms the work timer of dv, found paused for wrap-up by
+// the resync (called with d.mu held): from its SBWRAP record when there
+// is one (val; "" when none), else a full work time from now.
+func (d *Driver) resumeWork(dv *device, val string) {
+	if d.cfg.WorkTime <= 0 {
+		return
+	}
+	ends, id, pending, ok := parseWork(val)
+	if !ok {
+		ends, id, pending = d.now().Add(d.cfg.WorkTime), "", false
+	}
+	dv.lastACD, dv.classPending = id, pending && d.cfg.ClassificationRequired
+	d.armWork(dv, ends)
+	d.deriveState(dv)
 }
 
 // endWork unpauses dv if (and only if) it is paused for the work timer.
@@ -144,20 +216,23 @@ func (d *Driver) endWork(dv *device, why string) {
 		dv.workStop()
 		dv.workStop = nil
 	}
-	iface := "PJSIP/" + dv.ext.Endpoint
+	dv.classPending = false
+	iface, ext := "PJSIP/"+dv.ext.Endpoint, dv.ext.Number
 	d.mu.Unlock()
-	if !paused {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
 	defer cancel()
-	if err := d.action(ctx, "work timer", NewAction("QueuePause", "Interface", iface, "Paused", "false")); err != nil {
-		d.log.Warn().Err(err).Str("extension", dv.ext.Number).Str("why", why).Msg("work timer: unpause failed")
+	if paused {
+		if err := d.action(ctx, "work timer", NewAction("QueuePause", "Interface", iface, "Paused", "false")); err != nil {
+			d.log.Warn().Err(err).Str("extension", ext).Str("why", why).Msg("work timer: unpause failed")
+		}
 	}
+	d.delWork(ctx, ext)
 }
 
 // CancelWorkTimer ends ext's work timer (QueuePause Paused=false); it
-// does nothing when none runs. ErrNotSupported without Config.WorkTime.
+// does nothing when none runs. ErrNotSupported without Config.WorkTime;
+// ErrNotAllowed while the call it follows still needs a classification
+// code (Config.ClassificationRequired).
 func (d *Driver) CancelWorkTimer(ctx context.Context, ext string) error {
 	if d.cfg.WorkTime <= 0 {
 		return notSupported("cancel work timer", "no work time configured (SWITCHBOARD_AMI_WORK_TIME, e.g. 30s; queues.conf wrapuptime, which AMI cannot cancel, must then be 0)")
@@ -165,20 +240,28 @@ func (d *Driver) CancelWorkTimer(ctx context.Context, ext string) error {
 	d.mu.Lock()
 	dv, err := d.device("cancel work timer", ext)
 	running := err == nil && dv.state.WorkTimer
+	if running && dv.state.ClassificationPending {
+		err = fmt.Errorf("asterisk: cancel work timer on %s: set a classification code on call %s first: %w", ext, dv.lastACD, pbx.ErrNotAllowed)
+	}
 	var iface string
-	if dv != nil {
+	if err == nil && dv != nil {
 		iface = "PJSIP/" + dv.ext.Endpoint
 		dv.workGen++
 		if dv.workStop != nil {
 			dv.workStop()
 			dv.workStop = nil
 		}
+		dv.classPending = false
 	}
 	d.mu.Unlock()
 	if err != nil || !running {
 		return err
 	}
-	return d.action(ctx, "cancel work timer", NewAction("QueuePause", "Interface", iface, "Paused", "false"))
+	if err := d.action(ctx, "cancel work timer", NewAction("QueuePause", "Interface", iface, "Paused", "false")); err != nil {
+		return err
+	}
+	d.delWork(ctx, ext)
+	return nil
 }
 
 // afterFunc is time.AfterFunc as a Config.AfterFunc.

@@ -81,6 +81,11 @@ type Config struct {
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// Reasons, Accounts and Classifications are the codes agents choose.
 	Reasons, Accounts, Classifications []pbx.Code
+	// ClassificationRequired: the work timer after an answered ACD call
+	// cannot be cancelled before the agent gave that call a
+	// classification code (it still ends when WorkTime is over). Needs
+	// Classifications.
+	ClassificationRequired bool
 
 	Log zerolog.Logger
 	// Now is the clock (default time.Now).
@@ -123,6 +128,11 @@ type device struct {
 	workEnds time.Time
 	workStop func() bool
 	workGen  int
+	// lastACD is the answered ACD call the work timer follows (it may
+	// have ended); classPending: it still needs a classification code
+	// (Config.ClassificationRequired).
+	lastACD      string
+	classPending bool
 }
 
 var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,20}$`)
@@ -150,6 +160,9 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.WorkTime < 0 {
 		problems = append(problems, "work time is negative")
+	}
+	if cfg.ClassificationRequired && len(cfg.Classifications) == 0 {
+		problems = append(problems, "a classification code is required but none is configured")
 	}
 	d := &Driver{
 		cfg: cfg, now: cfg.Now, log: cfg.Log,
@@ -277,9 +290,10 @@ func (d *Driver) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, f
 // Codes returns the configured codes.
 func (d *Driver) Codes(ctx context.Context) (pbx.Codes, error) {
 	return pbx.Codes{
-		Reasons:         slices.Clone(d.cfg.Reasons),
-		Accounts:        slices.Clone(d.cfg.Accounts),
-		Classifications: slices.Clone(d.cfg.Classifications),
+		Reasons:                slices.Clone(d.cfg.Reasons),
+		Accounts:               slices.Clone(d.cfg.Accounts),
+		Classifications:        slices.Clone(d.cfg.Classifications),
+		ClassificationRequired: d.cfg.ClassificationRequired,
 	}, nil
 }
 

@@ -577,6 +577,7 @@ func (d *Driver) deriveState(dv *device) {
 	if st.WorkTimer {
 		st.WorkTimerEnds = dv.workEnds
 	}
+	st.ClassificationPending = st.WorkTimer && dv.classPending
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -733,7 +734,7 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 			}
 			send(dv, pbx.CallEnded, end)
 			if c.acd && slices.ContainsFunc(c.chans, func(ch *channel) bool { return ch.dev == dv && ch.everUp }) {
-				d.startWork(dv)
+				d.startWork(dv, c)
 			}
 		}
 	}

@@ -24,8 +24,9 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
 			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}, {Number: "1004"}, {Number: "1005"}},
 		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
-		Reasons: []pbx.Code{{Code: "lunch", Label: "Lunch"}},
-		Log:     zerolog.Nop(),
+		Reasons:         []pbx.Code{{Code: "lunch", Label: "Lunch"}},
+		Classifications: []pbx.Code{{Code: "sale", Label: "Sale"}}, ClassificationRequired: true,
+		Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -189,14 +190,34 @@ func TestRealAsterisk(t *testing.T) {
 		}
 		w2.until(t, "queue call rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
 		p2.Do("accept", "")
-		w2.until(t, "answered at 1002", is(pbx.CallUpdated, "1002", pbx.Connected))
+		qc := w2.until(t, "answered at 1002", is(pbx.CallUpdated, "1002", pbx.Connected)).Call.ID
 		w1.until(t, "1001 stops ringing", is(pbx.CallEnded, "", ""))
 		p2.Do("hangup", "")
 		w2.until(t, "cleared", is(pbx.CallEnded, "", ""))
 		ev = w2.until(t, "work timer", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.WorkTimer })
-		if ev.Cause != pbx.CauseWorkTimer || ev.State.MakeBusy || ev.State.WorkTimerEnds.IsZero() {
-			t.Errorf("work timer: cause %s state %+v", ev.Cause, ev.State)
+		if ev.Cause != pbx.CauseWorkTimer || ev.State.MakeBusy || ev.State.WorkTimerEnds.IsZero() || !ev.State.ClassificationPending {
+			t.Errorf("work timer: cause %s state %+v, want a classification pending", ev.Cause, ev.State)
 		}
+		ends := ev.State.WorkTimerEnds
+		if err := d.CancelWorkTimer(ctx, "1002"); !errors.Is(err, pbx.ErrNotAllowed) {
+			t.Errorf("cancel before the call is classified: %v, want not allowed", err)
+		}
+		// A second Switchboard (or this one restarted) finds the member
+		// paused for wrap-up and resumes the time left from AstDB.
+		if got := l.CLI("database get SBWRAP 1002"); !strings.Contains(got, qc+" 1") {
+			t.Errorf("AstDB SBWRAP/1002: %q, want the end, %s and 1 (pending)", got, qc)
+		}
+		d2 := realDriver(t, l)
+		snap, err := d2.Snapshot(ctx, "1002")
+		must(t, err)
+		if !snap.State.WorkTimer || !snap.State.WorkTimerEnds.Equal(ends.Truncate(time.Millisecond)) || !snap.State.ClassificationPending {
+			t.Errorf("after a restart: %+v, want the work timer ending at %v with the classification pending", snap.State, ends)
+		}
+		// The agent classifies the call that ended, then may cancel.
+		must(t, d.SetClassificationCode(ctx, "1002", qc, "sale"))
+		w2.until(t, "classified", func(ev pbx.Event) bool {
+			return ev.Type == pbx.DeviceUpdated && ev.State.WorkTimer && !ev.State.ClassificationPending
+		})
 		must(t, d.CancelWorkTimer(ctx, "1002"))
 		w2.until(t, "work timer cancelled", func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && !ev.State.WorkTimer })
 		must(t, d.SetMakeBusy(ctx, "1002", true, "lunch"))

@@ -1,6 +1,7 @@
 package asterisk
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -30,11 +31,29 @@ func (d *Driver) resync(ctx context.Context) error {
 	d.mu.Lock()
 	exts := make([]string, 0, len(d.order))
 	hotDesks := map[string]bool{}
+	byIface := map[string]string{}
 	for _, dv := range d.order {
 		exts = append(exts, dv.ext.Number)
 		hotDesks[dv.ext.Number] = dv.ext.Kind == pbx.KindHotDesk
+		byIface[strings.ToLower("PJSIP/"+dv.ext.Endpoint)] = dv.ext.Number
 	}
 	d.mu.Unlock()
+	// Members paused for wrap-up: their work timer's end is in AstDB.
+	work := map[string]string{}
+	for _, m := range qs {
+		if !strings.EqualFold(m.Event(), "QueueMember") || m.Get("PausedReason") != WorkReason {
+			continue
+		}
+		iface := cmp.Or(m.Get("StateInterface"), m.Get("Interface"), m.Get("Location"))
+		ext, ok := byIface[strings.ToLower(iface)]
+		if _, done := work[ext]; !ok || done {
+			continue
+		}
+		work[ext] = ""
+		if _, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", WorkFamily, "Key", ext)); err == nil && len(evs) > 0 {
+			work[ext] = evs[0].Get("Val")
+		}
+	}
 	hot := map[string]bool{}
 	for _, ext := range exts {
 		_, evs, err := d.client.List(ctx, NewAction("DBGet", "Family", "DND", "Key", ext))
@@ -143,8 +162,9 @@ func (d *Driver) resync(ctx context.Context) error {
 		d.deriveState(dv)
 		if dv.state.WorkTimer && dv.workStop == nil {
 			// Paused for wrap-up while the link (or Switchboard) was
-			// down: give it a full work time from now.
-			d.startWork(dv)
+			// down: the time left, from AstDB (a full work time from
+			// now when no record is there).
+			d.resumeWork(dv, work[dv.ext.Number])
 		}
 		if dv.state != before {
 			d.emitState(dv, pbx.CauseNone)
