@@ -249,6 +249,31 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	saved(token, sock, x)
 	_ = caller.Wait(t)
 
+	// The AMI link is cut mid-consultation: after the resync Ann still
+	// has the held call and the consultation, and completes the transfer.
+	x, caller = answered()
+	y = consult(x)
+	proxy.cut()
+	waitLink(t, a, false)
+	waitLink(t, a, true)
+	st2.Calls = nil
+	a.do(t, "GET", "/api/v1/state", token, nil, &st2)
+	ids := map[string]string{}
+	for _, c := range st2.Calls {
+		ids[c.ID] = c.State
+	}
+	if len(ids) != 2 || ids[x] == "" || ids[y] != "connected" {
+		t.Errorf("after the link came back mid-consultation: calls %+v, want %s and the consultation %s connected", st2.Calls, x, y)
+	}
+	post(token, "/api/v1/calls/"+y+"/transfer", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	seen(t, sock2, "Blair has the caller after the reconnect", on(x, "connected"))
+	post(token2, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token2, sock2, x)
+	if err := caller.Wait(t); err != nil {
+		t.Errorf("trunk call transferred after the reconnect: %v", err)
+	}
+
 	// Asterisk restarts mid-call: the call drops; after the reconnect Ann
 	// has no ghost call and the call is logged once.
 	x, _ = answered()

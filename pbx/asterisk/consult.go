@@ -34,9 +34,10 @@ import (
 // Retrieve reconnects it (Bridge, or Redirect back into the room).
 //
 // The consultation's structure lives in the driver: after an AMI
-// reconnect in mid-consultation the resync shows the consulted party on
-// the held call (Asterisk links bridged channels under the older
-// Linkedid) and the agent's channel connected to it.
+// reconnect in mid-consultation Asterisk shows the consulted party on
+// the held call (it links bridged channels under the older Linkedid);
+// the resync moves it back to the consultation call (restoreConsults).
+// A restarted driver has no such memory and keeps Asterisk's picture.
 
 // ConfExtenPrefix prefixes the room in the HoldContext extension that
 // runs ConfBridge (exten => _sbcf.,1,ConfBridge(${EXTEN:4})).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -801,6 +802,65 @@ func TestDriverConferenceRedirects(t *testing.T) {
 	if err := <-held; err != nil {
 		t.Errorf("hold right after the conference: %v", err)
 	}
+}
+
+// TestDriverConsultationSurvivesReconnect: the AMI link drops in the
+// middle of a consultation. Asterisk then shows one call (the consulted
+// party, bridged with the agent, took the held call's Linkedid); the
+// driver rebuilds the consultation from what it knew, so the agent sees
+// the same calls and can still complete the transfer.
+func TestDriverConsultationSurvivesReconnect(t *testing.T) {
+	ctx := context.Background()
+	f, d, x, y, _, _ := consultScenario(t, true)
+	summary := func(ext string) []string {
+		snap, err := d.Snapshot(ctx, ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range snap.Calls {
+			l := c.ID + " related=" + c.RelatedID
+			for _, p := range c.Parties {
+				l += " " + p.Number + ":" + string(p.State)
+			}
+			out = append(out, l)
+		}
+		slices.Sort(out)
+		return out
+	}
+	before1, before2 := summary("1001"), summary("1002")
+	if len(before1) != 2 {
+		t.Fatalf("1001 before the drop: %q, want the held call and the consultation", before1)
+	}
+	f.mu.Lock()
+	f.answers["coreshowchannels"] = func(a Message) []Message {
+		return listOf(a, "CoreShowChannelsComplete",
+			chanEv("CoreShowChannel", "PJSIP/trunk-1", "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "MusicOnHold"),
+			chanEv("CoreShowChannel", "PJSIP/1001-2", "u.2", "u.1", "6", "BridgeId", "b2", "Application", "AppDial"),
+			chanEv("CoreShowChannel", "PJSIP/1002-3", "u.3", "u.1", "6", "BridgeId", "b2", "Application", "AppDial"))
+	}
+	f.mu.Unlock()
+	f.drop()
+	f.waitAction(t, "CoreShowChannels")
+	if err := d.WaitLink(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before1, summary("1001")); diff != "" {
+		t.Errorf("1001 after the reconnect (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(before2, summary("1002")); diff != "" {
+		t.Errorf("1002 after the reconnect (-before +after):\n%s", diff)
+	}
+	if err := d.Transfer(ctx, "1001", y); err != nil {
+		t.Fatalf("transfer after the reconnect: %v", err)
+	}
+	if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/trunk-1" || a.Get("Channel2") != "PJSIP/1002-3" {
+		t.Errorf("Bridge = %v, want the held caller with the consulted party", a.Fields)
+	}
+	if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1001-2" {
+		t.Errorf("Hangup = %v, want the agent", a.Fields)
+	}
+	_ = x
 }
 
 // TestDriverResyncFindsConferenceRooms: after a reconnect, channels in

@@ -118,6 +118,7 @@ func (d *Driver) resync(ctx context.Context) error {
 			d.calls[ch.linked].room = room
 		}
 	}
+	d.restoreConsults(prev)
 	for _, m := range qs {
 		switch strings.ToLower(m.Event()) {
 		case "queuemember":
@@ -199,6 +200,55 @@ func (d *Driver) resync(ctx context.Context) error {
 		d.publish(c, pbx.CauseNone)
 	}
 	return nil
+}
+
+// restoreConsults rebuilds the consultations that were in progress when
+// the link dropped (prev: the calls before the resync; called with d.mu
+// held). Asterisk shows a consultation as one call: once the consulted
+// party is bridged with the agent it takes the held call's older
+// Linkedid. The driver knows which channels were the consulted party
+// (by Uniqueid) and moves them back to the consultation call, so the
+// agent can still complete or cancel it. A consultation whose agent
+// channel is gone is not rebuilt (Asterisk's picture stands).
+func (d *Driver) restoreConsults(prev map[string]*acall) {
+	ids := make([]string, 0, len(prev))
+	for id, py := range prev {
+		if py.by != nil && py.held != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		py := prev[id]
+		x, agent := d.calls[py.held.id], d.chans[py.by.id]
+		if x == nil || agent == nil || agent.linked != x.id {
+			continue
+		}
+		y := d.calls[py.id] // the consulted phone still rings: its own call
+		if y == nil {
+			y = &acall{id: py.id, members: map[*device]bool{}}
+			d.calls[y.id] = y
+		}
+		y.created, y.dnis, y.dnisSet, y.local = py.created, py.dnis, py.dnisSet, py.local
+		for _, pch := range py.chans {
+			ch := d.chans[pch.id]
+			if ch == nil || ch.linked != x.id {
+				continue
+			}
+			x.chans = slices.DeleteFunc(x.chans, func(c *channel) bool { return c == ch })
+			ch.linked = y.id
+			y.chans = append(y.chans, ch)
+		}
+		y.pending = len(y.chans) == 0 && py.pending
+		y.held, y.by, x.consult, agent.consult = x, agent, y, y
+		y.bridged = py.bridged
+		y.talking = make(chan struct{})
+		if py.bridged {
+			close(y.talking) // its Bridge action returned before the drop
+		}
+		// The agent is on hold on x while it consults (as Consult left it).
+		agent.parked, agent.held, agent.since = true, true, py.by.since
+	}
 }
 
 // compareUniqueid orders Uniqueids ([system-]epoch.sequence) by creation.
