@@ -863,6 +863,37 @@ func TestDriverConsultationSurvivesReconnect(t *testing.T) {
 	_ = x
 }
 
+// TestDriverConsultationAnsweredWhileDown: the consulted phone answers
+// while the AMI link is down, so the driver never saw the consultation's
+// Local channel arrive in sb-wait. The resync finds it waiting there and
+// bridges it with the agent, and the transfer completes (a real-PBX run
+// on 16.28 hung the transfer until its timeout without this).
+func TestDriverConsultationAnsweredWhileDown(t *testing.T) {
+	ctx := context.Background()
+	f, d, _, y, _, _ := consultScenario(t, false)
+	f.mu.Lock()
+	f.answers["coreshowchannels"] = func(a Message) []Message {
+		return listOf(a, "CoreShowChannelsComplete",
+			chanEv("CoreShowChannel", "PJSIP/trunk-1", "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait"),
+			chanEv("CoreShowChannel", "PJSIP/1001-2", "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+			chanEv("CoreShowChannel", "Local/1002@internal-1;1", y, y, "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+			chanEv("CoreShowChannel", "Local/1002@internal-1;2", y+";2", y, "6", "BridgeId", "b3", "Application", "Dial"),
+			chanEv("CoreShowChannel", "PJSIP/1002-3", "u.3", y, "6", "BridgeId", "b3", "Application", "AppDial"))
+	}
+	f.mu.Unlock()
+	f.drop()
+	f.waitAction(t, "CoreShowChannels")
+	if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/1001-2" || a.Get("Channel2") != "Local/1002@internal-1;1" {
+		t.Errorf("after the resync: Bridge = %v, want the agent with the consultation's Local channel", a.Fields)
+	}
+	if err := d.Transfer(ctx, "1001", y); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/trunk-1" || a.Get("Channel2") != "PJSIP/1002-3" {
+		t.Errorf("transfer: Bridge = %v, want the held caller with the consulted party", a.Fields)
+	}
+}
+
 // TestDriverResyncFindsConferenceRooms: after a reconnect, channels in
 // ConfBridge are a conference again (a later hold takes only the agent
 // out of the room).

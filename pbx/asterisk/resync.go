@@ -118,7 +118,7 @@ func (d *Driver) resync(ctx context.Context) error {
 			d.calls[ch.linked].room = room
 		}
 	}
-	d.restoreConsults(prev)
+	d.restoreConsults(prev, chans)
 	for _, m := range qs {
 		switch strings.ToLower(m.Event()) {
 		case "queuemember":
@@ -209,8 +209,11 @@ func (d *Driver) resync(ctx context.Context) error {
 // Linkedid. The driver knows which channels were the consulted party
 // (by Uniqueid) and moves them back to the consultation call, so the
 // agent can still complete or cancel it. A consultation whose agent
-// channel is gone is not rebuilt (Asterisk's picture stands).
-func (d *Driver) restoreConsults(prev map[string]*acall) {
+// channel is gone is not rebuilt (Asterisk's picture stands). One whose
+// consulted party answered while the link was down (its Local channel,
+// Uniqueid = the consultation call's id, waits in sb-wait; chans is
+// CoreShowChannels) gets the Bridge with the agent it missed.
+func (d *Driver) restoreConsults(prev map[string]*acall, chans []Message) {
 	ids := make([]string, 0, len(prev))
 	for id, py := range prev {
 		if py.by != nil && py.held != nil {
@@ -248,6 +251,16 @@ func (d *Driver) restoreConsults(prev map[string]*acall) {
 		}
 		// The agent is on hold on x while it consults (as Consult left it).
 		agent.parked, agent.held, agent.since = true, true, py.by.since
+		if y.bridged {
+			continue
+		}
+		for _, m := range chans {
+			if m.Get("Uniqueid") == y.id && m.Get("Context") == d.cfg.HoldContext && m.Get("Exten") == "sb-wait" {
+				y.local = m.Get("Channel")
+				d.consultAnswered(y, y.local)
+				break
+			}
+		}
 	}
 }
 
