@@ -232,6 +232,20 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		t.Errorf("after the re-rung queue call Ann has calls %+v, want none", st3.Calls)
 	}
 
+	// Ann hangs up on the phone with the call on hold: it rings her
+	// again (hold recall); she answers, clears, and the call is logged
+	// once.
+	x, caller = answered()
+	post(token, "/api/v1/calls/"+x+"/hold", nil, http.StatusNoContent)
+	seen(t, sock, "held", on(x, "held"))
+	p1.Do("hangup", "")
+	seen(t, sock, "hold recall: the call rings Ann again", on(x, "alerting"))
+	p1.Do("accept", "")
+	seen(t, sock, "Ann talks to the caller again", on(x, "connected"))
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	_ = caller.Wait(t)
+
 	// The AMI link is cut mid-call: the driver reconnects and resyncs,
 	// and Ann's call is still connected.
 	x, caller = answered()

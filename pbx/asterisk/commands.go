@@ -144,6 +144,9 @@ func (d *Driver) Clear(ctx context.Context, ext, callID string) error {
 		return d.Transfer(ctx, ext, callID)
 	}
 	var extra []string
+	if err == nil {
+		ch.clearing = true
+	}
 	if err == nil && ch.parked && c.room == "" {
 		for _, x := range c.chans {
 			if !x.gone && x != ch && x.dev == nil {
@@ -156,6 +159,9 @@ func (d *Driver) Clear(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	if err := d.action(ctx, "clear", NewAction("Hangup", "Channel", ch.name, "Cause", "16")); err != nil {
+		d.mu.Lock()
+		ch.clearing = false
+		d.mu.Unlock()
 		return err
 	}
 	for _, name := range extra {
@@ -273,7 +279,12 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 			err = notSupported("retrieve", "the call was held on the phone; retrieve it on the phone")
 		case peer == nil:
 			err = fmt.Errorf("asterisk: retrieve: call %s has no party left: %w", callID, pbx.ErrNotAllowed)
+		case ch.retrieving:
+			err = fmt.Errorf("asterisk: retrieve: call %s at %s is being retrieved already: %w", callID, ext, pbx.ErrNotAllowed)
 		}
+	}
+	if err == nil {
+		ch.retrieving = true
 	}
 	room := ""
 	if err == nil {
@@ -287,6 +298,14 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 	if err != nil {
 		return err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			d.mu.Lock()
+			ch.retrieving = false
+			d.mu.Unlock()
+		}
+	}()
 	if inflight != nil {
 		// A consultation's Bridge of this channel may still be running.
 		select {
@@ -307,7 +326,9 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 		}
 	}
 	if room != "" {
-		return d.redirectToRoom(ctx, "retrieve", ch, room)
+		err := d.redirectToRoom(ctx, "retrieve", ch, room)
+		ok = err == nil
+		return err
 	}
 	d.mu.Lock()
 	ch.bridgeReq, peer.bridgeReq = true, true
@@ -318,6 +339,7 @@ func (d *Driver) Retrieve(ctx context.Context, ext, callID string) error {
 		ch.bridgeReq, peer.bridgeReq = false, false
 		d.mu.Unlock()
 	}
+	ok = err == nil
 	return err
 }
 

@@ -283,10 +283,14 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 	if err == nil && target == nil && room != "" {
 		err = fmt.Errorf("asterisk: transfer into a conference: %w", errNotAnswered)
 	}
+	if err == nil {
+		err = d.startJoin("transfer", y)
+	}
 	d.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	defer d.endJoin(y)
 	if target == nil {
 		// Unsupervised: the consulted phone still rings. Drop the
 		// consultation and send the held party to the number instead
@@ -380,6 +384,24 @@ func (d *Driver) redirectToRoom(ctx context.Context, op string, ch *channel, roo
 	return err
 }
 
+// startJoin marks y as being transferred or conferenced (called with
+// d.mu held): a second Transfer or Conference meanwhile (a double click)
+// gets ErrNotAllowed instead of moving the parties twice.
+func (d *Driver) startJoin(op string, y *acall) error {
+	if y.joining {
+		return fmt.Errorf("asterisk: %s: a transfer or conference of consultation %s is under way: %w", op, y.id, pbx.ErrNotAllowed)
+	}
+	y.joining = true
+	return nil
+}
+
+// endJoin clears startJoin's mark.
+func (d *Driver) endJoin(y *acall) {
+	d.mu.Lock()
+	y.joining = false
+	d.mu.Unlock()
+}
+
 // Conference joins the consulted party to the held call: every party
 // goes to the call's ConfBridge room. ErrLimit beyond pbx.MaxParties,
 // ErrNotAllowed without an answered consultation.
@@ -414,10 +436,14 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 			err = fmt.Errorf("asterisk: conference: %w", errNotAnswered)
 		}
 	}
+	if err == nil {
+		err = d.startJoin("conference", y)
+	}
 	d.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	defer d.endJoin(y)
 	if err := d.waitTalking(ctx, "conference", y); err != nil {
 		return err
 	}

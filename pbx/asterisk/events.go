@@ -63,6 +63,15 @@ type channel struct {
 	// through where that action found it (sb-wait or sb-hold): that is
 	// no arrival on hold.
 	toRoom bool
+	// retrieving: a Retrieve of this (held) channel is under way, until
+	// the channel is connected again or the Retrieve failed. A second
+	// one meanwhile would pull both parties out of the bridge the first
+	// made (and the driver would hang them up as left over).
+	retrieving bool
+	// clearing: Clear (or Transfer) hangs this agent channel up on
+	// purpose; any other hang-up while the call waits on our hold is
+	// the phone going on-hook (see agentLeftHold).
+	clearing bool
 }
 
 // acall is the calls of one Linkedid.
@@ -86,6 +95,7 @@ type acall struct {
 	local         string        // y: the Local channel Consult originated
 	bridged       bool          // y: the agent is being bridged with the consulted party
 	talking       chan struct{} // y: closed once that Bridge action returned
+	joining       bool          // y: a Transfer or Conference of it is under way
 	// room is the ConfBridge room the call's parties were moved to by
 	// Conference ("" for a two-party call).
 	room string
@@ -315,7 +325,7 @@ func (d *Driver) apply(m Message) {
 				continue
 			}
 			if slices.ContainsFunc(c.chans, func(y *channel) bool { return y != x && !y.gone && y.bridge == x.bridge }) {
-				x.parked, x.inWait, x.held, x.since = false, false, false, d.now()
+				x.parked, x.inWait, x.held, x.retrieving, x.since = false, false, false, false, d.now()
 				d.publish(c, pbx.CauseRetrieved)
 			}
 		}
@@ -348,6 +358,9 @@ func (d *Driver) apply(m Message) {
 			return
 		}
 		ch.gone, ch.since = true, d.now()
+		if ch.dev != nil && ch.parked && !ch.clearing && ch.endCause == pbx.CauseNone {
+			d.agentLeftHold(d.calls[ch.linked], ch)
+		}
 		if ch.endCause == pbx.CauseNone {
 			ch.endCause = hangupCause(m.Get("Cause"))
 		}
@@ -363,7 +376,7 @@ func (d *Driver) apply(m Message) {
 			ch.conf, ch.toRoom = m.Get("Conference"), false
 			if ch.parked && ch.consult == nil {
 				// Retrieve sent the agent back into the room.
-				ch.parked, ch.held, ch.inWait, ch.since = false, false, false, d.now()
+				ch.parked, ch.held, ch.inWait, ch.retrieving, ch.since = false, false, false, false, d.now()
 			}
 			ch.byUs = false
 			if c := d.calls[ch.linked]; c != nil {
@@ -781,6 +794,79 @@ func (d *Driver) cleanupHold(c *acall) {
 	}
 	for _, name := range parked {
 		d.hangupLater(name)
+	}
+}
+
+// agentLeftHold handles an agent's phone going on-hook while its call
+// waits on our hold (called with d.mu held from the agent channel's
+// Hangup): Asterisk would leave the held party in sb-hold for good.
+//   - During a consultation the consulted phone has not answered: the
+//     hang-up completes an unsupervised transfer, as on MiVoice ("hang
+//     up to complete the transfer"): the consultation is dropped and the
+//     held party is sent to the number (Redirect to Context).
+//   - Otherwise (plain hold; or a consultation that was answered, which
+//     Asterisk ends with the agent's channel): hold recall, as on a PBX:
+//     the held party is sent back to the agent's extension (Redirect to
+//     Context/<ext>), whose phone rings again with the same call.
+//
+// A conference goes on without the agent. Clear, Transfer and blind
+// transfer mark the channels they hang up (clearing, endCause): those
+// are not on-hook events.
+func (d *Driver) agentLeftHold(x *acall, agent *channel) {
+	if x == nil || x.room != "" {
+		return
+	}
+	// The held parties: those waiting in sb-hold, and the one Hold just
+	// sent there (the phone may hang up before it arrived).
+	var held []*channel
+	for _, p := range x.chans {
+		if p != agent && !p.gone && (p.inHold || p == agent.holdPeer && !p.byUs) {
+			held = append(held, p)
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	for _, p := range held {
+		p.inHold = false
+	}
+	agent.holdPeer = nil
+	if y := agent.consult; y != nil && !y.bridged && y.dnis != "" && len(held) == 1 {
+		agent.endCause = pbx.CauseTransferred
+		var drop []string
+		for _, ch := range y.chans {
+			if !ch.gone {
+				drop = append(drop, ch.name)
+			}
+		}
+		if len(drop) == 0 && y.local != "" {
+			drop = append(drop, y.local)
+		}
+		party, number := held[0].name, y.dnis
+		d.log.Info().Str("call", x.id).Str("number", number).Msg("the agent hung up during a ringing consultation: unsupervised transfer")
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
+			defer cancel()
+			for _, name := range drop {
+				_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name, "Cause", "16"))
+			}
+			if err := d.retryBusy(ctx, "transfer on hang-up", NewAction("Redirect", "Channel", party, "Context", d.cfg.Context, "Exten", number, "Priority", "1")); err != nil {
+				d.log.Warn().Err(err).Str("call", x.id).Msg("transfer on hang-up failed")
+			}
+		}()
+		return
+	}
+	ext := agent.dev.ext.Number
+	d.log.Info().Str("call", x.id).Str("extension", ext).Msg("the agent hung up with the call on hold: recalling the extension")
+	for _, p := range held {
+		name := p.name
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
+			defer cancel()
+			if err := d.retryBusy(ctx, "hold recall", NewAction("Redirect", "Channel", name, "Context", d.cfg.Context, "Exten", ext, "Priority", "1")); err != nil {
+				d.log.Warn().Err(err).Str("call", x.id).Msg("hold recall failed")
+			}
+		}()
 	}
 }
 

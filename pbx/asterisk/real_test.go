@@ -287,6 +287,39 @@ func TestRealAsterisk(t *testing.T) {
 		}
 	})
 
+	t.Run("the agent hangs up on the phone: a held call rings back; during a ringing consultation it is transferred", func(t *testing.T) {
+		caller := l.Call("5551234", "5553000")
+		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		must(t, d.Hold(ctx, "1001", x))
+		w1.until(t, "held", func(ev pbx.Event) bool { return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.Held })
+		p1.Do("hangup", "")
+		w1.until(t, "hold recall: the call rings 1001 again", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Alerting
+		})
+		p1.Do("accept", "")
+		w1.until(t, "talking again", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Connected && partyState(ev, "5551234") == pbx.Connected
+		})
+		_, err := d.Consult(ctx, "1001", x, "1002")
+		must(t, err)
+		w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		p1.Do("hangup", "")
+		w2.until(t, "transfer on hang-up: the caller rings 1002", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1002") == pbx.Alerting
+		})
+		p2.Do("accept", "")
+		w2.until(t, "1002 talks to the caller", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1002") == pbx.Connected && partyState(ev, "5551234") == pbx.Connected
+		})
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "cleared", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the trunk call did not end cleanly: %v", err)
+		}
+	})
+
 	t.Run("three-party conference: caller, 1001 and 1002 in a ConfBridge room", func(t *testing.T) {
 		caller := l.Call("5551234", "5553000")
 		x := w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID

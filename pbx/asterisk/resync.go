@@ -111,6 +111,9 @@ func (d *Driver) resync(ctx context.Context) error {
 		if strings.EqualFold(m.Get("Application"), "Wait") && m.Get("Exten") == "sb-wait" {
 			ch.parked, ch.held, ch.inWait = true, true, true
 		}
+		if m.Get("Context") == d.cfg.HoldContext && m.Get("Exten") == "sb-hold" {
+			ch.inHold = true // a party waiting on our hold
+		}
 		if strings.EqualFold(m.Get("Application"), "ConfBridge") {
 			// In a conference room: ApplicationData is room[,profiles].
 			room, _, _ := strings.Cut(m.Get("ApplicationData"), ",")

@@ -1,0 +1,158 @@
+package asterisk
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cti/switchboard/pbx"
+)
+
+// heldScenario: an inbound call connected at 1001, then held with the
+// driver's hold (both parties arrived in the hold context).
+func heldScenario(t *testing.T) (f *fakeAMI, d *Driver, w1 <-chan pbx.Event) {
+	t.Helper()
+	f = newFakeAMI(t, "11.0.0")
+	d = testDriver(t, f)
+	w1 = mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
+	f.stream(wire(chanEv("Newchannel", trunk, "u.1", "u.1", "6"), chanEv("Newchannel", a1, "u.2", "u.1", "6"),
+		chanEv("BridgeEnter", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("BridgeEnter", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b1")))
+	collect(t, w1, func(ev pbx.Event) bool { return partyState(ev, "1001") == pbx.Connected })
+	if err := d.Hold(context.Background(), "1001", "u.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAction(t, "Redirect")
+	f.stream(wire(chanEv("BridgeLeave", trunk, "u.1", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("BridgeLeave", a1, "u.2", "u.1", "6", "BridgeUniqueid", "b1"),
+		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait"),
+		chanEv("Newexten", trunk, "u.1", "u.1", "6", "Context", "switchboard", "Exten", "sb-hold", "Application", "Wait")))
+	collect(t, w1, func(ev pbx.Event) bool { return partyState(ev, "1001") == pbx.Held })
+	return f, d, w1
+}
+
+// TestDriverRetrieveTwiceAtOnce: a second Retrieve while the first one's
+// Bridge runs is refused; Asterisk never sees a second Bridge (which
+// pulled both parties out of the first one's bridge, and the caller was
+// hung up, in a newcomer's try with four retrieves at once).
+func TestDriverRetrieveTwiceAtOnce(t *testing.T) {
+	f, d, _ := heldScenario(t)
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.answers["bridge"] = func(a Message) []Message {
+		<-release
+		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Channels have been bridged"}}}}
+	}
+	f.mu.Unlock()
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { first <- d.Retrieve(ctx, "1001", "u.1") }()
+	f.waitAction(t, "Bridge")
+	err := d.Retrieve(ctx, "1001", "u.1")
+	if !errors.Is(err, pbx.ErrNotAllowed) || !strings.Contains(err.Error(), "being retrieved already") {
+		t.Errorf("second retrieve: %v, want not allowed (being retrieved already)", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first retrieve: %v", err)
+	}
+	// Until the bridge shows, a retrieve is still refused; then the call
+	// is connected and a retrieve answers "not held".
+	if err := d.Retrieve(ctx, "1001", "u.1"); !errors.Is(err, pbx.ErrNotAllowed) {
+		t.Errorf("retrieve before the bridge shows: %v, want not allowed", err)
+	}
+	f.stream(wire(chanEv("BridgeEnter", "PJSIP/1001-2", "u.2", "u.1", "6", "BridgeUniqueid", "b2"),
+		chanEv("BridgeEnter", "PJSIP/trunk-1", "u.1", "u.1", "6", "BridgeUniqueid", "b2")))
+	if err := d.waitFor(ctx, "retrieved", func() bool { return !d.chans["u.2"].held }); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Retrieve(ctx, "1001", "u.1"); !errors.Is(err, pbx.ErrNotAllowed) || !strings.Contains(err.Error(), "not held") {
+		t.Errorf("retrieve of a connected call: %v, want not allowed (not held)", err)
+	}
+}
+
+// TestDriverTransferTwiceAtOnce: a second Transfer (or Conference) of a
+// consultation while the first runs is refused.
+func TestDriverTransferTwiceAtOnce(t *testing.T) {
+	f, d, _, y, _, _ := consultScenario(t, true)
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.answers["bridge"] = func(a Message) []Message {
+		<-release
+		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Channels have been bridged"}}}}
+	}
+	f.mu.Unlock()
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { first <- d.Transfer(ctx, "1001", y) }()
+	f.waitAction(t, "Bridge")
+	for _, op := range []func() error{func() error { return d.Transfer(ctx, "1001", y) }, func() error { return d.Conference(ctx, "1001", y) }} {
+		if err := op(); !errors.Is(err, pbx.ErrNotAllowed) || !strings.Contains(err.Error(), "under way") {
+			t.Errorf("during a transfer: %v, want not allowed (under way)", err)
+		}
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDriverOnHookWhileHeld: the agent's phone hangs up while the call
+// waits on the driver's hold. Asterisk would keep the caller in sb-hold
+// for good; the driver recalls the agent's extension instead (the
+// caller is sent to Context/1001, and the phone rings again).
+func TestDriverOnHookWhileHeld(t *testing.T) {
+	f, _, _ := heldScenario(t)
+	f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Context") != "internal" || a.Get("Exten") != "1001" {
+		t.Errorf("on-hook while held: Redirect = %v, want the caller back to internal,1001", a.Fields)
+	}
+}
+
+// TestDriverClearWhileHeldIsNoRecall: Clear of a held call hangs up both
+// parties; the agent's hang-up is not taken for an on-hook recall.
+func TestDriverClearWhileHeldIsNoRecall(t *testing.T) {
+	f, d, _ := heldScenario(t)
+	if err := d.Clear(context.Background(), "1001", "u.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+	if err := d.SetDND(context.Background(), "1001", true); err != nil { // a marker action
+		t.Fatal(err)
+	}
+	f.waitAction(t, "DBPut")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var after []string
+	seen := false
+	for _, a := range f.actions {
+		if strings.EqualFold(a.Get("Action"), "Hangup") && a.Get("Channel") == "PJSIP/1001-2" {
+			seen = true
+		}
+		if seen {
+			after = append(after, a.Get("Action")+" "+a.Get("Channel"))
+		}
+	}
+	want := "Hangup PJSIP/1001-2,Hangup PJSIP/trunk-1,DBPut "
+	if strings.Join(after, ",") != want {
+		t.Errorf("actions from the clear on: %q, want %q (no recall)", after, want)
+	}
+}
+
+// TestDriverOnHookDuringRingingConsultation: the agent hangs up while
+// the consulted phone still rings: an unsupervised transfer, as on
+// MiVoice ("hang up to complete the transfer"): the consultation is
+// dropped and the held caller is sent to the number.
+func TestDriverOnHookDuringRingingConsultation(t *testing.T) {
+	f, _, _, _, _, _ := consultScenario(t, false)
+	f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+	if a := f.waitAction(t, "Hangup"); a.Get("Channel") != "PJSIP/1002-3" {
+		t.Errorf("Hangup = %v, want the ringing consultation", a.Fields)
+	}
+	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Exten") != "1002" || a.Get("Context") != "internal" {
+		t.Errorf("Redirect = %v, want the caller to internal,1002", a.Fields)
+	}
+}
