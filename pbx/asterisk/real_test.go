@@ -293,7 +293,9 @@ func TestRealAsterisk(t *testing.T) {
 		p1.Do("accept", "")
 		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
 		must(t, d.Hold(ctx, "1001", x))
-		w1.until(t, "held", func(ev pbx.Event) bool { return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.Held })
+		w1.until(t, "held", func(ev pbx.Event) bool {
+			return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.Held
+		})
 		p1.Do("hangup", "")
 		w1.until(t, "hold recall: the call rings 1001 again", func(ev pbx.Event) bool {
 			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Alerting
