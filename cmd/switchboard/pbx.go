@@ -242,10 +242,18 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	return d, nil
 }
 
-// checkAsterisk logs in to the AMI once and runs the resync's first
-// action, for `switchboard doctor`.
+// checkAsterisk logs in to the AMI once, directly, to name why a login
+// fails (refused, wrong port, TLS, secret) without waiting; then it starts
+// the driver and waits for its first resync, for `switchboard doctor`.
 func checkAsterisk(ctx context.Context, cfg Config) check {
 	c := check{name: "PBX link"}
+	lctx, lcancel := context.WithTimeout(ctx, doctorTimeout)
+	_, err := amiLogin(lctx, cfg.AMI)
+	lcancel()
+	if err != nil {
+		c.detail, c.fix = fmt.Sprintf("AMI at %s: %v", cfg.AMI.Addr, err), amiFix(cfg.AMI, err)
+		return c
+	}
 	m := &Main{Config: cfg, Log: zerolog.Nop(), Clock: sim.RealClock()}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -260,8 +268,8 @@ func checkAsterisk(ctx context.Context, cfg Config) check {
 		_, ver := d.Link()
 		c.ok, c.detail = true, fmt.Sprintf("Asterisk AMI %s at %s, logged in as %s", ver, cfg.AMI.Addr, cfg.AMI.User)
 	case <-ctx.Done():
-		c.detail = fmt.Sprintf("no AMI login at %s within 10s", cfg.AMI.Addr)
-		c.fix = "check manager.conf (enabled, bindaddr, port, the user's secret, permit= and read/write = all) and that this host can reach it"
+		c.detail = fmt.Sprintf("logged in to the AMI at %s, but the first resync did not finish within 10s", cfg.AMI.Addr)
+		c.fix = "give the manager.conf user the read and write classes README \"Running with Asterisk\" lists, and check the Asterisk log"
 	}
 	return c
 }
