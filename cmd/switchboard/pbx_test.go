@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,4 +116,27 @@ func TestAsteriskListsWithDuplicatesOrBadNamesAreRefused(t *testing.T) {
 			t.Errorf("got %v, %v", exts, err)
 		}
 	})
+}
+
+func TestTheDemoAdvertisesSimV1OnlyWhenTheSimulatorRuns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: the AMI link stays down, Start serves anyway
+	a := startApp(t, map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": addr, "SWITCHBOARD_AMI_USER": "cti",
+		"SWITCHBOARD_AMI_SECRET": "s", "SWITCHBOARD_AMI_EXTENSIONS": "1001"})
+	logs := a.logs.String()
+	if !strings.Contains(logs, "DEMO MODE") || strings.Contains(logs, "/sim/v1") {
+		t.Errorf("with Asterisk the demo warning should not advertise /sim/v1:\n%s", logs)
+	}
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, nil); st != http.StatusNotFound {
+		t.Errorf("POST /sim/v1/calls = %d, want 404 (not served with Asterisk)", st)
+	}
+
+	sim := startApp(t, nil)
+	if logs := sim.logs.String(); !strings.Contains(logs, "DEMO MODE") || !strings.Contains(logs, "simulator control API (/sim/v1)") {
+		t.Errorf("with the simulator the demo warning should advertise /sim/v1:\n%s", logs)
+	}
 }
