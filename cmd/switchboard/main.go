@@ -389,7 +389,13 @@ func (m *Main) Start(ctx context.Context) error {
 	})
 	ev := m.Log.Info().Str("url", public).Str("instance", instance)
 	if cfg.Demo {
-		m.Log.Warn().Str("mode", "demo").Msg("DEMO MODE: no Salesforce setting is given, so this runs the demo org, demo users and the unauthenticated simulator control API (/sim/v1). Never expose it. Set SWITCHBOARD_SF_LOGIN_URL, SWITCHBOARD_SF_CLIENT_ID, SWITCHBOARD_SF_USERNAME and SWITCHBOARD_SF_PRIVATE_KEY_FILE to connect a real org")
+		// /sim/v1 is advertised only where it is served: with a real
+		// PBX (SWITCHBOARD_PBX=asterisk) there is no simulator to drive.
+		runs := "the demo org and demo users"
+		if mounts["/sim/v1/"] != nil {
+			runs = "the demo org, demo users and the unauthenticated simulator control API (/sim/v1)"
+		}
+		m.Log.Warn().Str("mode", "demo").Msg("DEMO MODE: no Salesforce setting is given, so this runs " + runs + ". Never expose it. Set SWITCHBOARD_SF_LOGIN_URL, SWITCHBOARD_SF_CLIENT_ID, SWITCHBOARD_SF_USERNAME and SWITCHBOARD_SF_PRIVATE_KEY_FILE to connect a real org")
 		ev = ev.Str("demo_org", public+"/demo-org").Str("demo_agent_extension", "1001")
 		ev.Msg("Switchboard demo running: open " + public + "/ (demo org REST API at " + public + "/demo-org/services/data/v" + cfg.SFAPIVersion + ")")
 	} else {

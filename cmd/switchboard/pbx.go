@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -105,20 +107,58 @@ func (c *Config) validateAMI() []string {
 	return p
 }
 
+// dialPattern mirrors the numbers pbx/asterisk dials (its numberPattern):
+// an extension must be one, since make call, redirect and transfer dial it
+// in SWITCHBOARD_AMI_CONTEXT.
+var dialPattern = regexp.MustCompile(`^\+?[0-9*#]{1,32}$`)
+
+// endpointPattern is a PJSIP endpoint id (a pjsip.conf section name) as
+// Switchboard accepts it: letters, digits, - _ and .
+var endpointPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
 func parseExtensions(s string) ([]asterisk.Extension, error) {
 	var out []asterisk.Extension
+	var problems []string
+	numbers, endpoints := map[string]bool{}, map[string]string{}
 	for _, part := range splitList(s) {
 		e := asterisk.Extension{Kind: pbx.KindRegular}
-		if rest, ok := strings.CutSuffix(part, "/acd"); ok {
-			part, e.Kind = rest, pbx.KindACD
-		} else if rest, ok := strings.CutSuffix(part, "/hotdesk"); ok {
-			part, e.Kind = rest, pbx.KindHotDesk
+		spec := part
+		if rest, ok := strings.CutSuffix(spec, "/acd"); ok {
+			spec, e.Kind = rest, pbx.KindACD
+		} else if rest, ok := strings.CutSuffix(spec, "/hotdesk"); ok {
+			spec, e.Kind = rest, pbx.KindHotDesk
 		}
-		e.Number, e.Endpoint, _ = strings.Cut(part, "=")
-		if e.Number == "" || strings.ContainsAny(e.Number+e.Endpoint, " /=") {
-			return nil, fmt.Errorf("%q is not ext[=endpoint][/acd|/hotdesk]", part)
+		var hasEP bool
+		e.Number, e.Endpoint, hasEP = strings.Cut(spec, "=")
+		ep := e.Endpoint
+		if !hasEP {
+			ep = e.Number
 		}
+		switch {
+		case e.Number == "" || strings.ContainsAny(spec, " /") || strings.Count(spec, "=") > 1:
+			problems = append(problems, fmt.Sprintf("%q is not ext[=endpoint][/acd|/hotdesk]", part))
+			continue
+		case !dialPattern.MatchString(e.Number):
+			problems = append(problems, fmt.Sprintf("extension %q is not a number Asterisk can dial: use up to 32 digits, * and # (an optional leading +)", e.Number))
+			continue
+		case !hasEP && !endpointPattern.MatchString(ep):
+			problems = append(problems, fmt.Sprintf("extension %s has no endpoint and is not a PJSIP endpoint id itself: name its endpoint (%s=endpoint; letters, digits, - _ and .)", e.Number, e.Number))
+			continue
+		case !endpointPattern.MatchString(ep):
+			problems = append(problems, fmt.Sprintf("endpoint %q (of extension %s) is not a PJSIP endpoint id: use letters, digits, - _ and . (the pjsip.conf section name)", ep, e.Number))
+			continue
+		case numbers[e.Number]:
+			problems = append(problems, fmt.Sprintf("extension %s is listed twice: list each extension once", e.Number))
+			continue
+		case endpoints[ep] != "":
+			problems = append(problems, fmt.Sprintf("extensions %s and %s both use endpoint %q: give each extension its own PJSIP endpoint", endpoints[ep], e.Number, ep))
+			continue
+		}
+		numbers[e.Number], endpoints[ep] = true, e.Number
 		out = append(out, e)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("list the extensions agents use, e.g. 1001,1002,2001=agent-desk-1/acd")
@@ -128,15 +168,27 @@ func parseExtensions(s string) ([]asterisk.Extension, error) {
 
 func parseCodes(s string) ([]pbx.Code, error) {
 	var out []pbx.Code
+	var problems []string
+	seen := map[string]bool{}
 	for _, part := range splitList(s) {
 		code, label, _ := strings.Cut(part, ":")
-		if code == "" {
-			return nil, fmt.Errorf("%q is not code:label", part)
+		code, label = strings.TrimSpace(code), strings.TrimSpace(label)
+		switch {
+		case code == "":
+			problems = append(problems, fmt.Sprintf("%q is not code:label", part))
+			continue
+		case seen[code]:
+			problems = append(problems, fmt.Sprintf("code %q is listed twice: give each code once", code))
+			continue
 		}
+		seen[code] = true
 		if label == "" {
 			label = code
 		}
 		out = append(out, pbx.Code{Code: code, Label: label})
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return out, nil
 }
@@ -190,10 +242,18 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	return d, nil
 }
 
-// checkAsterisk logs in to the AMI once and runs the resync's first
-// action, for `switchboard doctor`.
+// checkAsterisk logs in to the AMI once, directly, to name why a login
+// fails (refused, wrong port, TLS, secret) without waiting; then it starts
+// the driver and waits for its first resync, for `switchboard doctor`.
 func checkAsterisk(ctx context.Context, cfg Config) check {
 	c := check{name: "PBX link"}
+	lctx, lcancel := context.WithTimeout(ctx, doctorTimeout)
+	_, err := amiLogin(lctx, cfg.AMI)
+	lcancel()
+	if err != nil {
+		c.detail, c.fix = fmt.Sprintf("AMI at %s: %v", cfg.AMI.Addr, err), amiFix(cfg.AMI, err)
+		return c
+	}
 	m := &Main{Config: cfg, Log: zerolog.Nop(), Clock: sim.RealClock()}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -208,8 +268,8 @@ func checkAsterisk(ctx context.Context, cfg Config) check {
 		_, ver := d.Link()
 		c.ok, c.detail = true, fmt.Sprintf("Asterisk AMI %s at %s, logged in as %s", ver, cfg.AMI.Addr, cfg.AMI.User)
 	case <-ctx.Done():
-		c.detail = fmt.Sprintf("no AMI login at %s within 10s", cfg.AMI.Addr)
-		c.fix = "check manager.conf (enabled, bindaddr, port, the user's secret, permit= and read/write = all) and that this host can reach it"
+		c.detail = fmt.Sprintf("logged in to the AMI at %s, but the first resync did not finish within 10s", cfg.AMI.Addr)
+		c.fix = "give the manager.conf user the read and write classes README \"Running with Asterisk\" lists, and check the Asterisk log"
 	}
 	return c
 }

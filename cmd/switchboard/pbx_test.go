@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +79,64 @@ func TestAsteriskSettingsSayWhatToFix(t *testing.T) {
 	env = map[string]string{"SWITCHBOARD_PBX": "avaya"}
 	if _, err := loadConfig(nil, func(k string) string { return env[k] }, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "sim or asterisk") {
 		t.Errorf("unknown driver: %v", err)
+	}
+}
+
+func TestAsteriskListsWithDuplicatesOrBadNamesAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, val string
+		want           string
+	}{
+		{"an extension listed twice", "SWITCHBOARD_AMI_EXTENSIONS", "1001,1001=desk-2", "extension 1001 is listed twice"},
+		{"two extensions on one endpoint", "SWITCHBOARD_AMI_EXTENSIONS", "1001=desk,1002=desk", `extensions 1001 and 1002 both use endpoint "desk"`},
+		{"an extension on another extension's default endpoint", "SWITCHBOARD_AMI_EXTENSIONS", "1001,1002=1001", `both use endpoint "1001"`},
+		{"an extension that is not a dial string", "SWITCHBOARD_AMI_EXTENSIONS", "10;01", `extension "10;01" is not a number Asterisk can dial`},
+		{"an extension with letters", "SWITCHBOARD_AMI_EXTENSIONS", "desk1", `extension "desk1" is not a number Asterisk can dial`},
+		{"an endpoint that is not a PJSIP id", "SWITCHBOARD_AMI_EXTENSIONS", "1001=desk;1", `endpoint "desk;1" (of extension 1001) is not a PJSIP endpoint id`},
+		{"an extension with * and no endpoint", "SWITCHBOARD_AMI_EXTENSIONS", "*99", "extension *99 has no endpoint and is not a PJSIP endpoint id itself: name its endpoint (*99=endpoint"},
+		{"an empty endpoint", "SWITCHBOARD_AMI_EXTENSIONS", "1001=", `endpoint "" (of extension 1001)`},
+		{"two = in one entry", "SWITCHBOARD_AMI_EXTENSIONS", "1001=a=b", `"1001=a=b" is not ext[=endpoint]`},
+		{"a reason listed twice", "SWITCHBOARD_AMI_REASONS", "lunch:Lunch,lunch:Other", `code "lunch" is listed twice`},
+		{"an account listed twice", "SWITCHBOARD_AMI_ACCOUNTS", "p-100,p-100:Project", `code "p-100" is listed twice`},
+		{"a classification listed twice", "SWITCHBOARD_AMI_CLASSIFICATIONS", "sale:Sale, sale :Sale again", `code "sale" is listed twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": "pbx:5038", "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "s",
+				"SWITCHBOARD_AMI_EXTENSIONS": "1001"}
+			env[tc.key] = tc.val
+			_, err := loadConfig(nil, func(k string) string { return env[k] }, &strings.Builder{})
+			if err == nil || !strings.Contains(err.Error(), tc.key+": ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s=%q: got %v, want %s: ...%s...", tc.key, tc.val, err, tc.key, tc.want)
+			}
+		})
+	}
+	t.Run("extensions with *, # and a leading + and endpoints with - _ . are accepted", func(t *testing.T) {
+		exts, err := parseExtensions("+4930=trunk-desk,*99=voicemail.1,1#2=a.b_c-d")
+		if err != nil || len(exts) != 3 {
+			t.Errorf("got %v, %v", exts, err)
+		}
+	})
+}
+
+func TestTheDemoAdvertisesSimV1OnlyWhenTheSimulatorRuns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: the AMI link stays down, Start serves anyway
+	a := startApp(t, map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": addr, "SWITCHBOARD_AMI_USER": "cti",
+		"SWITCHBOARD_AMI_SECRET": "s", "SWITCHBOARD_AMI_EXTENSIONS": "1001"})
+	logs := a.logs.String()
+	if !strings.Contains(logs, "DEMO MODE") || strings.Contains(logs, "/sim/v1") {
+		t.Errorf("with Asterisk the demo warning should not advertise /sim/v1:\n%s", logs)
+	}
+	if st := a.do(t, "POST", "/sim/v1/calls", "", map[string]string{"from": "+14155550123", "to": "1001"}, nil); st != http.StatusNotFound {
+		t.Errorf("POST /sim/v1/calls = %d, want 404 (not served with Asterisk)", st)
+	}
+
+	sim := startApp(t, nil)
+	if logs := sim.logs.String(); !strings.Contains(logs, "DEMO MODE") || !strings.Contains(logs, "simulator control API (/sim/v1)") {
+		t.Errorf("with the simulator the demo warning should advertise /sim/v1:\n%s", logs)
 	}
 }
