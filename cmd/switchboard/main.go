@@ -290,6 +290,11 @@ func (m *Main) Start(ctx context.Context) error {
 	svc.Numbers = adapter.Numbers{Region: cfg.Region, Dialing: cfg.Dialing()}
 	svc.AfterFunc = func(d time.Duration, f func()) { m.Clock.AfterFunc(d, f) }
 	m.Service = svc
+	if m.Asterisk != nil {
+		// Several instances share the Asterisk: only the one holding a
+		// phone's lease acts on its own when the phone hangs up.
+		m.Asterisk.SetActs(svc.Owns)
+	}
 	// Start to ready: the device leases (with a shared simulator, after
 	// its first sync) and the integration user's Salesforce login (which
 	// the first readiness probe would otherwise wait for) go on while the

@@ -582,30 +582,27 @@ func (d *Driver) SetClassificationCode(ctx context.Context, ext, callID, code st
 		return fmt.Errorf("asterisk: classification code %q is not configured: %w", code, pbx.ErrInvalid)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	_, c, err := d.liveChan("classification code", ext, callID)
 	dv := d.devices[ext]
 	wrapUp := dv != nil && dv.state.WorkTimer && dv.lastACD == callID && callID != ""
-	if err != nil && !wrapUp {
+	switch {
+	case err != nil && !wrapUp:
+	case c != nil && !c.acd:
+		err = fmt.Errorf("asterisk: classification code: call %s is not an ACD (queue) call: only ACD calls take a classification code: %w", callID, pbx.ErrNotAllowed)
+	default:
+		err = nil
+	}
+	if err != nil {
+		d.mu.Unlock()
 		return err
 	}
-	if c != nil && !c.acd {
-		return fmt.Errorf("asterisk: classification code: call %s is not an ACD (queue) call: only ACD calls take a classification code: %w", callID, pbx.ErrNotAllowed)
+	cleared := d.classified(dv, callID, code)
+	val := workValue(dv)
+	d.mu.Unlock()
+	if cleared {
+		// Before the answer: a cancel on any instance then finds it.
+		d.putWork(ctx, ext, val)
 	}
-	if c != nil {
-		c.classCode = code
-		d.publish(c, pbx.CauseCodes)
-	}
-	if wrapUp && dv.classPending {
-		dv.classPending = false
-		d.deriveState(dv)
-		d.emitState(dv, pbx.CauseCodes)
-		val, ext := workValue(dv), dv.ext.Number
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-			defer cancel()
-			d.putWork(ctx, ext, val)
-		}()
-	}
+	d.announce(ctx, "Classified", "Extension", ext, "CallID", callID, "Code", code)
 	return nil
 }

@@ -113,13 +113,15 @@ func (d *Driver) Consult(ctx context.Context, ext, callID, number string) (strin
 		return "", fmt.Errorf("asterisk: consult: call %s changed meanwhile: %w", callID, pbx.ErrNotAllowed)
 	}
 	y := &acall{id: id, created: d.now(), members: map[*device]bool{}, pending: true,
-		dnis: number, dnisSet: true, held: x, by: ch, talking: make(chan struct{})}
+		dnis: number, dnisSet: true, held: x, by: ch, talking: make(chan struct{}), mine: true}
 	x.consult, ch.consult = y, y
 	d.calls[id] = y
 	d.publish(x, pbx.CauseConsult)
 	d.publish(y, pbx.CauseConsult)
 	cid := d.callerID(ch.dev)
+	agentID := ch.id
 	d.mu.Unlock()
+	d.announce(ctx, "Consult", "Held", x.id, "Consult", id, "Agent", agentID, "Number", number)
 
 	a := NewAction("Originate", "Channel", "Local/"+number+"@"+d.cfg.Context, "Context", d.cfg.HoldContext, "Exten", "sb-wait", "Priority", "1",
 		"CallerID", cid, "Timeout", "30000", "Async", "true", "ChannelId", id)
@@ -143,6 +145,12 @@ func (d *Driver) consultAnswered(y *acall, local string) {
 		return
 	}
 	y.bridged = true
+	if !y.mine {
+		// Another instance's consultation (announced): that instance
+		// bridges the answer; this one may transfer or conference it.
+		close(y.talking)
+		return
+	}
 	y.by.inflight = y.talking
 	agent, done := y.by.name, y.talking
 	go func() {
@@ -326,6 +334,7 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 	d.publish(y, pbx.CauseTransferred)
 	d.publish(x, pbx.CauseTransferred)
 	d.mu.Unlock()
+	d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseTransferred))
 	return d.action(ctx, "transfer", NewAction("Hangup", "Channel", agent.name, "Cause", "16"))
 }
 
@@ -371,15 +380,29 @@ func channelGone(msg string) bool {
 // between a bridge and the dialplan ("Redirect failed"; seen on 22.10
 // when the consulted party's Local channel hangs up and the agent's
 // bridge dissolves under it), so it goes through retryBusy.
-func (d *Driver) redirectToRoom(ctx context.Context, op string, ch *channel, room string) error {
-	d.mu.Lock()
-	ch.toRoom = true
-	d.mu.Unlock()
-	err := d.retryBusy(ctx, op, NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", ConfExtenPrefix+room, "Priority", "1"))
-	if err != nil {
+//
+// With extra, one dual Redirect (ExtraChannel) sends extra there too.
+func (d *Driver) redirectToRoom(ctx context.Context, op string, ch *channel, room string, extra ...*channel) error {
+	chans := append([]*channel{ch}, extra...)
+	set := func(on bool) {
 		d.mu.Lock()
-		ch.toRoom = false
+		for _, c := range chans {
+			c.toRoom = on
+		}
 		d.mu.Unlock()
+	}
+	set(true)
+	exten := ConfExtenPrefix + room
+	a := NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", exten, "Priority", "1")
+	for _, x := range extra {
+		a.Add("ExtraChannel", x.name)
+		a.Add("ExtraContext", d.cfg.HoldContext)
+		a.Add("ExtraExten", exten)
+		a.Add("ExtraPriority", "1")
+	}
+	err := d.retryBusy(ctx, op, a)
+	if err != nil {
+		set(false)
 	}
 	return err
 }
@@ -447,19 +470,35 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 	if err := d.waitTalking(ctx, "conference", y); err != nil {
 		return err
 	}
-	for _, ch := range append(held, target, agent) {
+	for _, ch := range held {
 		if err := d.redirectToRoom(ctx, "conference", ch, room); err != nil {
 			return err
 		}
 	}
+	// The agent and the consulted party in one dual Redirect, while
+	// their bridge (or bridges, before Asterisk optimized the Local
+	// channel away) still holds them: Asterisk sets both destinations
+	// before either leaves, so neither is caught leaving a bridge that
+	// dissolves (one by one, 22.10 lost the agent's channel to that:
+	// "Unable to gain control of channel").
+	if err := d.redirectToRoom(ctx, "conference", agent, room, target); err != nil {
+		return err
+	}
 	d.mu.Lock()
+	d.conferenced(x, y, agent, room)
+	d.mu.Unlock()
+	d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseConferenced), "Room", room)
+	return nil
+}
+
+// conferenced records that y's parties joined x's room (called with
+// d.mu held).
+func (d *Driver) conferenced(x, y *acall, agent *channel, room string) {
 	x.room = room
 	agent.parked, agent.held, agent.inWait, agent.byUs, agent.since = false, false, false, false, d.now()
 	d.moveParties(x, y)
 	d.publish(y, pbx.CauseConferenced)
 	d.publish(x, pbx.CauseConferenced)
-	d.mu.Unlock()
-	return nil
 }
 
 // cleanupConference hangs up the last party left alone in a conference

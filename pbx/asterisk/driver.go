@@ -86,6 +86,12 @@ type Config struct {
 	// classification code (it still ends when WorkTime is over). Needs
 	// Classifications.
 	ClassificationRequired bool
+	// Acts, if set, reports whether this Switchboard instance acts for
+	// ext on its own (not on a request): several instances share one
+	// Asterisk, and only the one holding ext's lease recalls a held
+	// call or completes a transfer when ext's phone hangs up. Nil: this
+	// instance acts for every extension.
+	Acts func(ext string) bool
 
 	Log zerolog.Logger
 	// Now is the clock (default time.Now).
@@ -113,6 +119,8 @@ type Driver struct {
 	tick     chan struct{} // closed (and replaced) after every AMI event
 	linkTick chan struct{} // closed (and replaced) when the link goes up or down
 	syncOnce sync.Once
+	// instance tags this driver's UserEvents (see announce).
+	instance string
 }
 
 type device struct {
@@ -165,7 +173,7 @@ func New(cfg Config) (*Driver, error) {
 		problems = append(problems, "a classification code is required but none is configured")
 	}
 	d := &Driver{
-		cfg: cfg, now: cfg.Now, log: cfg.Log,
+		cfg: cfg, now: cfg.Now, log: cfg.Log, instance: newCallID(),
 		devices: map[string]*device{}, byEP: map[string]*device{},
 		chans: map[string]*channel{}, calls: map[string]*acall{},
 		resynced: make(chan struct{}), tick: make(chan struct{}), linkTick: make(chan struct{}),
@@ -285,6 +293,14 @@ func (d *Driver) Subscribe(ctx context.Context, ext string) (<-chan pbx.Event, f
 	}
 	ch, cancel := dv.subs.Add(ctx, &d.mu, SubscriberBuffer)
 	return ch, cancel, nil
+}
+
+// SetActs sets Config.Acts (for a caller that builds the driver before
+// what knows the leases); call it before the link comes up.
+func (d *Driver) SetActs(acts func(ext string) bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cfg.Acts = acts
 }
 
 // Codes returns the configured codes.

@@ -96,6 +96,7 @@ type acall struct {
 	bridged       bool          // y: the agent is being bridged with the consulted party
 	talking       chan struct{} // y: closed once that Bridge action returned
 	joining       bool          // y: a Transfer or Conference of it is under way
+	mine          bool          // y: this driver's Consult made it (it bridges the answer)
 	// room is the ConfBridge room the call's parties were moved to by
 	// Conference ("" for a two-party call).
 	room string
@@ -182,6 +183,8 @@ func (d *Driver) waitFor(ctx context.Context, what string, cond func() bool) err
 
 func (d *Driver) apply(m Message) {
 	switch strings.ToLower(m.Event()) {
+	case "userevent":
+		d.userEvent(m)
 	case "newchannel":
 		if y := d.calls[m.Get("Uniqueid")]; y != nil && y.pending {
 			y.local = m.Get("Channel") // Consult's Local channel
@@ -815,6 +818,12 @@ func (d *Driver) cleanupHold(c *acall) {
 func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 	if x == nil || x.room != "" {
 		return
+	}
+	if d.cfg.Acts != nil && !d.cfg.Acts(agent.dev.ext.Number) {
+		return // the instance holding the extension's lease acts
+	}
+	if y := agent.consult; y != nil && y.joining {
+		return // Transfer or Conference is moving the parties (and ends the agent)
 	}
 	// The held parties: those waiting in sb-hold, and the one Hold just
 	// sent there (the phone may hang up before it arrived).

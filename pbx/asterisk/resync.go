@@ -235,7 +235,7 @@ func (d *Driver) restoreConsults(prev map[string]*acall, chans []Message) {
 			y = &acall{id: py.id, members: map[*device]bool{}}
 			d.calls[y.id] = y
 		}
-		y.created, y.dnis, y.dnisSet, y.local = py.created, py.dnis, py.dnisSet, py.local
+		y.created, y.dnis, y.dnisSet, y.local, y.mine = py.created, py.dnis, py.dnisSet, py.local, py.mine
 		for _, pch := range py.chans {
 			ch := d.chans[pch.id]
 			if ch == nil || ch.linked != x.id {
