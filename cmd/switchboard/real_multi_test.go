@@ -21,11 +21,7 @@ func TestRealAsteriskTwoInstances(t *testing.T) {
 	l := lab.Start(t)
 	p1 := l.StartPhone("1001")
 	p2 := l.StartPhone("1002")
-	env := map[string]string{
-		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": l.AMIAddr, "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
-		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard",
-		"SWITCHBOARD_OUTBOX_LINGER": "0s", "SWITCHBOARD_SESSION_KEYS": testSessionKeys,
-	}
+	env := labEnv(l.AMIAddr)
 	a := startApp(t, env)
 	env2 := maps.Clone(env)
 	env2["SWITCHBOARD_REDIS_PREFIX"] = a.Config.RedisPrefix
@@ -48,11 +44,7 @@ func TestRealAsteriskTwoInstances(t *testing.T) {
 	sock := owner.connect(t, token)
 	token2 := owner.signInAs(t, "blair.baker@demo.switchboard")
 	sock2 := owner.connect(t, token2)
-	on := func(id, state string) func(wsEvent) bool {
-		return func(ev wsEvent) bool {
-			return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == state
-		}
-	}
+	on := callIn
 	post := func(tok, path string, body any, want int) []byte {
 		t.Helper()
 		var out json.RawMessage

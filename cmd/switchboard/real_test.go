@@ -15,6 +15,28 @@ import (
 	"github.com/switchboard-cti/switchboard/pbx/asterisk/lab"
 )
 
+// callIn matches a socket's call push for call id in state.
+func callIn(id, state string) func(wsEvent) bool {
+	return func(ev wsEvent) bool {
+		return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == state
+	}
+}
+
+// labEnv is the settings of an instance on the lab's Asterisk, whose AMI
+// is at amiAddr (the lab's own, or a proxy in front of it).
+func labEnv(amiAddr string) map[string]string {
+	return map[string]string{
+		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": amiAddr, "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
+		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
+		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
+		"SWITCHBOARD_AMI_ACCOUNTS": "p-100:Project 100", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale:Sale",
+		// The test clock does not run by itself: write each Task at once.
+		"SWITCHBOARD_OUTBOX_LINGER": "0s",
+		// Instances sharing a Redis prefix accept each other's sessions.
+		"SWITCHBOARD_SESSION_KEYS": testSessionKeys,
+	}
+}
+
 // TestRealAsteriskEndToEnd runs Switchboard with the Asterisk driver
 // against a real Asterisk (pbx/asterisk/lab: baresip phones, SIPp trunk),
 // the demo org and real Redis: an inbound call from a known Contact rings
@@ -28,14 +50,7 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	p2 := l.StartPhone("1002")
 	// Switchboard reaches the AMI through a proxy the test can cut.
 	proxy := newCutProxy(t, l.AMIAddr)
-	a := startApp(t, map[string]string{
-		"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": proxy.addr(), "SWITCHBOARD_AMI_USER": "cti", "SWITCHBOARD_AMI_SECRET": "ctisecret",
-		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
-		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
-		"SWITCHBOARD_AMI_ACCOUNTS": "p-100:Project 100", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale:Sale",
-		// The test clock does not run by itself: write each Task at once.
-		"SWITCHBOARD_OUTBOX_LINGER": "0s",
-	})
+	a := startApp(t, labEnv(proxy.addr()))
 	select {
 	case <-a.Asterisk.Resynced():
 	case <-time.After(lab.Timeout):
@@ -130,11 +145,7 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 	// A second agent, Blair, on 1002.
 	token2 := a.signInAs(t, "blair.baker@demo.switchboard")
 	sock2 := a.connect(t, token2)
-	on := func(id, state string) func(wsEvent) bool {
-		return func(ev wsEvent) bool {
-			return ev.Type == "call" && ev.Call != nil && ev.Call.ID == id && ev.Call.State == state
-		}
-	}
+	on := callIn
 	ringing := func(ev wsEvent) bool { return ev.Type == "call" && ev.Call != nil && ev.Call.State == "alerting" }
 	post := func(tok, path string, body any, want int) []byte {
 		t.Helper()

@@ -532,6 +532,20 @@ func (d *Driver) clearConsultation(ctx context.Context, y *acall) error {
 		}
 	}
 	d.mu.Lock()
+	names := consulted(y)
+	d.mu.Unlock()
+	for _, name := range names {
+		if err := d.action(ctx, "clear", NewAction("Hangup", "Channel", name, "Cause", "16")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consulted names the channels to hang up to drop consultation y (called
+// with d.mu held): the consulted party's, or Consult's Local channel
+// while the consulted phone has none yet.
+func consulted(y *acall) []string {
 	var names []string
 	for _, ch := range y.chans {
 		if !ch.gone {
@@ -541,11 +555,5 @@ func (d *Driver) clearConsultation(ctx context.Context, y *acall) error {
 	if len(names) == 0 && y.local != "" {
 		names = append(names, y.local)
 	}
-	d.mu.Unlock()
-	for _, name := range names {
-		if err := d.action(ctx, "clear", NewAction("Hangup", "Channel", name, "Cause", "16")); err != nil {
-			return err
-		}
-	}
-	return nil
+	return names
 }

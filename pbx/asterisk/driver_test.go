@@ -811,6 +811,26 @@ func TestDriverConferenceRedirects(t *testing.T) {
 	}
 }
 
+// callsAt summarises ext's calls in d's snapshot, sorted: "id
+// related=<RelatedID> number:state ...".
+func callsAt(t *testing.T, d *Driver, ext string) []string {
+	t.Helper()
+	snap, err := d.Snapshot(context.Background(), ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range snap.Calls {
+		l := c.ID + " related=" + c.RelatedID
+		for _, p := range c.Parties {
+			l += " " + p.Number + ":" + string(p.State)
+		}
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TestDriverConsultationSurvivesReconnect: the AMI link drops in the
 // middle of a consultation. Asterisk then shows one call (the consulted
 // party, bridged with the agent, took the held call's Linkedid); the
@@ -819,22 +839,7 @@ func TestDriverConferenceRedirects(t *testing.T) {
 func TestDriverConsultationSurvivesReconnect(t *testing.T) {
 	ctx := context.Background()
 	f, d, x, y, _, _ := consultScenario(t, true)
-	summary := func(ext string) []string {
-		snap, err := d.Snapshot(ctx, ext)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, c := range snap.Calls {
-			l := c.ID + " related=" + c.RelatedID
-			for _, p := range c.Parties {
-				l += " " + p.Number + ":" + string(p.State)
-			}
-			out = append(out, l)
-		}
-		slices.Sort(out)
-		return out
-	}
+	summary := func(ext string) []string { return callsAt(t, d, ext) }
 	before1, before2 := summary("1001"), summary("1002")
 	if len(before1) != 2 {
 		t.Fatalf("1001 before the drop: %q, want the held call and the consultation", before1)

@@ -842,15 +842,7 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 	agent.holdPeer = nil
 	if y := agent.consult; y != nil && !y.bridged && y.dnis != "" && len(held) == 1 {
 		agent.endCause = pbx.CauseTransferred
-		var drop []string
-		for _, ch := range y.chans {
-			if !ch.gone {
-				drop = append(drop, ch.name)
-			}
-		}
-		if len(drop) == 0 && y.local != "" {
-			drop = append(drop, y.local)
-		}
+		drop := consulted(y)
 		party, number := held[0].name, y.dnis
 		d.log.Info().Str("call", x.id).Str("number", number).Msg("the agent hung up during a ringing consultation: unsupervised transfer")
 		go func() {

@@ -34,19 +34,26 @@ func heldScenario(t *testing.T) (f *fakeAMI, d *Driver, w1 <-chan pbx.Event) {
 	return f, d, w1
 }
 
+// holdBridges makes f answer every Bridge action only once release is
+// closed.
+func holdBridges(f *fakeAMI) (release chan struct{}) {
+	release = make(chan struct{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers["bridge"] = func(a Message) []Message {
+		<-release
+		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Channels have been bridged"}}}}
+	}
+	return release
+}
+
 // TestDriverRetrieveTwiceAtOnce: a second Retrieve while the first one's
 // Bridge runs is refused; Asterisk never sees a second Bridge (which
 // pulled both parties out of the first one's bridge, and the caller was
 // hung up, in a newcomer's try with four retrieves at once).
 func TestDriverRetrieveTwiceAtOnce(t *testing.T) {
 	f, d, _ := heldScenario(t)
-	release := make(chan struct{})
-	f.mu.Lock()
-	f.answers["bridge"] = func(a Message) []Message {
-		<-release
-		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Channels have been bridged"}}}}
-	}
-	f.mu.Unlock()
+	release := holdBridges(f)
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() { first <- d.Retrieve(ctx, "1001", "u.1") }()
@@ -78,13 +85,7 @@ func TestDriverRetrieveTwiceAtOnce(t *testing.T) {
 // consultation while the first runs is refused.
 func TestDriverTransferTwiceAtOnce(t *testing.T) {
 	f, d, _, y, _, _ := consultScenario(t, true)
-	release := make(chan struct{})
-	f.mu.Lock()
-	f.answers["bridge"] = func(a Message) []Message {
-		<-release
-		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Channels have been bridged"}}}}
-	}
-	f.mu.Unlock()
+	release := holdBridges(f)
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() { first <- d.Transfer(ctx, "1001", y) }()

@@ -42,18 +42,7 @@ func otherInstanceScenario(t *testing.T, acts bool) (f *fakeAMI, d *Driver, w1, 
 func TestDriverAnnouncedConsultation(t *testing.T) {
 	ctx := context.Background()
 	f, d, _, w2 := otherInstanceScenario(t, true)
-	snap, err := d.Snapshot(ctx, "1001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, c := range snap.Calls {
-		l := c.ID + " related=" + c.RelatedID
-		for _, p := range c.Parties {
-			l += " " + p.Number + ":" + string(p.State)
-		}
-		got = append(got, l)
-	}
+	got := callsAt(t, d, "1001")
 	want := "[sb-y related=u.1 1001:connected 1002:alerting u.1 related=sb-y 5551234:connected 1001:consultation_held]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("1001 here: %v, want %s", got, want)
