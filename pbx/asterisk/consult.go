@@ -15,12 +15,12 @@ import (
 // Consult holds the agent's call with the driver's hold (HoldContext:
 // the far party waits in sb-hold, the agent's channel in sb-wait) and
 // then originates the consultation call: Originate of
-// Local/<number>@<Context> to HoldContext,sb-wait,1 with ChannelId the
+// Local/<number>@<Context>/n to HoldContext,sb-wait,1 with ChannelId the
 // consultation call's id. The dialplan rings the consulted number; once
 // it answers, the Local channel arrives in sb-wait and the driver
-// bridges it with the agent's waiting channel (Bridge action; Asterisk
-// then optimizes the Local pair away): the agent talks to the consulted
-// party on the phone's one line, without pressing anything. The
+// bridges it with the agent's waiting channel (Bridge action; the Local
+// pair stays, /n): the agent talks to the consulted party on the
+// phone's one line, without pressing anything. The
 // consulted phone's channel inherits the ChannelId as its Linkedid, so it
 // is the consultation call.
 //
@@ -123,7 +123,13 @@ func (d *Driver) Consult(ctx context.Context, ext, callID, number string) (strin
 	d.mu.Unlock()
 	d.announce(ctx, "Consult", "Held", x.id, "Consult", id, "Agent", agentID, "Number", number)
 
-	a := NewAction("Originate", "Channel", "Local/"+number+"@"+d.cfg.Context, "Context", d.cfg.HoldContext, "Exten", "sb-wait", "Priority", "1",
+	// /n: no Local channel optimization. Optimized, the consulted
+	// phone would be bridged with the agent directly, and Asterisk hangs
+	// it up when the agent's phone hangs up; kept apart by the Local
+	// pair, it is still there to take the held call (transfer on
+	// hang-up), and the consultation's structure stays what Asterisk
+	// shows (the consulted phone keeps the consultation's Linkedid).
+	a := NewAction("Originate", "Channel", "Local/"+number+"@"+d.cfg.Context+"/n", "Context", d.cfg.HoldContext, "Exten", "sb-wait", "Priority", "1",
 		"CallerID", cid, "Timeout", "30000", "Async", "true", "ChannelId", id)
 	if err := d.action(ctx, "consult", a); err != nil {
 		d.mu.Lock()

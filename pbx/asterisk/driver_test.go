@@ -488,7 +488,7 @@ func TestDriverConferenceLimit(t *testing.T) {
 		chanEv("Newexten", a1, "u.2", "u.1", "6", "Context", "switchboard", "Exten", "sb-wait", "Application", "Wait")))
 	orig := f.waitAction(t, "Originate")
 	y := orig.Get("ChannelId")
-	if orig.Get("Channel") != "Local/1002@internal" || orig.Get("Context") != "switchboard" || orig.Get("Exten") != "sb-wait" || y == "" {
+	if orig.Get("Channel") != "Local/1002@internal/n" || orig.Get("Context") != "switchboard" || orig.Get("Exten") != "sb-wait" || y == "" {
 		t.Fatalf("consult: Originate = %v", orig.Fields)
 	}
 	if r := <-done; r.err != nil || r.id != y {

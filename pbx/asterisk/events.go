@@ -858,16 +858,62 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 		return
 	}
 	ext := agent.dev.ext.Number
+	if y := agent.consult; y != nil && y.bridged && len(held) == 1 {
+		var target *channel
+		for _, ch := range y.chans {
+			if !ch.gone && ch.state == 6 {
+				target = ch
+				break
+			}
+		}
+		if target != nil {
+			// The consulted party answered and is still there (the
+			// agent's hang-up left it with the consultation's Local
+			// pair): complete the transfer, as the Transfer command
+			// would; if Asterisk has hung it up meanwhile, recall.
+			agent.endCause = pbx.CauseTransferred
+			party := held[0]
+			party.bridgeReq, target.bridgeReq = true, true
+			d.log.Info().Str("call", x.id).Str("number", y.dnis).Msg("the agent hung up during an answered consultation: supervised transfer")
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
+				defer cancel()
+				if err := d.bridge(ctx, "transfer on hang-up", party.name, target.name); err != nil {
+					d.log.Warn().Err(err).Str("call", x.id).Msg("transfer on hang-up failed: recalling the extension")
+					d.mu.Lock()
+					party.bridgeReq, target.bridgeReq = false, false
+					d.mu.Unlock()
+					d.recall(ctx, x.id, party.name, ext)
+					return
+				}
+				d.mu.Lock()
+				if y.held == x {
+					d.moveParties(x, y)
+					d.publish(y, pbx.CauseTransferred)
+					d.publish(x, pbx.CauseTransferred)
+				}
+				d.mu.Unlock()
+				d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseTransferred))
+			}()
+			return
+		}
+	}
 	d.log.Info().Str("call", x.id).Str("extension", ext).Msg("the agent hung up with the call on hold: recalling the extension")
 	for _, p := range held {
 		name := p.name
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
 			defer cancel()
-			if err := d.retryBusy(ctx, "hold recall", NewAction("Redirect", "Channel", name, "Context", d.cfg.Context, "Exten", ext, "Priority", "1")); err != nil {
-				d.log.Warn().Err(err).Str("call", x.id).Msg("hold recall failed")
-			}
+			d.recall(ctx, x.id, name, ext)
 		}()
+	}
+}
+
+// recall sends the held party (channel name) of call back to ext's
+// phone: Redirect to Context/ext.
+func (d *Driver) recall(ctx context.Context, call, name, ext string) {
+	if err := d.retryBusy(ctx, "hold recall", NewAction("Redirect", "Channel", name, "Context", d.cfg.Context, "Exten", ext, "Priority", "1")); err != nil {
+		d.log.Warn().Err(err).Str("call", call).Msg("hold recall failed")
 	}
 }
 

@@ -157,3 +157,33 @@ func TestDriverOnHookDuringRingingConsultation(t *testing.T) {
 		t.Errorf("Redirect = %v, want the caller to internal,1002", a.Fields)
 	}
 }
+
+// TestDriverOnHookDuringAnsweredConsultation: the agent hangs up while
+// talking to the consulted party: the transfer completes (the held caller
+// is bridged with the consulted party); if Asterisk has hung the
+// consulted party up meanwhile, the caller is recalled to the agent.
+func TestDriverOnHookDuringAnsweredConsultation(t *testing.T) {
+	t.Run("transfer", func(t *testing.T) {
+		f, _, x, _, _, w2 := consultScenario(t, true)
+		f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+		if a := f.waitAction(t, "Bridge"); a.Get("Channel1") != "PJSIP/trunk-1" || a.Get("Channel2") != "PJSIP/1002-3" {
+			t.Errorf("Bridge = %v, want the held caller with the consulted party", a.Fields)
+		}
+		got := collectUntil(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == x })
+		if got.Cause != pbx.CauseTransferred || partyState(got, "1002") != pbx.Connected {
+			t.Errorf("1002 after the agent hung up: %s", line(got))
+		}
+	})
+	t.Run("the consulted party is gone: recall", func(t *testing.T) {
+		f, _, _, _, _, _ := consultScenario(t, true)
+		f.mu.Lock()
+		f.answers["bridge"] = func(a Message) []Message {
+			return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Channel2 does not exist: PJSIP/1002-3"}}}}
+		}
+		f.mu.Unlock()
+		f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+		if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Exten") != "1001" {
+			t.Errorf("Redirect = %v, want the caller back to 1001", a.Fields)
+		}
+	})
+}

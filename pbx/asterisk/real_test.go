@@ -320,6 +320,38 @@ func TestRealAsterisk(t *testing.T) {
 		if err := caller.Wait(t); err != nil {
 			t.Errorf("the trunk call did not end cleanly: %v", err)
 		}
+
+		// Hanging up while talking to the consulted party completes
+		// the transfer.
+		caller = l.Call("5551234", "5553000")
+		x = w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		y, err := d.Consult(ctx, "1001", x, "1002")
+		must(t, err)
+		w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		p2.Do("accept", "")
+		w1.until(t, "1002 answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected })
+		// The agent talks to 1002 once the consultation's Local channel
+		// (Uniqueid y) joined the agent's bridge; a BYE in the middle of
+		// that Bridge action leaves Asterisk 22.10 with the agent's
+		// channel in the bridge and its session gone ("Session already
+		// DISCONNECTED"), which no driver can see.
+		l.WaitEvent("the agent bridged with the consultation", func(m asterisk.Message) bool {
+			return strings.EqualFold(m.Event(), "BridgeEnter") && m.Get("Uniqueid") == y
+		})
+		p1.Do("hangup", "")
+		w2.until(t, "transfer on hang-up: 1002 talks to the caller", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1002") == pbx.Connected && partyState(ev, "5551234") == pbx.Connected
+		})
+		// (1001's phone has let go of its call before the next one rings
+		// it: baresip would answer the call it is still closing.)
+		w1.until(t, "1001 left the call", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		must(t, d.Clear(ctx, "1002", x))
+		w2.until(t, "cleared", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the trunk call transferred on hang-up did not end cleanly: %v", err)
+		}
 	})
 
 	t.Run("three-party conference: caller, 1001 and 1002 in a ConfBridge room", func(t *testing.T) {
