@@ -78,10 +78,39 @@ func (s *Service) CallCommand(ctx context.Context, a Agent, callID string, op Ca
 	default:
 		return fmt.Errorf("unknown call command %q: %w", clip(string(op), 20), ErrInvalid)
 	}
+	release, err := s.commandLock(ctx, ext)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := f(ctx, ext, callID); err != nil {
 		return fmt.Errorf("%s call %s: %w", op, clip(callID, 40), err)
 	}
 	return nil
+}
+
+// commandLockTTL bounds how long a command holds its phone's command
+// lock if its instance dies mid-command (a PBX action times out in 10 s).
+const commandLockTTL = 15 * time.Second
+
+// commandLock takes ext's command lock (a lease in the Store, so across
+// instances) for one call command: two at once on one phone (a double
+// click, or requests that reached two instances) race on the PBX; on
+// Asterisk two Bridge actions for one retrieve pulled both parties out
+// of each other's bridge and the caller was hung up. ErrConflict while
+// another command runs; when the Store cannot answer, the command runs
+// unlocked (call control before strictness).
+func (s *Service) commandLock(ctx context.Context, ext string) (release func(), err error) {
+	name, owner := "command:"+ext, randomString(12)
+	ok, err := s.Store.Claim(ctx, name, owner, commandLockTTL)
+	if err != nil {
+		s.Log.Warn().Err(err).Str("extension", ext).Msg("command lock unavailable: running the command unlocked")
+		return func() {}, nil
+	}
+	if !ok {
+		return nil, fmt.Errorf("another command on extension %s is still running: try again in a moment: %w", ext, ErrConflict)
+	}
+	return func() { _ = s.Store.Release(context.WithoutCancel(ctx), name, owner) }, nil
 }
 
 func checkCallID(id string) error {
@@ -130,6 +159,11 @@ func (s *Service) Consult(ctx context.Context, a Agent, callID, number string) (
 	if err != nil {
 		return "", err
 	}
+	release, err := s.commandLock(ctx, ext)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	id, err := s.Switch.Consult(ctx, ext, callID, dial)
 	if err != nil {
 		return "", fmt.Errorf("consult: %w", err)
@@ -159,6 +193,11 @@ func (s *Service) Redirect(ctx context.Context, a Agent, callID, number string) 
 	if d.Extension != "" {
 		return fmt.Errorf("number: a redirected call leaves your phone, so no extension can be keyed on it: redirect to the main number: %w", ErrInvalid)
 	}
+	release, err := s.commandLock(ctx, ext)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := s.Switch.Redirect(ctx, ext, callID, dial); err != nil {
 		return fmt.Errorf("redirect: %w", err)
 	}
