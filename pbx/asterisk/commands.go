@@ -131,6 +131,9 @@ func (d *Driver) Answer(ctx context.Context, ext, callID string) error {
 func (d *Driver) Clear(ctx context.Context, ext, callID string) error {
 	d.mu.Lock()
 	ch, c, err := d.liveChan("clear", ext, callID)
+	if err == nil && (c.by == ch && c.joining || c.consult != nil && c.consult.joining) {
+		err = fmt.Errorf("asterisk: clear: a transfer or conference of call %s is under way: %w", callID, pbx.ErrNotAllowed)
+	}
 	if err == nil && c.by == ch {
 		// Cancel the consultation: the consulted party hangs up, the
 		// agent stays on hold on the held call.

@@ -488,6 +488,16 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 	// dissolves (one by one, 22.10 lost the agent's channel to that:
 	// "Unable to gain control of channel").
 	if err := d.redirectToRoom(ctx, "conference", agent, room, target); err != nil {
+		// The held parties went ahead into the room alone: send them
+		// back to hold, where the agent's call still is.
+		for _, ch := range held {
+			if herr := d.retryBusy(ctx, "conference", NewAction("Redirect", "Channel", ch.name, "Context", d.cfg.HoldContext, "Exten", "sb-hold", "Priority", "1")); herr != nil {
+				d.log.Warn().Err(herr).Str("call", x.id).Msg("conference failed; could not put the held party back on hold")
+			}
+			d.mu.Lock()
+			ch.toRoom = false
+			d.mu.Unlock()
+		}
 		return err
 	}
 	d.mu.Lock()

@@ -199,7 +199,9 @@ func (d *Driver) resumeWork(dv *device, val string) {
 		return
 	}
 	ends, id, pending, ok := parseWork(val)
-	if !ok {
+	if !ok || ends.After(d.now().Add(d.cfg.WorkTime)) {
+		// Missing, malformed, or ending later than a work timer started
+		// now could (not ours): a full work time.
 		ends, id, pending = d.now().Add(d.cfg.WorkTime), "", false
 	}
 	dv.lastACD, dv.classPending = id, pending && d.cfg.ClassificationRequired
@@ -241,7 +243,23 @@ func (d *Driver) CancelWorkTimer(ctx context.Context, ext string) error {
 	dv, err := d.device("cancel work timer", ext)
 	running := err == nil && dv.state.WorkTimer
 	if running && dv.state.ClassificationPending {
-		err = fmt.Errorf("asterisk: cancel work timer on %s: set a classification code on call %s first: %w", ext, dv.lastACD, pbx.ErrNotAllowed)
+		// Another instance may have taken the classification a moment
+		// ago (its UserEvent on the way): its AstDB record is there.
+		id := dv.lastACD
+		d.mu.Unlock()
+		_, evs, gerr := d.client.List(ctx, NewAction("DBGet", "Family", WorkFamily, "Key", ext))
+		d.mu.Lock()
+		if gerr == nil && len(evs) > 0 {
+			if _, rid, pending, ok := parseWork(evs[0].Get("Val")); ok && !pending && rid == id && dv.lastACD == id && dv.classPending {
+				dv.classPending = false
+				d.deriveState(dv)
+				d.emitState(dv, pbx.CauseCodes)
+			}
+		}
+		running = dv.state.WorkTimer
+		if running && dv.state.ClassificationPending {
+			err = fmt.Errorf("asterisk: cancel work timer on %s: set a classification code on call %s first: %w", ext, dv.lastACD, pbx.ErrNotAllowed)
+		}
 	}
 	var iface string
 	if err == nil && dv != nil {

@@ -656,9 +656,12 @@ func (d *Driver) snapshot(c *acall) pbx.Call {
 	} else if c.consult != nil {
 		out.RelatedID = c.consult.id
 	}
-	for _, ch := range c.chans {
+	for i, ch := range c.chans {
 		if !ch.visible() {
 			continue
+		}
+		if ch.gone && ch.dev != nil && slices.ContainsFunc(c.chans[i+1:], func(x *channel) bool { return x.dev == ch.dev && !x.gone }) {
+			continue // the phone is back on the call (a recall): one party for it
 		}
 		out.Parties = append(out.Parties, d.partyOf(c, ch))
 		if ch.dev == nil {

@@ -3,6 +3,7 @@ package asterisk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,10 +107,16 @@ func TestDriverTransferTwiceAtOnce(t *testing.T) {
 // for good; the driver recalls the agent's extension instead (the
 // caller is sent to Context/1001, and the phone rings again).
 func TestDriverOnHookWhileHeld(t *testing.T) {
-	f, _, _ := heldScenario(t)
+	f, d, w1 := heldScenario(t)
 	f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
 	if a := f.waitAction(t, "Redirect"); a.Get("Channel") != "PJSIP/trunk-1" || a.Get("Context") != "internal" || a.Get("Exten") != "1001" {
 		t.Errorf("on-hook while held: Redirect = %v, want the caller back to internal,1001", a.Fields)
+	}
+	// The phone rings again with the same call: one party for it.
+	f.stream(wire(chanEv("Newchannel", "PJSIP/1001-5", "u.5", "u.1", "0"), chanEv("Newstate", "PJSIP/1001-5", "u.5", "u.1", "5")))
+	collectUntil(t, w1, func(ev pbx.Event) bool { return ev.Call.ID == "u.1" && partyState(ev, "1001") == pbx.Alerting })
+	if got, want := fmt.Sprint(callsAt(t, d, "1001")), "[u.1 related= 5551234:connected 1001:alerting]"; got != want {
+		t.Errorf("the recalled call at 1001: %s, want %s", got, want)
 	}
 }
 
@@ -186,4 +193,31 @@ func TestDriverOnHookDuringAnsweredConsultation(t *testing.T) {
 			t.Errorf("Redirect = %v, want the caller back to 1001", a.Fields)
 		}
 	})
+}
+
+// TestDriverConferenceThatFailsPutsTheCallerBack: the consulted party is
+// gone when Conference moves it (its dual Redirect with the agent is
+// refused): the caller, moved into the room first, goes back on hold
+// instead of waiting there alone.
+func TestDriverConferenceThatFailsPutsTheCallerBack(t *testing.T) {
+	f, d, _, y, _, _ := consultScenario(t, true)
+	f.mu.Lock()
+	f.answers["redirect"] = func(a Message) []Message {
+		if a.Get("ExtraChannel") != "" {
+			return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Channel not existent: PJSIP/1002-3"}}}}
+		}
+		return []Message{{Fields: []Field{{"Response", "Success"}, {"ActionID", a.ActionID()}, {"Message", "Redirect successful"}}}}
+	}
+	f.mu.Unlock()
+	if err := d.Conference(context.Background(), "1001", y); !errors.Is(err, pbx.ErrNotAllowed) {
+		t.Fatalf("conference with the consulted party gone: %v, want not allowed", err)
+	}
+	var got []string
+	for range 3 {
+		a := f.waitAction(t, "Redirect")
+		got = append(got, a.Get("Channel")+" "+a.Get("Exten"))
+	}
+	if want := "[PJSIP/trunk-1 sbcfu.1 PJSIP/1001-2 sbcfu.1 PJSIP/trunk-1 sb-hold]"; fmt.Sprint(got) != want {
+		t.Errorf("Redirects %v, want %s (the caller back on hold)", got, want)
+	}
 }

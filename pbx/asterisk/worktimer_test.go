@@ -128,6 +128,7 @@ func TestDriverWorkTimerSurvivesResync(t *testing.T) {
 		{"12 s left, classified", fmt.Sprintf("%d u.7 0", workT0.Add(12*time.Second).UnixMilli()), 12 * time.Second, false},
 		{"over while the link was down", fmt.Sprintf("%d u.7 1", workT0.Add(-time.Second).UnixMilli()), 0, true},
 		{"no record", "", 30 * time.Second, false},
+		{"an end later than a work time from now (not ours)", fmt.Sprintf("%d xyz 1", workT0.Add(time.Hour).UnixMilli()), 30 * time.Second, false},
 		{"a malformed record", "soon", 30 * time.Second, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,5 +198,38 @@ func TestDriverClassifyLiveCalls(t *testing.T) {
 	f.stream(wire(chanEv("Hangup", "PJSIP/1001-4", "u.4", "u.3", "6", "Cause", "16")))
 	if a := f.waitAction(t, "DBPut"); a.Get("Val") != fmt.Sprintf("%d u.3 0", workT0.Add(30*time.Second).UnixMilli()) {
 		t.Errorf("work timer after a classified call: DBPut = %v, want nothing pending", a.Fields)
+	}
+}
+
+// TestDriverCancelAfterAClassificationElsewhere: the classification was
+// taken on another instance a moment ago (its UserEvent not here yet):
+// the cancel finds it in AstDB and goes ahead.
+func TestDriverCancelAfterAClassificationElsewhere(t *testing.T) {
+	f := newFakeAMI(t, "11.0.0")
+	d, _, _ := workDriver(t, f)
+	ch := mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
+		chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("QueueCallerJoin", "PJSIP/trunk-1", "u.1", "u.1", "6", "Queue", "support"),
+		chanEv("Newchannel", "PJSIP/1001-2", "u.2", "u.1", "6"), chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16"),
+		ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.ClassificationPending })
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "true" { // the work timer's
+		t.Fatalf("work timer: QueuePause = %v", a.Fields)
+	}
+	record := fmt.Sprintf("%d u.1 0", workT0.Add(30*time.Second).UnixMilli())
+	f.mu.Lock()
+	f.answers["dbget"] = func(a Message) []Message {
+		if a.Get("Family") == WorkFamily && a.Get("Key") == "1001" {
+			return listOf(a, "DBGetComplete", ev("DBGetResponse", "Family", WorkFamily, "Key", "1001", "Val", record))
+		}
+		return []Message{{Fields: []Field{{"Response", "Error"}, {"ActionID", a.ActionID()}, {"Message", "Database entry not found"}}}}
+	}
+	f.mu.Unlock()
+	if err := d.CancelWorkTimer(context.Background(), "1001"); err != nil {
+		t.Fatalf("cancel after the classification elsewhere: %v", err)
+	}
+	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "false" {
+		t.Errorf("cancel: QueuePause = %v", a.Fields)
 	}
 }
