@@ -41,6 +41,7 @@ type AMIConfig struct {
 	Classifications        string
 	ClassificationRequired string
 	WorkTime               time.Duration
+	RecallTime             time.Duration
 }
 
 func (c *Config) amiSettings() []setting {
@@ -58,6 +59,7 @@ func (c *Config) amiSettings() []setting {
 		{name: "ami-queues", usage: "Asterisk: queues an ACD log-in adds the agent to (QueueAdd), comma-separated; empty: no ACD log-in", str: &a.Queues},
 		{name: "ami-agents", usage: "Asterisk: agent ids ACD log-in accepts, comma-separated; empty: any id of 1-20 letters and digits", str: &a.Agents},
 		{name: "ami-answer-notify", usage: "Asterisk: the NOTIFY Event your phones answer on (PJSIPNotify, e.g. talk); empty: agents answer on the phone", str: &a.AnswerNotify},
+		{name: "ami-recall-time", usage: "Asterisk: how long a hold recall rings the agent's phone (Do Not Disturb or not) and an unsupervised transfer rings its number before coming back to the agent, through the hold context's sb-recall and sb-xfer extensions (see the example extensions.conf); 0: plain redirects, no way back", dur: &a.RecallTime, def: "0s"},
 		{name: "ami-work-time", usage: "Asterisk: the work timer after an answered queue call (the member is paused with reason sb-wrapup for this long; set queues.conf wrapuptime to 0); 0: none", dur: &a.WorkTime, def: "0s"},
 		{name: "ami-reasons", usage: "Asterisk: Make Busy reason codes, comma-separated code:label (sent as the queue PausedReason)", str: &a.Reasons},
 		{name: "ami-accounts", usage: "Asterisk: account codes agents may put on a call, comma-separated code:label (set as the channel's CHANNEL(accountcode), so they reach the CDR)", str: &a.Accounts},
@@ -87,6 +89,9 @@ func (c *Config) validateAMI() []string {
 	}
 	if _, err := parseExtensions(a.Extensions); err != nil {
 		p = append(p, "SWITCHBOARD_AMI_EXTENSIONS: "+err.Error())
+	}
+	if a.RecallTime < 0 || a.RecallTime > 0 && strings.TrimSpace(a.HoldContext) == "" {
+		p = append(p, "SWITCHBOARD_AMI_RECALL_TIME: a duration of 0s or more (e.g. 20s), with SWITCHBOARD_AMI_HOLD_CONTEXT (its sb-recall and sb-xfer extensions)")
 	}
 	if a.WorkTime < 0 {
 		p = append(p, "SWITCHBOARD_AMI_WORK_TIME: a duration of 0s or more (e.g. 30s)")
@@ -230,7 +235,7 @@ func (m *Main) asteriskDriver(ctx context.Context) (*asterisk.Driver, error) {
 	}
 	d, err := asterisk.New(asterisk.Config{
 		AMI: cc, Extensions: exts, Context: a.Context, HoldContext: a.HoldContext, DigitsVar: a.DigitsVar,
-		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons, WorkTime: a.WorkTime,
+		Queues: splitList(a.Queues), Agents: splitList(a.Agents), AnswerNotify: a.AnswerNotify, Reasons: reasons, WorkTime: a.WorkTime, RecallTime: a.RecallTime,
 		Accounts: accounts, Classifications: classes, ClassificationRequired: a.ClassificationRequired == "on",
 		Log: m.Log.With().Str("pbx", "asterisk").Logger(), Now: m.Clock.Now,
 	})

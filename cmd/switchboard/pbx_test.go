@@ -58,13 +58,13 @@ func TestAsteriskSettings(t *testing.T) {
 
 func TestAsteriskSettingsSayWhatToFix(t *testing.T) {
 	env := map[string]string{"SWITCHBOARD_PBX": "asterisk", "SWITCHBOARD_AMI_ADDR": "nohost", "SWITCHBOARD_AMI_EXTENSIONS": "1001,=x", "SWITCHBOARD_AMI_TLS": "maybe",
-		"SWITCHBOARD_AMI_WORK_TIME": "-5s", "SWITCHBOARD_AMI_ACCOUNTS": ":nocode", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale,:x",
+		"SWITCHBOARD_AMI_WORK_TIME": "-5s", "SWITCHBOARD_AMI_RECALL_TIME": "-1s", "SWITCHBOARD_AMI_ACCOUNTS": ":nocode", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale,:x",
 		"SWITCHBOARD_AMI_CLASSIFICATION_REQUIRED": "yes"}
 	_, err := loadConfig(nil, func(k string) string { return env[k] }, &strings.Builder{})
 	if err == nil {
 		t.Fatal("bad Asterisk settings accepted")
 	}
-	for _, want := range []string{"SWITCHBOARD_AMI_ADDR", "SWITCHBOARD_AMI_USER", "SWITCHBOARD_AMI_EXTENSIONS", "SWITCHBOARD_AMI_TLS", "SWITCHBOARD_AMI_WORK_TIME",
+	for _, want := range []string{"SWITCHBOARD_AMI_ADDR", "SWITCHBOARD_AMI_USER", "SWITCHBOARD_AMI_EXTENSIONS", "SWITCHBOARD_AMI_TLS", "SWITCHBOARD_AMI_WORK_TIME", "SWITCHBOARD_AMI_RECALL_TIME",
 		"SWITCHBOARD_AMI_ACCOUNTS", "SWITCHBOARD_AMI_CLASSIFICATIONS", "SWITCHBOARD_AMI_CLASSIFICATION_REQUIRED: use on or off"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)

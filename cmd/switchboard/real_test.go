@@ -30,6 +30,7 @@ func labEnv(amiAddr string) map[string]string {
 		"SWITCHBOARD_AMI_EXTENSIONS": "1001,1002", "SWITCHBOARD_AMI_HOLD_CONTEXT": "switchboard", "SWITCHBOARD_AMI_DIGITS_VAR": "SB_DIGITS",
 		"SWITCHBOARD_AMI_QUEUES": "support", "SWITCHBOARD_AMI_REASONS": "lunch:Lunch",
 		"SWITCHBOARD_AMI_ACCOUNTS": "p-100:Project 100", "SWITCHBOARD_AMI_CLASSIFICATIONS": "sale:Sale",
+		"SWITCHBOARD_AMI_RECALL_TIME": "4s",
 		// The test clock does not run by itself: write each Task at once.
 		"SWITCHBOARD_OUTBOX_LINGER": "0s",
 		// Instances sharing a Redis prefix accept each other's sessions.

@@ -389,7 +389,7 @@ func (d *Driver) BlindTransfer(ctx context.Context, ext, callID, number string) 
 	if parked {
 		// Held with our hold: the far party waits in the hold context, not
 		// in a bridge, so send it on with Redirect and drop ext.
-		if err := d.action(ctx, "blind transfer", NewAction("Redirect", "Channel", peer.name, "Context", d.cfg.Context, "Exten", number, "Priority", "1")); err != nil {
+		if err := d.transferTo(ctx, "blind transfer", peer.name, number, ext); err != nil {
 			return err
 		}
 		return d.action(ctx, "blind transfer", NewAction("Hangup", "Channel", ch.name, "Cause", "16"))

@@ -312,7 +312,7 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 		if err := d.clearConsultation(ctx, y); err != nil {
 			return err
 		}
-		if err := d.action(ctx, "transfer", NewAction("Redirect", "Channel", held.name, "Context", d.cfg.Context, "Exten", y.dnis, "Priority", "1")); err != nil {
+		if err := d.transferTo(ctx, "transfer", held.name, y.dnis, ext); err != nil {
 			return err
 		}
 		d.mu.Lock()

@@ -86,6 +86,12 @@ type Config struct {
 	// classification code (it still ends when WorkTime is over). Needs
 	// Classifications.
 	ClassificationRequired bool
+	// RecallTime, when set, makes a hold recall ring the agent's phone
+	// (Do Not Disturb or not) and an unsupervised transfer ring its
+	// number for this long, through the hold context's sb-recall and
+	// sb-xfer (see recall.go); an unanswered transfer then comes back to
+	// the agent. Zero: plain Redirects into Context. Needs HoldContext.
+	RecallTime time.Duration
 	// Acts, if set, reports whether this Switchboard instance acts for
 	// ext on its own (not on a request): several instances share one
 	// Asterisk, and only the one holding ext's lease recalls a held
@@ -168,6 +174,9 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.WorkTime < 0 {
 		problems = append(problems, "work time is negative")
+	}
+	if cfg.RecallTime < 0 || cfg.RecallTime > 0 && cfg.HoldContext == "" {
+		problems = append(problems, "a recall time needs the hold context (sb-recall, sb-xfer) and must not be negative")
 	}
 	if cfg.ClassificationRequired && len(cfg.Classifications) == 0 {
 		problems = append(problems, "a classification code is required but none is configured")

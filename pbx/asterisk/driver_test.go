@@ -611,10 +611,13 @@ func collectUntil(t *testing.T, ch <-chan pbx.Event, match func(pbx.Event) bool)
 // consultScenario sets up a connected inbound call at 1001 and a
 // consultation to 1002 on the fake AMI; answered says whether 1002
 // picked up (and was bridged with the agent).
-func consultScenario(t *testing.T, answered bool) (f *fakeAMI, d *Driver, x, y string, w1, w2 <-chan pbx.Event) {
+func consultScenario(t *testing.T, answered bool, opts ...func(*Driver)) (f *fakeAMI, d *Driver, x, y string, w1, w2 <-chan pbx.Event) {
 	t.Helper()
 	f = newFakeAMI(t, "11.0.0")
 	d = testDriver(t, f)
+	for _, o := range opts {
+		o(d) // before it runs
+	}
 	w1, w2 = mustSubscribe(t, d, "1001"), mustSubscribe(t, d, "1002")
 	startDriver(t, d)
 	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"

@@ -843,6 +843,7 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 		p.inHold = false
 	}
 	agent.holdPeer = nil
+	ext := agent.dev.ext.Number
 	if y := agent.consult; y != nil && !y.bridged && y.dnis != "" && len(held) == 1 {
 		agent.endCause = pbx.CauseTransferred
 		drop := consulted(y)
@@ -854,13 +855,12 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 			for _, name := range drop {
 				_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name, "Cause", "16"))
 			}
-			if err := d.retryBusy(ctx, "transfer on hang-up", NewAction("Redirect", "Channel", party, "Context", d.cfg.Context, "Exten", number, "Priority", "1")); err != nil {
+			if err := d.transferTo(ctx, "transfer on hang-up", party, number, ext); err != nil {
 				d.log.Warn().Err(err).Str("call", x.id).Msg("transfer on hang-up failed")
 			}
 		}()
 		return
 	}
-	ext := agent.dev.ext.Number
 	if y := agent.consult; y != nil && y.bridged && len(held) == 1 {
 		var target *channel
 		for _, ch := range y.chans {
@@ -912,13 +912,6 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 	}
 }
 
-// recall sends the held party (channel name) of call back to ext's
-// phone: Redirect to Context/ext.
-func (d *Driver) recall(ctx context.Context, call, name, ext string) {
-	if err := d.retryBusy(ctx, "hold recall", NewAction("Redirect", "Channel", name, "Context", d.cfg.Context, "Exten", ext, "Priority", "1")); err != nil {
-		d.log.Warn().Err(err).Str("call", call).Msg("hold recall failed")
-	}
-}
 
 // hangupLater hangs a channel up without holding up the event stream.
 func (d *Driver) hangupLater(name string) {

@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cti/switchboard/pbx"
 )
 
 // heldScenario: an inbound call connected at 1001, then held with the
 // driver's hold (both parties arrived in the hold context).
-func heldScenario(t *testing.T) (f *fakeAMI, d *Driver, w1 <-chan pbx.Event) {
+func heldScenario(t *testing.T, opts ...func(*Driver)) (f *fakeAMI, d *Driver, w1 <-chan pbx.Event) {
 	t.Helper()
 	f = newFakeAMI(t, "11.0.0")
 	d = testDriver(t, f)
+	for _, o := range opts {
+		o(d) // before it runs
+	}
 	w1 = mustSubscribe(t, d, "1001")
 	startDriver(t, d)
 	trunk, a1 := "PJSIP/trunk-1", "PJSIP/1001-2"
@@ -220,4 +225,58 @@ func TestDriverConferenceThatFailsPutsTheCallerBack(t *testing.T) {
 	if want := "[PJSIP/trunk-1 sbcfu.1 PJSIP/1001-2 sbcfu.1 PJSIP/trunk-1 sb-hold]"; fmt.Sprint(got) != want {
 		t.Errorf("Redirects %v, want %s (the caller back on hold)", got, want)
 	}
+}
+
+// withRecall sets Config.RecallTime (the dialplan's sb-recall, sb-xfer).
+func withRecall(d *Driver) { d.cfg.RecallTime = 20 * time.Second }
+
+// actionsFrom summarises f's actions of the given kinds from the first
+// one on.
+func actionsFrom(f *fakeAMI, kinds ...string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, a := range f.actions {
+		for _, k := range kinds {
+			if strings.EqualFold(a.Get("Action"), k) {
+				l := a.Get("Action") + " " + a.Get("Channel")
+				if v := a.Get("Variable"); v != "" {
+					l += " " + v + "=" + a.Get("Value")
+				}
+				if e := a.Get("Exten"); e != "" {
+					l += " " + a.Get("Context") + "," + e
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// TestDriverRecallThroughTheDialplan: with a recall time, a hold recall
+// goes through the hold context's sb-recall (the phone rings even in
+// Do Not Disturb) and an unsupervised transfer through sb-xfer (back to
+// the agent if nobody answers), with the variables they need.
+func TestDriverRecallThroughTheDialplan(t *testing.T) {
+	vars := []string{"Setvar PJSIP/trunk-1 SB_RECALL_DIAL=PJSIP/1001", "Setvar PJSIP/trunk-1 SB_RECALL_EXT=1001",
+		"Setvar PJSIP/trunk-1 SB_CONTEXT=internal", "Setvar PJSIP/trunk-1 SB_RECALL_TIME=20"}
+	t.Run("hold recall", func(t *testing.T) {
+		f, _, _ := heldScenario(t, withRecall)
+		f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+		f.waitAction(t, "Redirect") // the recall's (the scenario took the hold's)
+		want := append(slices.Clone(vars), "Redirect PJSIP/trunk-1 switchboard,sb-recall")
+		if got := actionsFrom(f, "Setvar", "Redirect")[1:]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("actions %q, want %q", got, want)
+		}
+	})
+	t.Run("unsupervised transfer", func(t *testing.T) {
+		f, d, _, y, _, _ := consultScenario(t, false, withRecall)
+		if err := d.Transfer(context.Background(), "1001", y); err != nil {
+			t.Fatal(err)
+		}
+		want := append(slices.Clone(vars), "Setvar PJSIP/trunk-1 SB_XFER_TO=1002", "Redirect PJSIP/trunk-1 switchboard,sb-xfer")
+		if got := actionsFrom(f, "Setvar", "Redirect")[1:]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("actions %q, want %q", got, want)
+		}
+	})
 }

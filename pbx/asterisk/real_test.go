@@ -24,6 +24,7 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
 			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}, {Number: "1004"}, {Number: "1005"}},
 		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
+		RecallTime: 4 * time.Second,
 		Reasons:         []pbx.Code{{Code: "lunch", Label: "Lunch"}},
 		Classifications: []pbx.Code{{Code: "sale", Label: "Sale"}}, ClassificationRequired: true,
 		Log: zerolog.Nop(),
@@ -296,10 +297,13 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "held", func(ev pbx.Event) bool {
 			return ev.Call != nil && ev.Call.ID == x && partyState(ev, "1001") == pbx.Held
 		})
+		// In Do Not Disturb too: the held call is the agent's.
+		must(t, d.SetDND(ctx, "1001", true))
 		p1.Do("hangup", "")
 		w1.until(t, "hold recall: the call rings 1001 again", func(ev pbx.Event) bool {
 			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Alerting
 		})
+		must(t, d.SetDND(ctx, "1001", false))
 		p1.Do("accept", "")
 		w1.until(t, "talking again", func(ev pbx.Event) bool {
 			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Connected && partyState(ev, "5551234") == pbx.Connected
@@ -321,6 +325,32 @@ func TestRealAsterisk(t *testing.T) {
 			t.Errorf("the trunk call did not end cleanly: %v", err)
 		}
 
+		// An unsupervised transfer nobody answers comes back to the
+		// agent (after the recall time, 4 s here).
+		caller = l.Call("5551234", "5553000")
+		x = w1.until(t, "ringing", is(pbx.CallUpdated, "1001", pbx.Alerting)).Call.ID
+		p1.Do("accept", "")
+		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
+		yt, err := d.Consult(ctx, "1001", x, "1002")
+		must(t, err)
+		w2.until(t, "the consultation rings 1002", func(ev pbx.Event) bool { return ev.Call.ID == yt && partyState(ev, "1002") == pbx.Alerting })
+		must(t, d.Transfer(ctx, "1001", yt))
+		w2.until(t, "the transfer rings 1002", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1002") == pbx.Alerting
+		})
+		w1.until(t, "unanswered, the transfer rings 1001 again", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Alerting
+		})
+		p1.Do("accept", "")
+		w1.until(t, "back with the caller", func(ev pbx.Event) bool {
+			return ev.Type == pbx.CallUpdated && ev.Call.ID == x && partyState(ev, "1001") == pbx.Connected && partyState(ev, "5551234") == pbx.Connected
+		})
+		must(t, d.Clear(ctx, "1001", x))
+		w1.until(t, "cleared", func(ev pbx.Event) bool { return ev.Type == pbx.CallEnded && ev.Call.ID == x })
+		if err := caller.Wait(t); err != nil {
+			t.Errorf("the call that came back did not end cleanly: %v", err)
+		}
+
 		// Hanging up while talking to the consulted party completes
 		// the transfer.
 		caller = l.Call("5551234", "5553000")
@@ -329,7 +359,7 @@ func TestRealAsterisk(t *testing.T) {
 		w1.until(t, "answered", is(pbx.CallUpdated, "1001", pbx.Connected))
 		y, err := d.Consult(ctx, "1001", x, "1002")
 		must(t, err)
-		w2.until(t, "the consultation rings 1002", is(pbx.CallUpdated, "1002", pbx.Alerting))
+		w2.until(t, "the consultation rings 1002", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") == pbx.Alerting })
 		p2.Do("accept", "")
 		w1.until(t, "1002 answers", func(ev pbx.Event) bool { return ev.Call.ID == y && partyState(ev, "1002") == pbx.Connected })
 		// The agent talks to 1002 once the consultation's Local channel
