@@ -244,6 +244,22 @@ func TestRealAsteriskEndToEnd(t *testing.T) {
 		t.Errorf("after the re-rung queue call Ann has calls %+v, want none", st3.Calls)
 	}
 
+	// An unsupervised transfer Blair does not answer comes back to Ann
+	// (recall time 4 s): Ann logs the call once, Blair not at all (it was
+	// offered to her, not hers to miss).
+	x, caller = answered()
+	var rt struct{ ID string }
+	_ = json.Unmarshal(post(token, "/api/v1/calls/"+x+"/consult", map[string]string{"number": "1002"}, http.StatusCreated), &rt)
+	seen(t, sock2, "the consultation rings Blair", on(rt.ID, "alerting"))
+	post(token, "/api/v1/calls/"+rt.ID+"/transfer", nil, http.StatusNoContent)
+	seen(t, sock2, "the transfer rings Blair", on(x, "alerting"))
+	seen(t, sock, "unanswered, it rings Ann again", on(x, "alerting"))
+	p1.Do("accept", "")
+	seen(t, sock, "Ann has the caller back", on(x, "connected"))
+	post(token, "/api/v1/calls/"+x+"/clear", nil, http.StatusNoContent)
+	saved(token, sock, x)
+	_ = caller.Wait(t)
+
 	// Ann hangs up on the phone with the call on hold: it rings her
 	// again (hold recall); she answers, clears, and the call is logged
 	// once.

@@ -381,6 +381,7 @@ func (d *Driver) BlindTransfer(ctx context.Context, ext, callID, number string) 
 	parked := err == nil && ch.parked
 	if err == nil {
 		ch.endCause = pbx.CauseTransferred
+		c.transferring = true
 	}
 	d.mu.Unlock()
 	if err != nil {

@@ -100,6 +100,10 @@ type acall struct {
 	// room is the ConfBridge room the call's parties were moved to by
 	// Conference ("" for a two-party call).
 	room string
+	// transferring: an unsupervised transfer sent the call on; a phone
+	// it reaches before one answers gets it as transferred (not as a
+	// new call: unanswered, it is not that phone's missed call).
+	transferring bool
 }
 
 func (d *Driver) endpointOf(name string) (*device, bool) {
@@ -211,7 +215,11 @@ func (d *Driver) apply(m Message) {
 			ch.everUp = true
 			cause = pbx.CauseAnswered
 		}
-		d.publish(d.calls[ch.linked], cause)
+		c := d.calls[ch.linked]
+		if st == 6 && ch.dev != nil && c != nil {
+			c.transferring = false
+		}
+		d.publish(c, cause)
 	case "newcallerid":
 		if ch := d.chanOf(m, "Uniqueid"); ch != nil {
 			ch.cidNum, ch.cidName = clean(m.Get("CallerIDNum")), clean(m.Get("CallerIDName"))
@@ -612,8 +620,13 @@ func (d *Driver) partyOf(c *acall, ch *channel) pbx.Party {
 		p.Number, p.Name, p.Internal = ch.dev.ext.Number, ch.dev.ext.Name, true
 	} else {
 		p.Number, p.Name = ch.dialed, ch.cidName
+		if ch.dialed != "" {
+			// A leg the PBX dialled out: its caller id is ours (the
+			// agent's name), not the called party's.
+			p.Name = ""
+		}
 		if ch == c.chans[0] && c.by == nil || p.Number == "" {
-			p.Number = ch.cidNum
+			p.Number, p.Name = ch.cidNum, ch.cidName
 		}
 	}
 	origin := len(c.chans) > 0 && ch == c.chans[0] || ch == c.by
@@ -727,13 +740,17 @@ func (d *Driver) publish(c *acall, cause pbx.Cause) {
 	}
 	for _, dv := range d.order {
 		if _, ok := live[dv]; ok {
+			devCause := cause
 			if !c.members[dv] {
 				c.members[dv] = true
 				dv.calls[c.id] = c
+				if c.transferring {
+					devCause = pbx.CauseTransferred // how the call reached dv
+				}
 			}
 			if dv.last[c.id] != k {
 				dv.last[c.id] = k
-				send(dv, pbx.CallUpdated, cause)
+				send(dv, pbx.CallUpdated, devCause)
 			}
 			continue
 		}

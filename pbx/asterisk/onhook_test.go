@@ -280,3 +280,49 @@ func TestDriverRecallThroughTheDialplan(t *testing.T) {
 		}
 	})
 }
+
+// TestDriverUnsupervisedTransferReachesAsTransferred: the phone an
+// unsupervised transfer rings gets the call as transferred (not new: if
+// it does not answer, the call comes back to the agent and is not that
+// phone's missed call), until a phone answers.
+func TestDriverUnsupervisedTransferReachesAsTransferred(t *testing.T) {
+	f, d, x, y, _, w2 := consultScenario(t, false)
+	if err := d.Transfer(context.Background(), "1001", y); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAction(t, "Redirect")
+	f.stream(wire(chanEv("Hangup", "PJSIP/1002-3", "u.3", y, "5", "Cause", "16"),
+		chanEv("Newchannel", "PJSIP/1002-7", "u.7", x, "0"), chanEv("Newstate", "PJSIP/1002-7", "u.7", x, "5")))
+	got := collectUntil(t, w2, func(ev pbx.Event) bool { return ev.Call.ID == x })
+	if got.Cause != pbx.CauseTransferred || partyState(got, "1002") != pbx.Alerting {
+		t.Errorf("1002's first event of the transferred call: %s, want alerting, transferred", line(got))
+	}
+}
+
+// TestDriverDialledPartyHasNoName: a party the PBX dialled out (a
+// consultation to an outside number) carries the agent's caller id on
+// its channel; that is not the called party's name.
+func TestDriverDialledPartyHasNoName(t *testing.T) {
+	f, d, _, _, _, _ := consultScenario(t, true)
+	f.stream(wire(chanEv("Newchannel", "PJSIP/trunk-9", "u.9", "u.1", "5", "CallerIDNum", "1001", "CallerIDName", "Ann"),
+		ev("DialBegin", "DestChannel", "PJSIP/trunk-9", "DestUniqueid", "u.9", "DestLinkedid", "u.1", "DialString", "5559999@trunk")))
+	if err := d.waitFor(context.Background(), "the dial", func() bool { return d.chans["u.9"] != nil && d.chans["u.9"].dialed != "" }); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := d.Snapshot(context.Background(), "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range snap.Calls {
+		if p, ok := c.Party("5559999"); ok {
+			found = true
+			if p.Name != "" {
+				t.Errorf("the dialled party 5559999 is named %q, want no name", p.Name)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no party 5559999 at 1001: %v", callsAt(t, d, "1001"))
+	}
+}

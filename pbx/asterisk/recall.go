@@ -73,6 +73,11 @@ func (d *Driver) recall(ctx context.Context, call, name, ext string) {
 // unsupervised transfer by ext: sb-xfer with Config.RecallTime (back to
 // ext if nobody answers), else Redirect to Context/number.
 func (d *Driver) transferTo(ctx context.Context, op, name, number, ext string) error {
+	d.mu.Lock()
+	if ch := d.chanByName(name); ch != nil && d.calls[ch.linked] != nil {
+		d.calls[ch.linked].transferring = true
+	}
+	d.mu.Unlock()
 	if d.cfg.RecallTime <= 0 {
 		return d.retryBusy(ctx, op, NewAction("Redirect", "Channel", name, "Context", d.cfg.Context, "Exten", number, "Priority", "1"))
 	}
@@ -80,4 +85,14 @@ func (d *Driver) transferTo(ctx context.Context, op, name, number, ext string) e
 	vars := append(d.recallVars(ext), [2]string{"SB_XFER_TO", number})
 	d.mu.Unlock()
 	return d.sendTo(ctx, op, name, "sb-xfer", vars)
+}
+
+// chanByName finds a live channel by name (called with d.mu held).
+func (d *Driver) chanByName(name string) *channel {
+	for _, ch := range d.chans {
+		if ch.name == name && !ch.gone {
+			return ch
+		}
+	}
+	return nil
 }
