@@ -929,7 +929,6 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 	}
 }
 
-
 // hangupLater hangs a channel up without holding up the event stream.
 func (d *Driver) hangupLater(name string) {
 	go func() {

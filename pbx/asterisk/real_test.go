@@ -24,7 +24,7 @@ func realDriver(t *testing.T, l *lab.Lab) *asterisk.Driver {
 		Extensions: []asterisk.Extension{{Number: "1001", Name: "Ann Agent"}, {Number: "1002", Name: "Bob Agent", Kind: pbx.KindACD},
 			{Number: "1003", Name: "Hot Desk", Kind: pbx.KindHotDesk}, {Number: "1004"}, {Number: "1005"}},
 		Context: "internal", HoldContext: "switchboard", DigitsVar: "SB_DIGITS", Queues: []string{"support"}, WorkTime: time.Minute,
-		RecallTime: 4 * time.Second,
+		RecallTime:      4 * time.Second,
 		Reasons:         []pbx.Code{{Code: "lunch", Label: "Lunch"}},
 		Classifications: []pbx.Code{{Code: "sale", Label: "Sale"}}, ClassificationRequired: true,
 		Log: zerolog.Nop(),
