@@ -159,14 +159,12 @@ func (d *Driver) consultAnswered(y *acall, local string) {
 	}
 	y.by.inflight = y.talking
 	agent, done := y.by.name, y.talking
-	go func() {
+	d.async(func(ctx context.Context) {
 		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-		defer cancel()
 		if err := d.bridge(ctx, "consult", agent, local); err != nil {
 			d.log.Warn().Err(err).Str("call", y.id).Msg("consultation: could not bridge the agent with the consulted party")
 		}
-	}()
+	})
 }
 
 // waitTalking waits until the agent was bridged with the consulted party
@@ -335,10 +333,7 @@ func (d *Driver) Transfer(ctx context.Context, ext, callID string) error {
 		return err
 	}
 	d.mu.Lock()
-	agent.endCause = pbx.CauseTransferred
-	d.moveParties(x, y)
-	d.publish(y, pbx.CauseTransferred)
-	d.publish(x, pbx.CauseTransferred)
+	d.transferred(x, y, agent)
 	d.mu.Unlock()
 	d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseTransferred))
 	return d.action(ctx, "transfer", NewAction("Hangup", "Channel", agent.name, "Cause", "16"))
@@ -505,6 +500,15 @@ func (d *Driver) Conference(ctx context.Context, ext, callID string) error {
 	d.mu.Unlock()
 	d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseConferenced), "Room", room)
 	return nil
+}
+
+// transferred records that y's parties joined x and the agent leaves:
+// the transfer completed (called with d.mu held).
+func (d *Driver) transferred(x, y *acall, agent *channel) {
+	agent.endCause = pbx.CauseTransferred
+	d.moveParties(x, y)
+	d.publish(y, pbx.CauseTransferred)
+	d.publish(x, pbx.CauseTransferred)
 }
 
 // conferenced records that y's parties joined x's room (called with

@@ -125,14 +125,12 @@ func (d *Driver) startWork(dv *device, c *acall) {
 	dv.classPending = d.cfg.ClassificationRequired && c.classCode == ""
 	d.armWork(dv, d.now().Add(d.cfg.WorkTime))
 	iface, val := "PJSIP/"+dv.ext.Endpoint, workValue(dv)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-		defer cancel()
+	d.async(func(ctx context.Context) {
 		d.putWork(ctx, dv.ext.Number, val)
 		if err := d.action(ctx, "work timer", NewAction("QueuePause", "Interface", iface, "Paused", "true", "Reason", WorkReason)); err != nil {
 			d.log.Warn().Err(err).Str("extension", dv.ext.Number).Msg("work timer: QueuePause failed")
 		}
-	}()
+	})
 }
 
 // armWork (re)arms dv's work timer to end at ends (called with d.mu

@@ -823,18 +823,20 @@ func (d *Driver) cleanupHold(c *acall) {
 // agentLeftHold handles an agent's phone going on-hook while its call
 // waits on our hold (called with d.mu held from the agent channel's
 // Hangup): Asterisk would leave the held party in sb-hold for good.
-//   - During a consultation the consulted phone has not answered: the
-//     hang-up completes an unsupervised transfer, as on MiVoice ("hang
-//     up to complete the transfer"): the consultation is dropped and the
-//     held party is sent to the number (Redirect to Context).
-//   - Otherwise (plain hold; or a consultation that was answered, which
-//     Asterisk ends with the agent's channel): hold recall, as on a PBX:
-//     the held party is sent back to the agent's extension (Redirect to
-//     Context/<ext>), whose phone rings again with the same call.
+//   - During a consultation whose phone still rings: an unsupervised
+//     transfer, as on MiVoice ("hang up to complete the transfer"): the
+//     consultation is dropped and the held party sent to the number
+//     (transferTo).
+//   - During an answered consultation: the transfer completes (Bridge
+//     of the held party with the consulted party); if Asterisk has hung
+//     the consulted party up meanwhile, hold recall.
+//   - Otherwise: hold recall, as on a PBX: the held party goes back to
+//     the agent's phone, which rings again with the same call (recall).
 //
 // A conference goes on without the agent. Clear, Transfer and blind
 // transfer mark the channels they hang up (clearing, endCause): those
-// are not on-hook events.
+// are not on-hook events. Only the instance that Acts for the extension
+// acts.
 func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 	if x == nil || x.room != "" {
 		return
@@ -866,16 +868,14 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 		drop := consulted(y)
 		party, number := held[0].name, y.dnis
 		d.log.Info().Str("call", x.id).Str("number", number).Msg("the agent hung up during a ringing consultation: unsupervised transfer")
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-			defer cancel()
+		d.async(func(ctx context.Context) {
 			for _, name := range drop {
 				_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name, "Cause", "16"))
 			}
 			if err := d.transferTo(ctx, "transfer on hang-up", party, number, ext); err != nil {
 				d.log.Warn().Err(err).Str("call", x.id).Msg("transfer on hang-up failed")
 			}
-		}()
+		})
 		return
 	}
 	if y := agent.consult; y != nil && y.bridged && len(held) == 1 {
@@ -895,9 +895,7 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 			party := held[0]
 			party.bridgeReq, target.bridgeReq = true, true
 			d.log.Info().Str("call", x.id).Str("number", y.dnis).Msg("the agent hung up during an answered consultation: supervised transfer")
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-				defer cancel()
+			d.async(func(ctx context.Context) {
 				if err := d.bridge(ctx, "transfer on hang-up", party.name, target.name); err != nil {
 					d.log.Warn().Err(err).Str("call", x.id).Msg("transfer on hang-up failed: recalling the extension")
 					d.mu.Lock()
@@ -908,32 +906,34 @@ func (d *Driver) agentLeftHold(x *acall, agent *channel) {
 				}
 				d.mu.Lock()
 				if y.held == x {
-					d.moveParties(x, y)
-					d.publish(y, pbx.CauseTransferred)
-					d.publish(x, pbx.CauseTransferred)
+					d.transferred(x, y, agent)
 				}
 				d.mu.Unlock()
 				d.announce(ctx, "Joined", "Consult", y.id, "Held", x.id, "Agent", agent.id, "Cause", string(pbx.CauseTransferred))
-			}()
+			})
 			return
 		}
 	}
 	d.log.Info().Str("call", x.id).Str("extension", ext).Msg("the agent hung up with the call on hold: recalling the extension")
 	for _, p := range held {
 		name := p.name
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
-			defer cancel()
+		d.async(func(ctx context.Context) {
 			d.recall(ctx, x.id, name, ext)
-		}()
+		})
 	}
 }
 
 // hangupLater hangs a channel up without holding up the event stream.
 func (d *Driver) hangupLater(name string) {
+	d.async(func(ctx context.Context) { _, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name)) })
+}
+
+// async runs f off the event stream, with the action timeout: for the
+// actions the driver takes on its own when an event calls for them.
+func (d *Driver) async(f func(ctx context.Context)) {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.AMI.withDefaults().ActionTimeout)
 		defer cancel()
-		_, _ = d.client.Action(ctx, NewAction("Hangup", "Channel", name))
+		f(ctx)
 	}()
 }

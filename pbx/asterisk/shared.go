@@ -65,10 +65,7 @@ func (d *Driver) userEvent(m Message) {
 			d.conferenced(x, y, agent, m.Get("Room"))
 			return
 		}
-		agent.endCause = pbx.CauseTransferred
-		d.moveParties(x, y)
-		d.publish(y, pbx.CauseTransferred)
-		d.publish(x, pbx.CauseTransferred)
+		d.transferred(x, y, agent)
 	case "switchboardclassified":
 		dv := d.devices[m.Get("Extension")]
 		if dv == nil {

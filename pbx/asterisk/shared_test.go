@@ -137,14 +137,7 @@ func TestDriverOnHookOnlyWhereLeased(t *testing.T) {
 // TestDriverAnnouncedClassification: a classification made on another
 // instance ends the pending classification here too.
 func TestDriverAnnouncedClassification(t *testing.T) {
-	f := newFakeAMI(t, "11.0.0")
-	d, _, _ := workDriver(t, f)
-	ch := mustSubscribe(t, d, "1001")
-	startDriver(t, d)
-	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
-		chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("QueueCallerJoin", "PJSIP/trunk-1", "u.1", "u.1", "6", "Queue", "support"),
-		chanEv("Newchannel", "PJSIP/1001-2", "u.2", "u.1", "6"), chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16"),
-		ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	f, _, ch := wrapUpScenario(t)
 	got := collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.WorkTimer })
 	if !got.State.ClassificationPending {
 		t.Fatalf("work timer %+v, want a classification pending", got.State)

@@ -205,14 +205,7 @@ func TestDriverClassifyLiveCalls(t *testing.T) {
 // taken on another instance a moment ago (its UserEvent not here yet):
 // the cancel finds it in AstDB and goes ahead.
 func TestDriverCancelAfterAClassificationElsewhere(t *testing.T) {
-	f := newFakeAMI(t, "11.0.0")
-	d, _, _ := workDriver(t, f)
-	ch := mustSubscribe(t, d, "1001")
-	startDriver(t, d)
-	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
-		chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("QueueCallerJoin", "PJSIP/trunk-1", "u.1", "u.1", "6", "Queue", "support"),
-		chanEv("Newchannel", "PJSIP/1001-2", "u.2", "u.1", "6"), chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16"),
-		ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	f, d, ch := wrapUpScenario(t)
 	collectUntil(t, ch, func(ev pbx.Event) bool { return ev.Type == pbx.DeviceUpdated && ev.State.ClassificationPending })
 	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "true" { // the work timer's
 		t.Fatalf("work timer: QueuePause = %v", a.Fields)
@@ -232,4 +225,20 @@ func TestDriverCancelAfterAClassificationElsewhere(t *testing.T) {
 	if a := f.waitAction(t, "QueuePause"); a.Get("Paused") != "false" {
 		t.Errorf("cancel: QueuePause = %v", a.Fields)
 	}
+}
+
+// wrapUpScenario: a workDriver whose 1001 (a static member of support)
+// answered queue call u.1, which ended; the member is paused for the
+// work timer.
+func wrapUpScenario(t *testing.T) (f *fakeAMI, d *Driver, ch <-chan pbx.Event) {
+	t.Helper()
+	f = newFakeAMI(t, "11.0.0")
+	d, _, _ = workDriver(t, f)
+	ch = mustSubscribe(t, d, "1001")
+	startDriver(t, d)
+	f.stream(wire(ev("QueueMemberStatus", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Membership", "static", "Paused", "0"),
+		chanEv("Newchannel", "PJSIP/trunk-1", "u.1", "u.1", "6"), chanEv("QueueCallerJoin", "PJSIP/trunk-1", "u.1", "u.1", "6", "Queue", "support"),
+		chanEv("Newchannel", "PJSIP/1001-2", "u.2", "u.1", "6"), chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16"),
+		ev("QueueMemberPause", "Queue", "support", "Interface", "PJSIP/1001", "MemberName", "PJSIP/1001", "Paused", "1", "PausedReason", WorkReason)))
+	return f, d, ch
 }
