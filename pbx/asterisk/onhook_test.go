@@ -133,6 +133,7 @@ func TestDriverClearWhileHeldIsNoRecall(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+	mustNotRecall(t, d)
 	if err := d.SetDND(context.Background(), "1001", true); err != nil { // a marker action
 		t.Fatal(err)
 	}
@@ -324,5 +325,21 @@ func TestDriverDialledPartyHasNoName(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no party 5559999 at 1001: %v", callsAt(t, d, "1001"))
+	}
+}
+
+// mustNotRecall waits until d applied the agent channel u.2's Hangup and
+// checks that it took no on-hook action: the caller u.1 is still marked
+// as waiting in sb-hold (agentLeftHold clears that when it acts, before
+// its actions go out, so no action-order race hides one).
+func mustNotRecall(t *testing.T, d *Driver) {
+	t.Helper()
+	if err := d.waitFor(context.Background(), "the agent's hang-up", func() bool { return d.chans["u.2"] == nil || d.chans["u.2"].gone }); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ch := d.chans["u.1"]; ch == nil || !ch.inHold {
+		t.Error("the driver acted on the agent's hang-up (the caller is no longer marked as held)")
 	}
 }

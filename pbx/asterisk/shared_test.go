@@ -96,6 +96,9 @@ func TestDriverOnHookOnlyWhereLeased(t *testing.T) {
 		t.Run(fmt.Sprintf("leased=%v", acts), func(t *testing.T) {
 			f, d, _, _ := otherInstanceScenario(t, acts)
 			f.stream(wire(chanEv("Hangup", "PJSIP/1001-2", "u.2", "u.1", "6", "Cause", "16")))
+			if !acts {
+				mustNotRecall(t, d)
+			}
 			if err := d.SetDND(context.Background(), "1001", true); err != nil { // a marker action
 				t.Fatal(err)
 			}
